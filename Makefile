@@ -1,0 +1,154 @@
+# orionsim build.
+#
+#   make              build build/orionsim (+ the CUDA plugin when nvcc is found)
+#   make test         build and run every Check test (tests/test_*.c)
+#   make test-san     the same suite under AddressSanitizer + UBSan (build/san/)
+#   make valgrind     the CPU test suite under valgrind (CUDA=0)
+#   make run          the main job: the Orion-100B replay, report and plots
+#   make bench        every benchmark (bench-net, bench-kernels, ...)
+#   make bundle       build/bundle/: orionsim with non-CUDA libraries linked statically,
+#                     for GPU machines that lack Debian's HDF5/libconfig
+#
+# Knobs: CUDA=0 forces a CPU-only build (default: auto-detect nvcc); WERROR=1 turns
+# warnings into errors (CI sets it); SAN=1 builds with sanitizers; BUILD=dir moves outputs.
+#
+# Every module is picked up by wildcard: a new .c file in netmodel/, kernels/ or sim/
+# joins its library, a new tests/test_*.c becomes a test binary. No edits needed here.
+
+BUILD   ?= build
+CC      ?= gcc
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+ifeq ($(origin CUDA),undefined)
+  CUDA := $(if $(NVCC),1,0)
+endif
+CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90
+
+PKGS      := hdf5 libconfig
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) openblas 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+OPT      ?= -O2
+CFLAGS   := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -fopenmp -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS   := $(PKG_LIBS) -fopenmp -ldl -lm $(EXTRA_LDLIBS)
+ifeq ($(WERROR),1)
+  CFLAGS += -Werror
+endif
+ifeq ($(SAN),1)
+  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDLIBS += -fsanitize=address,undefined
+endif
+CFLAGS += -DORIONSIM_HAVE_CUDA_BUILD=$(CUDA)
+CFLAGS += -MMD -MP
+
+NM_SRC  := $(wildcard netmodel/*.c)
+K_SRC   := $(wildcard kernels/*.c)
+SIM_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
+T_SRC   := $(wildcard tests/test_*.c)
+CU_SRC  := $(wildcard kernels/cuda/*.cu)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+NM_OBJ  := $(call obj,$(NM_SRC))
+K_OBJ   := $(call obj,$(K_SRC))
+SIM_OBJ := $(call obj,$(SIM_SRC))
+T_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(T_SRC))
+T_HELP  := $(call obj,$(wildcard tests/helpers/*.c))
+
+LIBNM  := $(BUILD)/libnetmodel.a
+LIBK   := $(BUILD)/libkernels.a
+LIBSIM := $(BUILD)/libsim.a
+BIN    := $(BUILD)/orionsim
+PLUGIN := $(BUILD)/liborionsim-cuda.so
+
+ALL := $(BIN) $(T_BIN)
+ifeq ($(CUDA),1)
+  ALL += $(PLUGIN)
+endif
+
+.PHONY: all test test-san valgrind run bench bench-net bench-kernels bundle deps clean
+.DEFAULT_GOAL := all
+all: $(ALL)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(LIBNM): $(NM_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBK): $(K_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBSIM): $(SIM_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+LIBS_ORDER := $(LIBSIM) $(LIBK) $(LIBNM)
+
+$(BIN): $(BUILD)/obj/sim/main.o $(LIBS_ORDER)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(T_HELP) $(LIBS_ORDER)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+# CUDA plugin: opened at run time with dlopen, so build/orionsim runs without CUDA libraries.
+NVCCFLAGS := -O3 -std=c++17 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Wextra -I. \
+             -isystem $(CUDA_HOME)/include --expt-relaxed-constexpr
+ifeq ($(WERROR),1)
+  NVCCFLAGS += -Werror all-warnings -Xcompiler -Werror
+endif
+CU_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.o,$(CU_SRC))
+$(BUILD)/obj/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+$(PLUGIN): $(CU_OBJ)
+	$(NVCC) -shared $(CUDA_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcudart
+
+# ---- tests -------------------------------------------------------------------------
+deps:
+	@sh tools/install-deps.sh
+
+TEST_ENV := ORIONSIM_PLUGIN_DIR=$(abspath $(BUILD))
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/run-tests.sh "$(TEST_ENV)" $(T_BIN)
+
+test-san: deps
+	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 CUDA=0 OPT=-O1 all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  CK_FORK=no sh tools/run-tests.sh "ORIONSIM_SANITIZE=1" $(patsubst $(BUILD)/%,build/san/%,$(T_BIN))
+
+valgrind: deps
+	@$(MAKE) --no-print-directory BUILD=build/vg CUDA=0 all
+	@CK_FORK=no ORIONSIM_VALGRIND=1 sh tools/run-tests.sh "VALGRIND=1" $(patsubst $(BUILD)/%,build/vg/%,$(T_BIN))
+
+# ---- benchmarks ----------------------------------------------------------------------
+BENCH_SRC := $(wildcard tools/bench_*.c)
+BENCH_BIN := $(patsubst tools/%.c,$(BUILD)/%,$(BENCH_SRC))
+$(BUILD)/bench_%: $(BUILD)/obj/tools/bench_%.o $(LIBS_ORDER)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-net: $(BUILD)/bench_net
+	$(BUILD)/bench_net
+bench-kernels: $(BUILD)/bench_kernels all
+	$(BUILD)/bench_kernels
+bench: bench-net bench-kernels
+
+# ---- the main job --------------------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN) run scenarios/orion-100b.cfg -o results/orion-100b.h5
+	$(BIN) report results/orion-100b.h5
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

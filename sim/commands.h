@@ -1,0 +1,12 @@
+/* sim/commands.h: the subcommands of `orionsim <command> [options]`.
+ *
+ * Each command lives in its own sim/cmd_<name>.c, takes argv starting at the command
+ * name, and returns an exit code (EXIT_OK, EXIT_RUN, EXIT_INPUT from sim/util.h).
+ * To add one: write the file, declare it here, add a row to the table in sim/main.c.
+ */
+#ifndef SIM_COMMANDS_H
+#define SIM_COMMANDS_H
+
+int cmd_flows(int argc, char **argv);
+
+#endif
