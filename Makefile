@@ -148,6 +148,30 @@ run: deps
 	$(BIN) run scenarios/orion-100b.cfg -o results/orion-100b.h5
 	$(BIN) report results/orion-100b.h5
 
+# ---- bundle for GPU machines ---------------------------------------------------------
+# Everything but glibc and the CUDA libraries linked statically, so the binaries run on a
+# machine without Debian's HDF5, libconfig, OpenBLAS or Check. The CUDA plugin links
+# cudart/cuBLAS dynamically from the GPU machine's toolkit.
+BUNDLE_LIBS := -static-libgcc -Wl,-Bstatic -lhdf5 -lconfig -lopenblas -lgfortran -lquadmath \
+               -lcheck -lsubunit -lsz -laec -lz -lgomp -Wl,-Bdynamic -ldl -lm -lpthread -lrt
+BUNDLE_LDFLAGS := -L/usr/lib/x86_64-linux-gnu/hdf5/serial -L/usr/lib/x86_64-linux-gnu/openblas-pthread
+bundle:
+	@$(MAKE) --no-print-directory BUILD=build/bundle-obj all
+	@mkdir -p build/bundle/tests build/bundle/scenarios
+	$(CC) -o build/bundle/orionsim build/bundle-obj/obj/sim/main.o build/bundle-obj/libsim.a \
+	  build/bundle-obj/libkernels.a build/bundle-obj/libnetmodel.a $(BUNDLE_LDFLAGS) $(BUNDLE_LIBS)
+	for t in $(notdir $(T_BIN)); do \
+	  $(CC) -o build/bundle/tests/$$t build/bundle-obj/obj/tests/$$t.o $(patsubst $(BUILD)/%,build/bundle-obj/%,$(T_HELP)) \
+	    build/bundle-obj/libsim.a build/bundle-obj/libkernels.a build/bundle-obj/libnetmodel.a \
+	    $(BUNDLE_LDFLAGS) $(BUNDLE_LIBS) || exit 1; done
+	for b in $(notdir $(BENCH_BIN)); do \
+	  $(MAKE) --no-print-directory BUILD=build/bundle-obj build/bundle-obj/$$b >/dev/null && \
+	  $(CC) -o build/bundle/$$b build/bundle-obj/obj/tools/$$b.o build/bundle-obj/libsim.a \
+	    build/bundle-obj/libkernels.a build/bundle-obj/libnetmodel.a $(BUNDLE_LDFLAGS) $(BUNDLE_LIBS) || exit 1; done
+	if [ -f build/bundle-obj/liborionsim-cuda.so ]; then cp build/bundle-obj/liborionsim-cuda.so build/bundle/; fi
+	cp scenarios/*.cfg build/bundle/scenarios/ 2>/dev/null || true
+	@echo "bundle: build/bundle/ (carry it to the GPU machine; run tools/gpu-run.sh there)"
+
 clean:
 	rm -rf build
 

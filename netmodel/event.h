@@ -1,12 +1,23 @@
 /* netmodel/event.h: the discrete-event core.
  *
- * Simulated time is integer nanoseconds (nm_time). Pending events sit in a binary (or
- * d-ary) heap ordered by (time, insertion sequence): two events at the same time fire
- * in the order they were scheduled, so a run is reproducible byte for byte. Event
- * records come from a pool that grows in blocks and recycles freed records; nothing is
- * malloc'd per event. A timer handle carries a slot index and a generation, so a stale
+ * Simulated time is integer nanoseconds (nm_time), never negative. Pending events sit
+ * in a 4-ary heap ordered by (time, insertion sequence): two events at the same time
+ * fire in the order they were scheduled (a rescheduled event counts as scheduled
+ * anew), so a run is reproducible byte for byte. The heap array holds the key (time,
+ * sequence) inline with the record's slot number, so sifting compares keys without
+ * chasing pointers; each record remembers its heap position, which makes cancel and
+ * reschedule O(log n) removals/moves instead of lazy tombstones.
+ *
+ * Event records (handler, context, argument) come from a pool that grows in blocks of
+ * 1024 and recycles freed records through a free list; nothing is malloc'd per event
+ * once the pool and heap have reached their high-water mark. A timer handle carries a
+ * slot index and a generation that is bumped whenever the record is freed, so a stale
  * handle (its event already fired or cancelled) is recognised and cancelling it is a
- * harmless no-op.
+ * harmless no-op. A record is freed before its handler runs: inside the handler its
+ * own handle is already stale.
+ *
+ * Caller bugs (scheduling in the past, a negative delay, a NULL handler) print
+ * "netmodel: file:line: message" and abort().
  *
  * The core knows nothing of the models that use it: an event is a handler, an opaque
  * context pointer and a 64-bit argument.
@@ -45,6 +56,11 @@ nm_timer nm_schedule_in(nm_sim *sim, nm_time dt, nm_handler h, void *ctx, uint64
  * handle is stale (already fired or cancelled) or 0. */
 int nm_cancel(nm_sim *sim, nm_timer t);
 
+/* Move a pending event to absolute time t (t >= nm_now, else abort), keeping its
+ * handle, handler and argument; it gets a new sequence number, i.e. it fires after
+ * events already scheduled for the same time. Returns 1 if moved, 0 if stale. */
+int nm_reschedule(nm_sim *sim, nm_timer t, nm_time when);
+
 /* Time of a pending event, or -1 if the handle is stale. */
 nm_time nm_timer_time(const nm_sim *sim, nm_timer t);
 
@@ -52,13 +68,19 @@ nm_time nm_timer_time(const nm_sim *sim, nm_timer t);
 int nm_step(nm_sim *sim);
 
 /* Dispatch events until none is left, nm_stop is called, or (run_until) the next event
- * is later than t_end; run_until then sets the clock to t_end. Return the number of
- * events dispatched. */
+ * is later than t_end; run_until then sets the clock to t_end (unless stopped; t_end
+ * must be >= nm_now, else abort). Return the number of events dispatched. A stop
+ * requested outside a run is forgotten when the next run starts. */
 uint64_t nm_run(nm_sim *sim);
 uint64_t nm_run_until(nm_sim *sim, nm_time t_end);
 
 /* Ask nm_run / nm_run_until to return after the current handler. */
 void nm_stop(nm_sim *sim);
+
+/* Renumber the pending events' sequence numbers 0..n-1 in their current order. The
+ * core does this by itself when its 32-bit sequence space runs out; calling it at any
+ * time changes nothing observable. */
+void nm_sim_renumber(nm_sim *sim);
 
 size_t nm_pending(const nm_sim *sim);        /* events waiting */
 uint64_t nm_dispatched(const nm_sim *sim);   /* events dispatched since creation */

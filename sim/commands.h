@@ -8,5 +8,7 @@
 #define SIM_COMMANDS_H
 
 int cmd_flows(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

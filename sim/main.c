@@ -15,7 +15,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"run", cmd_run, "replay a scenario (e.g. scenarios/orion-100b.cfg), write its HDF5 trace"},
     {"flows", cmd_flows, "simulate a set of flows on the network model alone (CSV out)"},
+    {"report", cmd_report, "print a trace's run summary beside the published figures"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
