@@ -19,6 +19,9 @@
  * The only reduction, sumsq, sums fixed-size chunks (independent of the thread count)
  * and adds the chunk totals in index order. Results do not depend on OMP_NUM_THREADS.
  *
+ * Loops with less than KCPU_PAR_MIN elements (or multiply-adds) of work run on one thread:
+ * below that, waking the thread pool costs more than the loop.
+ *
  * Layouts not fixed by backend.h: attention's lse is indexed [b][h][t]
  * (b * nh * T + h * T + t).
  */
@@ -29,6 +32,8 @@
 #include <stdint.h>
 
 #include "kernels/backend.h"
+
+#define KCPU_PAR_MIN ((size_t)1 << 15)
 
 /* Prints "file:line: message" and aborts: a programming error reached a backend op. */
 void kcpu_fail(const char *file, int line, const char *msg);

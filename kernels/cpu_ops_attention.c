@@ -51,7 +51,7 @@ static void rope_apply(void *qkv, int N, int T, int nh, int nkv, int hd, float t
     float *tab = rope_table(T, hd, theta);
     const float *cs = tab, *sn = tab + (size_t)T * half;
     float *x = qkv;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((size_t)N * nrot * hd >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++) {
         int t = r % T;
         const float *c = cs + (size_t)t * half, *s = sn + (size_t)t * half;
@@ -97,7 +97,7 @@ void kcpu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, 
     float scale = 1.0f / sqrtf((float)hd);
     const float *x = qkv;
     float *o = out;
-    #pragma omp parallel
+    #pragma omp parallel if((size_t)B * nh * T * T * hd / 2 >= KCPU_PAR_MIN)
     {
         float *s = malloc((size_t)T * sizeof(float) + 1);
         KCPU_CHECK(s != NULL, "attention: out of memory");
@@ -143,7 +143,7 @@ void kcpu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void
     KCPU_CHECK(D != NULL, "attention: out of memory");
 
     /* D[b][h][t] = dout_t . out_t */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((size_t)B * nh * T * hd >= KCPU_PAR_MIN)
     for (int i = 0; i < B * nh * T; i++) {
         int bh = i / T, t = i % T, b = bh / nh, h = bh % nh;
         size_t off = (size_t)(b * T + t) * ow + (size_t)h * hd;
@@ -151,7 +151,7 @@ void kcpu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void
     }
 
     /* Query pass: dq_t += scale * sum_{j<=t} ds_tj k_j. */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((size_t)B * nh * T * T * hd / 2 >= KCPU_PAR_MIN)
     for (int i = 0; i < B * nh * T; i++) {
         int bh = i / T, t = i % T, b = bh / nh, h = bh % nh, g = h / group;
         size_t qoff = (size_t)(b * T + t) * width + (size_t)h * hd;
@@ -169,7 +169,7 @@ void kcpu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void
     }
 
     /* Key pass: dk_j, dv_j, summing the group's query heads and positions t >= j. */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((size_t)B * nh * T * T * hd / 2 >= KCPU_PAR_MIN)
     for (int i = 0; i < B * nkv * T; i++) {
         int bg = i / T, j = i % T, b = bg / nkv, g = bg % nkv;
         size_t krow = (size_t)(b * T + j) * width;

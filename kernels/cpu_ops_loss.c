@@ -15,7 +15,7 @@ void kcpu_crossentropy(kb_backend *be, float *losses, void *dlogits, const void 
     (void)be;
     const float *z = logits;
     float *dz = dlogits;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((size_t)N * V >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++) {
         const float *zr = z + (size_t)r * V;
         int tgt = targets[r];

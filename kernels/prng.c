@@ -38,7 +38,7 @@ double kprng_normal(kprng *r)
     double u2 = kprng_uniform(r);
     if (u1 < 1e-300) u1 = 1e-300;              /* log(0) guard */
     double radius = sqrt(-2.0 * log(u1));
-    double angle = 2.0 * M_PI * u2;
+    double angle = 6.283185307179586 * u2;     /* 2 pi */
     r->spare = radius * sin(angle);
     r->has_spare = 1;
     return radius * cos(angle);

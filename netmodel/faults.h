@@ -35,8 +35,8 @@
  * when they change: NM_FAULT_DOWN / NM_FAULT_UP (value 0 / 1), NM_FAULT_SPEED and
  * NM_FAULT_BANDWIDTH (value = new multiplier). Reclaim notices are always reported. At
  * creation every node is up with multipliers 1, and nothing is reported for that.
- * An optional trace callback sees each process's own contribution changes, tagged with
- * the process id (for traces and tests).
+ * An optional trace callback sees each process's own contribution changes and notices,
+ * tagged with the process id (for traces and tests); it runs before on_change.
  *
  * Stop. At `stop` (or when nm_faults_stop is called) a process cancels its pending
  * events and withdraws its contributions (up, x1), which may report changes at that
@@ -128,8 +128,8 @@ int nm_faults_add_spot(nm_faults *f, uint32_t id, const nm_fault_window *w,
 int nm_faults_add_stragglers(nm_faults *f, uint32_t id, const nm_fault_window *w,
                              const int *nodes, int count, const nm_straggler_params *p,
                              char *err, size_t errlen);
-/* Profiles per node: state[i], speed[i], bandwidth[i] belong to nodes[i]; any array may
- * be NULL and any entry NULL (nothing of that kind). State profiles must hold 0/1 values,
+/* Profiles per node: state[i], speed[i], bandwidth[i] belong to nodes[i] (node i when
+ * nodes = NULL); any array may be NULL and any entry NULL (nothing of that kind). State profiles must hold 0/1 values,
  * speed and bandwidth profiles values > 0. Profiles are borrowed: they must outlive f. */
 int nm_faults_add_profiles(nm_faults *f, uint32_t id, const nm_fault_window *w,
                            const int *nodes, int count, const nm_profile *const *state,

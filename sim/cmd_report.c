@@ -35,27 +35,34 @@ static void usage(FILE *f) {
 
 static int is_frac(const sim_field *f) { return f->unit && !strcmp(f->unit, "fraction"); }
 
+static int unit_is(const sim_field *f, const char *u) { return f->unit && !strcmp(f->unit, u); }
+
+/* "1" and "flag" are printed without a unit. */
+static const char *unit_suffix(const sim_field *f) {
+    return !f->unit || unit_is(f, "1") || unit_is(f, "flag") ? "" : f->unit;
+}
+
 static void fmt_value(char *buf, size_t n, const sim_field *f, double v) {
-    const char *u = f->unit ? f->unit : "";
-    if (isnan(v)) {
+    const char *u = unit_suffix(f), *sp = u[0] ? " " : "";
+    int whole = fabs(v) < 1e13 && v == floor(v);
+    if (isnan(v))
         snprintf(buf, n, "n/a");
-    } else if (is_frac(f)) {
+    else if (is_frac(f))
         snprintf(buf, n, "%.2f %%", 100 * v);
-    } else if (f->type == SIM_FT_I32 || (fabs(v) < 1e15 && v == floor(v) && strcmp(u, "s"))) {
-        snprintf(buf, n, "%.0f%s%s", v, strcmp(u, "1") && strcmp(u, "flag") ? " " : "",
-                 strcmp(u, "1") && strcmp(u, "flag") ? u : "");
-    } else if (!strcmp(u, "s")) {
-        if (fabs(v) >= 7200)
-            snprintf(buf, n, "%.1f s (%.2f h)", v, v / 3600);
-        else if (fabs(v) >= 120)
-            snprintf(buf, n, "%.1f s (%.1f min)", v, v / 60);
-        else
-            snprintf(buf, n, "%.4g s", v);
-    } else if (!strcmp(u, "USD") || !strcmp(u, "USD/h") || !strcmp(u, "USD/Mtok")) {
+    else if (unit_is(f, "s") && fabs(v) >= 7200)
+        snprintf(buf, n, "%.1f s (%.2f h)", v, v / 3600);
+    else if (unit_is(f, "s") && fabs(v) >= 120)
+        snprintf(buf, n, "%.1f s (%.1f min)", v, v / 60);
+    else if (unit_is(f, "s"))
+        snprintf(buf, n, "%.4g s", v);
+    else if (!strncmp(u, "USD", 3))
         snprintf(buf, n, "%.2f %s", v, u);
-    } else {
-        snprintf(buf, n, "%.4g%s%s", v, strcmp(u, "1") ? " " : "", strcmp(u, "1") ? u : "");
-    }
+    else if (unit_is(f, "B") && whole && fabs(v) >= 1 << 20)
+        snprintf(buf, n, "%.0f B (%.1f MiB)", v, v / (1 << 20));
+    else if (whole && (f->type == SIM_FT_I32 || !u[0] || unit_is(f, "tokens") || unit_is(f, "B")))
+        snprintf(buf, n, "%.0f%s%s", v, sp, u);
+    else
+        snprintf(buf, n, "%.4g%s%s", v, sp, u);
 }
 
 static void fmt_diff(char *buf, size_t n, const sim_field *f, double sim, double pub) {
@@ -69,7 +76,7 @@ static void fmt_diff(char *buf, size_t n, const sim_field *f, double sim, double
     if (is_frac(f))
         snprintf(buf, n, "%+.2f pp%s", 100 * d, rel);
     else
-        snprintf(buf, n, "%+.4g %s%s", d, f->unit && strcmp(f->unit, "1") ? f->unit : "", rel);
+        snprintf(buf, n, "%+.4g%s%s%s", d, unit_suffix(f)[0] ? " " : "", unit_suffix(f), rel);
 }
 
 static int ref_index(const trace_reference *ref, const char *name) {
@@ -120,8 +127,8 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
             double v = sim_summary_get(s, f);
             char val[64];
             fmt_value(val, sizeof val, f, v);
-            fprintf(out, "  %-24s %-24s", f->name, val);
             int r = ref_index(ref, f->name);
+            fprintf(out, r >= 0 ? "  %-24s %-24s" : "  %-24s %s", f->name, val);
             if (r >= 0) {
                 used[r] = 1;
                 char pub[64], diff[64];

@@ -92,138 +92,150 @@ typedef struct {
 } sim_reference;
 
 typedef struct {
+    km_split split;
+    int split_explicit;       /* 1 if pipeline.split was given, 0 if balanced */
+    int recompute;
+    int cache_capacity;
+    sim_routing routing;
+    double swarm_ema;         /* NaN unless routing = swarm */
+} sim_pipeline;
+
+typedef struct {
+    km_boundary boundary;     /* method, k = d_model / ratio, hidden */
+    int ratio;
+} sim_compression;
+
+typedef struct {
+    sim_inner_opt kind;
+    double lr, beta1, beta1_span, beta2, eps, weight_decay, momentum_decay;
+    sim_beta1_rule beta1_rule;
+    int warmup_steps;
+} sim_inner_optimizer;
+
+typedef struct {
+    int seq_len, microbatch_seqs;
+    int64_t microbatch_tokens;
+    int H, accum;
+    double tokens;            /* stop target; 0 when cycles is used */
+    int cycles;               /* stop target; 0 when tokens is used */
+    double max_sim_s;         /* 0: none */
+    double activation_timeout_s;
+    int min_local_steps;
+    double grad_clip;
+    char *data;               /* resolved path, NULL: built-in corpus */
+    sim_inner_optimizer optimizer;
+} sim_training;
+
+typedef struct {
+    sim_outer_opt kind;
+    double lr, momentum, momentum_start;
+    int momentum_warmup_cycles;
+} sim_outer_optimizer;
+
+typedef struct {
+    sim_sync_algo algorithm;
+    sim_ddp_transport transport;
+    sim_dtype dtype;
+    double compression_ratio;
+    double pg_bytes_per_param;   /* bytes(dtype) / compression_ratio */
+    sim_dtype weights_dtype;
+    int partitions, owners;
+    double upload_quorum, merge_quorum, upload_timeout_s;
+    int upload_momentum;
+    sim_outer_optimizer outer;
+} sim_sync;
+
+typedef struct {
+    sim_net_model model;
+    int n_regions;
+    char **regions;
+    double *latency_s;           /* n_regions × n_regions, row = from */
+    double tcp_window_bytes;     /* 0: no cap */
+    int have_storage;
+    int storage_region;
+    double storage_up_bytes_per_s, storage_down_bytes_per_s;
+} sim_network;
+
+typedef struct {
+    sim_bw_kind kind;
+    double up_mbps, down_mbps;   /* fixed values or lognormal medians */
+    double sigma;
+    int correlated;
+    sim_bw_class *classes;
+    int n_classes;
+} sim_bandwidth;
+
+typedef struct {
+    int replicas, n_peers, gpus_per_peer;
+    sim_peer *peers;             /* n_peers, peer p = replica × S + stage */
+    sim_bandwidth bandwidth;
+} sim_swarm;
+
+typedef struct {
+    struct {
+        int enabled;
+        double mtbf_s, mttr_s;
+    } churn;
+    struct {
+        int enabled;
+        double fraction, interval_s, notice_s, restart_s, price_factor;
+        int restart_exponential;
+    } spot;
+    struct {
+        int enabled;
+        double fraction, multiplier, slow_s, normal_s; /* slow_s, normal_s: 0 if permanent */
+        int permanent;
+        sim_straggle_kind kind;
+    } stragglers;
+    sim_profile_ref *profiles;
+    int n_profiles;
+} sim_faults;
+
+typedef struct {
+    sim_compute_mode mode;
+    char *kernel_profile;        /* resolved path or NULL */
+    int have_efficiency;
+    double efficiency[SIM_EFF_KINDS]; /* NaN where not given */
+    sim_backend backend;
+    int local_device;            /* index into devices, -1 if not given */
+} sim_compute;
+
+typedef struct {
+    double mfu_window_s;
+    int colocated_baseline;
+    double sample_s;
+} sim_metrics;
+
+typedef struct {
+    char *trace;                 /* NULL: results/<name>.h5 */
+    sim_events_window events;
+    int events_cycles;           /* events = first only, else 0 */
+    sim_flush flush;
+} sim_output;
+
+typedef struct {
     char *name;
     char *description;
     uint64_t seed;
-    char *path;               /* the scenario file as given */
+    char *path;                  /* the scenario file as given */
 
-    sim_source *sources;      /* every file read: the scenario, its bases, @includes */
+    sim_source *sources;         /* every file read: the scenario, its @includes, its bases */
     int n_sources;
-    char **sets;              /* the --set overrides applied, verbatim, in order */
+    char **sets;                 /* the --set overrides applied, verbatim, in order */
     int n_sets;
 
-    km_config model;          /* model.seq_len = training.seq_len */
-
-    struct {
-        km_split split;
-        int split_explicit;   /* 1 if pipeline.split was given, 0 if balanced */
-        int recompute;
-        int cache_capacity;
-        sim_routing routing;
-        double swarm_ema;     /* NaN unless routing = swarm */
-    } pipeline;
-
-    struct {
-        km_boundary boundary; /* method, k = d_model / ratio, hidden */
-        int ratio;
-    } compression;
-
-    struct {
-        int seq_len, microbatch_seqs;
-        int64_t microbatch_tokens;
-        int H, accum;
-        double tokens;        /* stop target; 0 when cycles is used */
-        int cycles;           /* stop target; 0 when tokens is used */
-        double max_sim_s;     /* 0: none */
-        double activation_timeout_s;
-        int min_local_steps;
-        double grad_clip;
-        char *data;           /* resolved path, NULL: built-in corpus */
-        struct {
-            sim_inner_opt kind;
-            double lr, beta1, beta1_span, beta2, eps, weight_decay, momentum_decay;
-            sim_beta1_rule beta1_rule;
-            int warmup_steps;
-        } optimizer;
-    } training;
-
-    struct {
-        sim_sync_algo algorithm;
-        sim_ddp_transport transport;
-        sim_dtype dtype;
-        double compression_ratio;
-        double pg_bytes_per_param;     /* bytes(dtype) / compression_ratio */
-        sim_dtype weights_dtype;
-        int partitions, owners;
-        double upload_quorum, merge_quorum, upload_timeout_s;
-        int upload_momentum;
-        struct {
-            sim_outer_opt kind;
-            double lr, momentum, momentum_start;
-            int momentum_warmup_cycles;
-        } outer;
-    } sync;
-
-    struct {
-        sim_net_model model;
-        int n_regions;
-        char **regions;
-        double *latency_s;             /* n_regions × n_regions, row = from */
-        double tcp_window_bytes;       /* 0: no cap */
-        int have_storage;
-        struct {
-            int region;
-            double up_bytes_per_s, down_bytes_per_s;
-        } storage;
-    } network;
-
-    sim_device_table devices;          /* the whole table read */
-
-    struct {
-        int replicas, n_peers, gpus_per_peer;
-        sim_peer *peers;               /* n_peers, peer p = replica × S + stage */
-        struct {
-            sim_bw_kind kind;
-            double up_mbps, down_mbps; /* fixed values or lognormal medians */
-            double sigma;
-            int correlated;
-            sim_bw_class *classes;
-            int n_classes;
-        } bandwidth;
-    } swarm;
-
-    struct {
-        struct {
-            int enabled;
-            double mtbf_s, mttr_s;
-        } churn;
-        struct {
-            int enabled;
-            double fraction, interval_s, notice_s, restart_s, price_factor;
-            int restart_exponential;
-        } spot;
-        struct {
-            int enabled;
-            double fraction, multiplier, slow_s, normal_s;
-            int permanent;
-            sim_straggle_kind kind;
-        } stragglers;
-        sim_profile_ref *profiles;
-        int n_profiles;
-    } faults;
-
-    struct {
-        sim_compute_mode mode;
-        char *kernel_profile;          /* resolved path or NULL */
-        int have_efficiency;
-        double efficiency[SIM_EFF_KINDS];
-        sim_backend backend;
-        int local_device;              /* index into devices, -1 if not given */
-    } compute;
-
-    struct {
-        double mfu_window_s;
-        int colocated_baseline;
-        double sample_s;
-    } metrics;
-
-    struct {
-        char *trace;                   /* NULL: results/<name>.h5 */
-        sim_events_window events;
-        int events_cycles;             /* events = first only, else 0 */
-        sim_flush flush;
-    } output;
-
+    km_config model;             /* model.seq_len = training.seq_len */
+    sim_pipeline pipeline;
+    sim_compression compression;
+    sim_training training;
+    sim_sync sync;
+    sim_network network;
+    sim_device_table devices;    /* the whole table read */
+    sim_swarm swarm;
+    sim_faults faults;
+    sim_compute compute;
+    sim_metrics metrics;
+    sim_output output;
     sim_reference reference;
 } sim_scenario;
 

@@ -639,6 +639,17 @@ int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int
         nm_run_until(sw.sim, until);
         if (!sw.finished && !sw.failed && nm_pending(sw.sim) <= 1 && sw.sample_timer &&
             nm_timer_time(sw.sim, sw.sample_timer) >= 0 && nm_net_live_flows(sw.net) == 0 && !any_task(&sw)) {
+            if (getenv("ORIONSIM_DEBUG"))
+                fprintf(stderr, "injected %lld trained %lld lost %lld in_flight %lld draining %d done %lld target %lld pending %zu\n",
+                        (long long)sw.mbs_injected, (long long)sw.mbs_trained, (long long)sw.mbs_lost,
+                        (long long)sw.in_flight, sw.draining, (long long)sw.done_this_phase, (long long)sw.target_mbs,
+                        nm_pending(sw.sim));
+            if (getenv("ORIONSIM_DEBUG"))
+                for (int i = 0; i < sw.n_peers; i++) {
+                    peer *p = &sw.peers[i];
+                    fprintf(stderr, "peer %d stage %d state %d task %d cache %d fwd %d bwd %d opt %d\n", i, p->stage,
+                            p->state, p->task, p->cache_used, p->fwd_q.n, p->bwd_q.n, p->opt_pending);
+                }
             swarm_fail(&sw, "the swarm stalled at t = %.3f s in cycle %d (phase %s): no peer can make progress",
                        nm_to_s(nm_now(sw.sim)), sw.cycle, trace_phase_names[sw.phase]);
         }

@@ -268,12 +268,12 @@ void train_task_done(swarm *sw, peer *p) {
                 send_activation(sw, p, mb);
             }
         } else { /* backward or fused: the microbatch leaves this peer */
-            if (slot >= 0) cache_release(sw, p, slot);
             count_backward(sw, p);
             if (!m->lost) {
                 if (p->stage > 0) send_gradient(sw, p, mb);
-                else mb_trained(sw, mb);
+                else mb_trained(sw, mb); /* before the slot frees: no injection past the target */
             }
+            if (slot >= 0) cache_release(sw, p, slot);
         }
     }
     train_kick(sw, p);
@@ -427,9 +427,10 @@ void train_begin_phase(swarm *sw) {
     }
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
-        if (p->state == PEER_WAITING || p->state == PEER_SYNCING) {
+        if (p->state == PEER_WAITING || p->state == PEER_SYNCING || p->state == PEER_TRAINING) {
             swarm_acct_leave(sw, p);
             p->state = PEER_TRAINING;
+            swarm_acct_enter(sw, p);
             train_peer_ready(sw, p);
         }
     }

@@ -13,8 +13,8 @@
 
 /* FD settings for the fp32 ops (see gradcheck.h). */
 #define FD_H 1e-2f
-#define FD_ATOL 2e-3
-#define FD_RTOL 1e-2
+#define FD_ATOL 1e-4
+#define FD_RTOL 1e-3
 
 /* ---- gemm ---- */
 
@@ -544,29 +544,40 @@ END_TEST
 
 /* ---- thread-count independence ---- */
 
+/* Shapes above KCPU_PAR_MIN, so that the loops really run on several threads. */
 START_TEST(test_deterministic_across_threads)
 {
     kb_backend *be = kb_cpu_open();
-    const int B = 2, T = 7, nh = 4, nkv = 2, hd = 4, w = (nh + 2 * nkv) * hd;
+    const int B = 2, T = 64, nh = 4, nkv = 2, hd = 16, w = (nh + 2 * nkv) * hd;
     const size_t nq = (size_t)B * T * w, no = (size_t)B * T * nh * hd;
+    ck_assert((size_t)B * nh * T * T * hd / 2 >= KCPU_PAR_MIN);
     float *qkv = GC_CALLOC(nq, 4), *out = GC_CALLOC(no, 4), *lse = GC_CALLOC((size_t)B * nh * T, 4);
     float *dout = GC_CALLOC(no, 4), *d1 = GC_CALLOC(nq, 4), *d3 = GC_CALLOC(nq, 4);
-    float *dw1 = GC_CALLOC(16, 4), *dw3 = GC_CALLOC(16, 4), *rs = GC_CALLOC(nq / 16, 4);
-    float *nrm = GC_CALLOC(nq, 4);
     gc_fill_normal(qkv, nq, 1, 0, 1);
     gc_fill_normal(dout, no, 2, 0, 1);
     be->attention_fwd(be, out, lse, qkv, B, T, nh, nkv, hd);
+    const int N = 4096, d = 16;
+    const size_t nx = (size_t)N * d;
+    ck_assert(nx >= KCPU_PAR_MIN);
+    float *x = GC_CALLOC(nx, 4), *y = GC_CALLOC(nx, 4), *g = GC_CALLOC(nx, 4), *rs = GC_CALLOC((size_t)N, 4);
+    float *w8 = GC_CALLOC((size_t)d, 4), *dx1 = GC_CALLOC(nx, 4), *dx3 = GC_CALLOC(nx, 4);
+    float *dw1 = GC_CALLOC((size_t)d, 4), *dw3 = GC_CALLOC((size_t)d, 4);
+    gc_fill_normal(x, nx, 3, 0, 1);
+    gc_fill_normal(g, nx, 4, 0, 1);
+    gc_fill_normal(w8, (size_t)d, 5, 1, 0.2);
+    be->rmsnorm_fwd(be, y, rs, x, w8, N, d, 1e-5f);
+
     omp_set_num_threads(1);
     be->attention_bwd(be, d1, dout, qkv, out, lse, B, T, nh, nkv, hd);
-    be->rmsnorm_fwd(be, nrm, rs, qkv, dout, (int)(nq / 16), 16, 1e-5f);
-    be->rmsnorm_bwd(be, d1, dw1, qkv, qkv, dout, rs, (int)(nq / 16), 16);
+    be->rmsnorm_bwd(be, dx1, dw1, g, x, w8, rs, N, d);
     omp_set_num_threads(3);
     be->attention_bwd(be, d3, dout, qkv, out, lse, B, T, nh, nkv, hd);
-    be->rmsnorm_bwd(be, d3, dw3, qkv, qkv, dout, rs, (int)(nq / 16), 16);
+    be->rmsnorm_bwd(be, dx3, dw3, g, x, w8, rs, N, d);
     ck_assert(memcmp(d1, d3, nq * 4) == 0);
-    ck_assert(memcmp(dw1, dw3, 16 * 4) == 0);
-    free(qkv); free(out); free(lse); free(dout); free(d1); free(d3); free(dw1); free(dw3); free(rs);
-    free(nrm);
+    ck_assert(memcmp(dx1, dx3, nx * 4) == 0);
+    ck_assert(memcmp(dw1, dw3, (size_t)d * 4) == 0);
+    free(qkv); free(out); free(lse); free(dout); free(d1); free(d3);
+    free(x); free(y); free(g); free(rs); free(w8); free(dx1); free(dx3); free(dw1); free(dw3);
     be->close(be);
 }
 END_TEST
