@@ -83,7 +83,10 @@ struct ks_stage {
 };
 
 /* Working weight / gradient pointer of the tensor at element offset off. */
-static inline void *ks_w(const ks_stage *st, size_t off) { return (char *)st->work + off * st->asz; }
+static inline void *ks_w(const ks_stage *st, size_t off)
+{
+    return (char *)st->work + off * st->asz;
+}
 static inline float *ks_g(const ks_stage *st, size_t off) { return st->grads + off; }
 
 /* stage_block.c: block b (0-based within the stage) on the activations of set a.

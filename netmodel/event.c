@@ -193,7 +193,7 @@ static int cmp_entries(const void *pa, const void *pb) {
 
 void nm_sim_renumber(nm_sim *s) {
     /* A sorted array is a valid heap, and ranks keep the order of equal times. */
-    qsort(s->heap, s->n, sizeof *s->heap, cmp_entries);
+    if (s->n > 1) qsort(s->heap, s->n, sizeof *s->heap, cmp_entries);
     for (size_t i = 0; i < s->n; i++) {
         s->heap[i].k = ((uint64_t)i << 32) | SLOT_OF(s->heap[i]);
         s->pos[SLOT_OF(s->heap[i])] = (uint32_t)i;

@@ -441,7 +441,8 @@ int nm_faults_stop(nm_faults *f, uint32_t id) {
 
 /* ---- adding processes ------------------------------------------------------------ */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
     if (err && errlen) {
         va_list ap;
@@ -539,7 +540,8 @@ static process *process_add(nm_faults *f, enum proc_type type, uint32_t id, nm_t
     }
     f->procs[f->n_procs++] = pr;
     pr->start_timer = nm_schedule_at(f->sim, start, process_start, pr, 0);
-    if (stop != NM_TIME_MAX) pr->stop_timer = nm_schedule_at(f->sim, stop, process_stop_event, pr, 0);
+    if (stop != NM_TIME_MAX)
+        pr->stop_timer = nm_schedule_at(f->sim, stop, process_stop_event, pr, 0);
     return pr;
 }
 
@@ -550,9 +552,11 @@ int nm_faults_add_churn(nm_faults *f, uint32_t id, const nm_fault_window *w,
     if (check_common(f, "churn", id, w, nodes, count, &start, &stop, err, errlen)) return -1;
     if (!p) return fail(err, errlen, "churn process %u: no parameters", id);
     if (!positive_seconds(p->mtbf_s))
-        return fail(err, errlen, "churn process %u: mtbf %g s must be finite and > 0", id, p->mtbf_s);
+        return fail(err, errlen, "churn process %u: mtbf %g s must be finite and > 0", id,
+                    p->mtbf_s);
     if (!positive_seconds(p->mttr_s))
-        return fail(err, errlen, "churn process %u: mttr %g s must be finite and > 0", id, p->mttr_s);
+        return fail(err, errlen, "churn process %u: mttr %g s must be finite and > 0", id,
+                    p->mttr_s);
     process *pr = process_add(f, P_CHURN, id, start, stop, nodes, count);
     pr->p.churn = *p;
     return 0;

@@ -129,8 +129,9 @@ int nm_faults_add_stragglers(nm_faults *f, uint32_t id, const nm_fault_window *w
                              const int *nodes, int count, const nm_straggler_params *p,
                              char *err, size_t errlen);
 /* Profiles per node: state[i], speed[i], bandwidth[i] belong to nodes[i] (node i when
- * nodes = NULL); any array may be NULL and any entry NULL (nothing of that kind). State profiles must hold 0/1 values,
- * speed and bandwidth profiles values > 0. Profiles are borrowed: they must outlive f. */
+ * nodes = NULL); any array may be NULL and any entry NULL (nothing of that kind). State
+ * profiles must hold 0/1 values, speed and bandwidth profiles values > 0. Profiles are
+ * borrowed: they must outlive f. */
 int nm_faults_add_profiles(nm_faults *f, uint32_t id, const nm_fault_window *w,
                            const int *nodes, int count, const nm_profile *const *state,
                            const nm_profile *const *speed, const nm_profile *const *bandwidth,

@@ -81,6 +81,7 @@ void nm_net_free(nm_net *net) {
     free(net->pair_key);
     free(net->pair_lat);
     nm_idvec_free(&net->seeds);
+    nm_idvec_free(&net->seed_flows);
     nm_idvec_free(&net->set);
     nm_idvec_free(&net->lset);
     nm_idvec_free(&net->viol);
@@ -315,11 +316,13 @@ static void link_add_flow(nm_net *net, uint32_t link, uint32_t slot, int k) {
     l->flows[l->n_flows++] = slot;
 }
 
-/* Take f off its links, crediting `bytes` to each, and seed them for a re-solve. */
+/* Take f off its links, crediting `bytes` to each, and seed those that were full for
+ * a re-solve (the others bottleneck no one). */
 static void detach(nm_net *net, nm_flow_rec *f, double bytes) {
     nm_time now = nm_now(net->sim);
     for (int k = 0; k < f->n_links; k++) {
         nm_link *l = &net->links[f->links[k]];
+        if (nm_link_full(net, l)) nm_idvec_push(&net->seeds, f->links[k]);
         uint32_t pos = f->lpos[k];
         uint32_t moved = l->flows[--l->n_flows];
         if (pos < l->n_flows) {
@@ -333,7 +336,6 @@ static void detach(nm_net *net, nm_flow_rec *f, double bytes) {
         }
         l->bytes_done += bytes;
         if (l->n_flows == 0) l->busy_ns += now - l->busy_since;
-        nm_idvec_push(&net->seeds, f->links[k]);
     }
     f->n_links = 0;
 }
@@ -384,8 +386,8 @@ static void on_complete(nm_sim *sim, void *ctx, uint64_t arg) {
     f->status = NM_FLOW_DONE;
     if (f->n_links) {
         f->rem = 0;
+        detach(net, f, f->delivered); /* judges fullness with f's rate still counted */
         f->rate = 0;
-        detach(net, f, f->delivered);
         nm_net_solve(net);
         f = &net->flows[slot];
     } else {
@@ -412,8 +414,8 @@ static void end_flow(nm_net *net, uint32_t slot, nm_flow_status status) {
     nm_cancel(net->sim, f->timer);
     if (f->n_links) {
         nm_flow_advance(net, f);
-        f->rate = 0;
         detach(net, f, f->delivered);
+        f->rate = 0;
     } else {
         net->nodes[f->src].sent_done += f->delivered;
         net->nodes[f->dst].recv_done += f->delivered;
@@ -451,9 +453,10 @@ static void activate(nm_net *net, uint32_t slot) {
     for (int i = 0; i < s->n_out; i++) add_path_link(f, s->out[i]);
     for (int i = 0; i < d->n_in; i++) add_path_link(f, d->in[i]);
     for (int k = 0; k < f->n_links; k++) {
+        if (nm_link_full(net, &net->links[f->links[k]])) nm_idvec_push(&net->seeds, f->links[k]);
         link_add_flow(net, f->links[k], slot, k);
-        nm_idvec_push(&net->seeds, f->links[k]);
     }
+    nm_idvec_push(&net->seed_flows, slot);
     nm_net_solve(net);
 }
 

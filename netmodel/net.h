@@ -81,6 +81,7 @@ enum { NM_OUT = 1, NM_IN = 2 };
 
 /* A network on sim with n_regions regions (latencies 0 until set). */
 nm_net *nm_net_new(nm_sim *sim, int n_regions);
+/* Free the network (before its sim): pending flows are dropped without callbacks. */
 void nm_net_free(nm_net *net);
 nm_sim *nm_net_sim(const nm_net *net);
 

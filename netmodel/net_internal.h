@@ -24,18 +24,20 @@
 #define NM_BNECK_NONE (-2)
 
 typedef struct nm_link {
-    double nominal; /* bits/s as set */
-    double cap;     /* effective: nominal x owner's factor */
+    /* what the solver touches, first */
+    uint64_t mark; /* == net->epoch: in the solve's link set */
+    double cap;    /* effective: nominal x owner's factor */
+    double res;    /* solver: capacity left for the unfrozen flows of the solve set */
+    double load, maxr; /* solver: sum and max of the rates on it */
+    uint32_t cnt;  /* solver: unfrozen flows of the solve set crossing this link */
+    uint32_t n_flows;
+    uint32_t *flows; /* slots of the transferring flows crossing it */
+    /* the rest */
+    uint32_t flows_cap;
     int node;       /* owning node, or -1 for a shared link */
-    uint32_t *flows;
-    uint32_t n_flows, flows_cap;
+    double nominal; /* bits/s as set */
     double bytes_done; /* bytes of flows that have left the link */
     nm_time busy_since, busy_ns;
-    /* solver scratch, valid when mark == net->epoch */
-    uint64_t mark;
-    double res;   /* capacity left for the unfrozen flows of the solve set */
-    uint32_t cnt; /* unfrozen flows of the solve set crossing this link */
-    double load, maxr;
 } nm_link;
 
 typedef struct nm_node {
@@ -49,27 +51,28 @@ typedef struct nm_node {
 } nm_node;
 
 typedef struct nm_flow_rec {
-    uint32_t gen;       /* bumped when the slot is freed */
-    uint32_t next_free;
+    /* what the solver touches first, in the first cache line */
+    uint64_t mark, chk; /* solver stamps */
+    double rate;        /* bits/s since t_last */
+    double new_rate;    /* solver scratch */
+    double cap_rate;    /* window cap, INFINITY if none */
+    int bneck;          /* link id of its bottleneck, NM_BNECK_CAP or NM_BNECK_NONE */
+    uint8_t frozen;     /* solver scratch */
+    uint8_t n_links;    /* links it is listed in (0 unless transferring on links) */
     uint8_t state;      /* nm_flow_state; NM_FLOW_GONE while free */
     uint8_t status;     /* outcome once ENDING */
-    uint8_t n_links;    /* links it is listed in (0 unless transferring on links) */
-    int src, dst;
     uint32_t links[NM_PATH_MAX];
     uint32_t lpos[NM_PATH_MAX];
+    /* life cycle */
+    uint32_t gen; /* bumped when the slot is freed */
+    uint32_t next_free;
+    int src, dst;
     uint64_t bytes;
-    double bits;     /* bytes x 8 */
-    double rem;      /* bits left at t_last */
-    double rate;     /* bits/s since t_last */
-    double cap_rate; /* window cap, INFINITY if none */
+    double bits; /* bytes x 8 */
+    double rem;  /* bits left at t_last */
     nm_time t_last, t_start, t_transfer, t_end;
     double delivered; /* bytes, set when it ends */
     nm_timer timer;   /* latency, completion or ending event; 0 if none */
-    int bneck;        /* link id of its bottleneck, NM_BNECK_CAP or NM_BNECK_NONE */
-    /* solver scratch */
-    uint64_t mark, chk;
-    double new_rate;
-    int frozen;
     nm_flow_cb cb;
     void *ctx;
     uint64_t arg;
@@ -99,7 +102,8 @@ struct nm_net {
     double window_bytes;
     int ideal;
     /* solver */
-    nm_idvec seeds; /* links whose flows must be re-solved */
+    nm_idvec seeds;      /* links whose flows must be re-solved */
+    nm_idvec seed_flows; /* flows that must be re-solved */
     nm_idvec set;   /* flows of the solve set */
     nm_idvec lset;  /* links crossed by the solve set */
     nm_idvec viol;  /* flows failing the certificate */
@@ -111,9 +115,16 @@ struct nm_net {
 void nm_idvec_push(nm_idvec *v, uint32_t id);
 void nm_idvec_free(nm_idvec *v);
 
-/* Re-solve the flows on net->seeds (then cleared) and move the timers of the flows whose
- * rate changed (net_share.c). */
+/* Tolerances of the max-min certificate (net_share.c, net.c). */
+#define NM_TOL 1e-9     /* relative: saturation, "no flow faster" */
+#define NM_ABS_TOL 1e-6 /* bits/s, for rates near zero */
+
+/* Re-solve the flows on the links of net->seeds and the flows of net->seed_flows (both
+ * then cleared) and move the timers of the flows whose rate changed (net_share.c). */
 void nm_net_solve(nm_net *net);
+
+/* Whether the flows on link l fill it (within NM_TOL), at their current rates. */
+int nm_link_full(const nm_net *net, const nm_link *l);
 
 /* Bring f's remaining bits up to now at its current rate (net.c). */
 void nm_flow_advance(nm_net *net, nm_flow_rec *f);

@@ -1,7 +1,10 @@
 /* netmodel/net_share.c: incremental max-min fair sharing.
  *
- * A change (a flow joins or leaves its links, a capacity moves) seeds the links it
- * touched. The solve set S starts as the flows on those links. Then, repeatedly:
+ * A change seeds the solve set S: a capacity change, every flow on the link; a flow
+ * joining, itself and the flows on those of its links that were full; a flow leaving,
+ * the flows on those of its links that were full (a link with spare capacity is no
+ * flow's bottleneck, so a flow leaving it changes no one's share by itself). Then,
+ * repeatedly:
  *
  *  1. Progressive filling over S alone, the other flows held at their rates: each link
  *     crossed by S offers res = capacity - (rates of non-S flows on it) to its cnt
@@ -24,10 +27,11 @@
 #include <math.h>
 
 #include "netmodel/net_internal.h"
+#include "netmodel/nm_alloc.h"
 
-#define TOL 1e-9         /* saturation and "no flow faster" tolerance, relative */
-#define ABS_TOL 1e-6     /* bits/s, for rates near zero */
-#define SAME_RATE 1e-12  /* a relative change below this leaves the flow untouched */
+#define TOL NM_TOL
+#define ABS_TOL NM_ABS_TOL
+#define SAME_RATE 1e-12 /* a relative change below this leaves the flow untouched */
 
 static void add_to_set(nm_net *net, uint32_t slot) {
     nm_flow_rec *f = &net->flows[slot];
@@ -104,6 +108,7 @@ static void fill(nm_net *net) {
                 continue;
             }
         }
+        if (best < 0) NM_FATAL("max-min filling: %zu flows left without a link", n_free);
         nm_link *l = &net->links[best];
         for (uint32_t j = 0; j < l->n_flows; j++) {
             nm_flow_rec *f = &net->flows[l->flows[j]];
@@ -117,6 +122,12 @@ static void fill(nm_net *net) {
 }
 
 static int saturated(const nm_link *l) { return l->load >= l->cap * (1 - TOL) - ABS_TOL; }
+
+int nm_link_full(const nm_net *net, const nm_link *l) {
+    double load = 0;
+    for (uint32_t j = 0; j < l->n_flows; j++) load += net->flows[l->flows[j]].rate;
+    return load >= l->cap * (1 - TOL) - ABS_TOL;
+}
 
 /* f (rate r) is fastest, within tolerance, on saturated link l. */
 static int bottleneck_ok(const nm_link *l, double r) {
@@ -196,7 +207,7 @@ static size_t verify(nm_net *net) {
 }
 
 void nm_net_solve(nm_net *net) {
-    if (net->seeds.n == 0) return;
+    if (net->seeds.n == 0 && net->seed_flows.n == 0) return;
     net->epoch++;
     net->set.n = 0;
     net->lset.n = 0;
@@ -209,7 +220,9 @@ void nm_net_solve(nm_net *net) {
         }
         for (uint32_t j = 0; j < l->n_flows; j++) add_to_set(net, l->flows[j]);
     }
+    for (size_t i = 0; i < net->seed_flows.n; i++) add_to_set(net, net->seed_flows.v[i]);
     net->seeds.n = 0;
+    net->seed_flows.n = 0;
     if (net->set.n == 0) return;
     net->stats.solves++;
     for (;;) {

@@ -1,11 +1,8 @@
 /* sim/cmd_run.c: `orionsim run SCENARIO`: replay a scenario, write its trace.
  *
- * The run itself is the swarm (sim/swarm.h) on the scenario's configuration. Speed vs
- * co-located needs a second run of the same engine: the same scenario with an ideal
- * network (zero latency, infinite bandwidth) and no faults, for `colocated_cycles`
- * cycles (its MFU is steady from the first cycle on); the ratio of the two MFUs over the
- * whole run is the figure. SIGINT stops the run at the next safe point and closes the
- * trace marked incomplete.
+ * The run itself, co-located baseline included, is sim_run_scenario (sim/run.h), which
+ * sweep workers share. SIGINT stops the run at the next safe point and closes the trace
+ * marked incomplete.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,18 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "sim/commands.h"
-#include "sim/kernel_profile.h"
+#include "sim/run.h"
 #include "sim/scenario.h"
-#include "sim/scenario_swarm.h"
 #include "sim/summary.h"
-#include "sim/swarm.h"
-#include "sim/trace.h"
 #include "sim/util.h"
 
-#define ORIONSIM_VERSION "0.1.0"
 #define MAX_SETS 256
 
 static volatile int interrupted;
@@ -48,12 +40,6 @@ static void usage(FILE *f) {
             "Then: orionsim report TRACE\n");
 }
 
-static double now_wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int ensure_parent_dir(const char *path) {
     char *d = xstrdup(path);
     char *slash = strrchr(d, '/');
@@ -64,36 +50,6 @@ static int ensure_parent_dir(const char *path) {
     }
     free(d);
     return rc;
-}
-
-/* Published figures of the scenario, named as the summary fields they stand beside. */
-static int write_reference(trace *tr, const sim_reference *r) {
-    if (!r->present) return 0;
-    const char *names[16];
-    double vals[16];
-    size_t n = 0;
-#define REF(field, value)                                   \
-    do {                                                    \
-        if (!isnan(value)) {                                \
-            names[n] = field;                               \
-            vals[n++] = (value);                            \
-        }                                                   \
-    } while (0)
-    REF("utilisation", r->utilisation);
-    REF("mean_training_phase_s", r->training_phase_min * 60.0);
-    REF("mean_sync_phase_s", r->sync_phase_min * 60.0);
-    REF("mfu_overall", r->mfu);
-    REF("mfu_best_window", r->mfu_peak);
-    REF("tokens_per_s_training", r->throughput_tok_s);
-    REF("speed_vs_colocated", r->speed_vs_colocated);
-    REF("tokens_trained", r->tokens);
-    REF("activation_bytes_raw", r->activation_mib_raw * 1048576.0);
-    REF("activation_bytes_wire", r->activation_mib_compressed * 1048576.0);
-    REF("cycles", r->cycles);
-#undef REF
-    char src[1024];
-    snprintf(src, sizeof src, "%s%s%s", r->source ? r->source : "", r->url ? " " : "", r->url ? r->url : "");
-    return trace_write_reference(tr, names, vals, n, src);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -145,22 +101,6 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "orionsim: %s\n", err);
         return rc;
     }
-    if (sc.compute.mode == SIM_COMPUTE_LIVE) {
-        fprintf(stderr, "orionsim: %s: compute.mode = \"live\" is not available in this build; use \"modeled\"\n", scen);
-        sim_scenario_free(&sc);
-        return EXIT_INPUT;
-    }
-    double eff[SIM_EFF_KINDS];
-    const double *effp = NULL;
-    const char *prof = profile ? profile : sc.compute.kernel_profile;
-    if (prof) {
-        if (kernel_profile_load(prof, eff, err, sizeof err)) {
-            fprintf(stderr, "orionsim: %s\n", err);
-            sim_scenario_free(&sc);
-            return EXIT_INPUT;
-        }
-        effp = eff;
-    }
     char defpath[1024];
     if (!out) out = sc.output.trace;
     if (!out) {
@@ -173,67 +113,24 @@ int cmd_run(int argc, char **argv) {
         return EXIT_RUN;
     }
 
-    swarm_config cfg;
-    scenario_to_swarm(&sc, effp, &cfg);
-    cfg.progress = !quiet;
-    trace_meta meta = {.orionsim_version = ORIONSIM_VERSION, .scenario_path = scen, .seed = sc.seed,
-                       .mode = "modeled"};
-    trace *tr = trace_open(out, &meta);
-    if (!tr) {
-        swarm_config_free(&cfg);
-        sim_scenario_free(&sc);
-        return EXIT_RUN;
-    }
-    if (trace_write_scenario(tr, sc.sources[0].text, (const char *const *)sc.sets, (size_t)sc.n_sets) ||
-        write_reference(tr, &sc.reference) || trace_set_events_window(tr, cfg.events_cycles)) {
-        trace_abandon(tr);
-        swarm_config_free(&cfg);
-        sim_scenario_free(&sc);
-        return EXIT_RUN;
-    }
-
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old);
 
-    double t0 = now_wall();
     sim_summary sum;
-    sim_summary_init(&sum);
-    rc = swarm_run(&cfg, tr, &sum, &interrupted, err, sizeof err);
-    if (rc == EXIT_OK && !interrupted && colocated && sc.metrics.colocated_baseline) {
-        swarm_config base = cfg;
-        base.ideal_network = 1;
-        memset(&base.faults, 0, sizeof base.faults);
-        base.tokens_target = 0;
-        base.cycles_target = 2;
-        base.progress = 0;
-        sim_summary bs;
-        sim_summary_init(&bs);
-        char berr[512];
-        if (swarm_run(&base, NULL, &bs, &interrupted, berr, sizeof berr) == EXIT_OK && bs.mfu_overall > 0) {
-            sum.mfu_colocated = bs.mfu_overall;
-            sum.speed_vs_colocated = sum.mfu_overall / bs.mfu_overall;
-        } else {
-            fprintf(stderr, "orionsim: co-located baseline failed: %s\n", berr);
-        }
-    } else {
-        sum.mfu_colocated = NAN;
-        sum.speed_vs_colocated = NAN;
-    }
-    sum.wall_time_s = now_wall() - t0;
+    sim_run_opts ro = {.scenario_path = scen, .profile = profile, .trace_path = out,
+                       .colocated = colocated, .progress = !quiet, .stop_flag = &interrupted};
+    rc = sim_run_scenario(&sc, &ro, &sum, err, sizeof err);
     sigaction(SIGINT, &old, NULL);
 
-    int complete = rc == EXIT_OK && !interrupted && sum.complete;
-    if (trace_close(tr, &sum, complete)) rc = EXIT_RUN;
-    if (rc != EXIT_OK) fprintf(stderr, "orionsim: %s: %s\n", scen, err[0] ? err : "the run failed");
+    if (rc != EXIT_OK) fprintf(stderr, "orionsim: %s: %s\n", scen, err);
     else if (interrupted) fprintf(stderr, "orionsim: interrupted; %s is marked incomplete\n", out);
     else if (!quiet)
         printf("%s: %.3g tokens in %.1f h simulated (%d cycles), MFU %.1f%%, utilisation %.1f%%, "
                "%.2f s wall -> %s\n",
                sc.name, sum.tokens_trained, sum.sim_time_s / 3600, sum.cycles, 100 * sum.mfu_overall,
                100 * sum.utilisation, sum.wall_time_s, out);
-    swarm_config_free(&cfg);
     sim_scenario_free(&sc);
     return rc != EXIT_OK ? rc : interrupted ? EXIT_RUN : EXIT_OK;
 }

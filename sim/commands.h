@@ -7,8 +7,12 @@
 #ifndef SIM_COMMANDS_H
 #define SIM_COMMANDS_H
 
+int cmd_check(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_export_trace(int argc, char **argv);
 
 #endif

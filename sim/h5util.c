@@ -410,7 +410,7 @@ int h5u_table_create(h5u_table *t, hid_t loc, const char *name, const sim_field 
         H5Pset_chunk_cache(dapl, 521, cache, 1.0) < 0) {
         rc = H5U_FAIL(err, errlen, "cannot set up table", t->name);
     } else if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
-               (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 4) < 0)) {
+               (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0)) {
         rc = H5U_FAIL(err, errlen, "cannot set compression of table", t->name);
     } else {
         t->dset = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, dapl);

@@ -16,8 +16,12 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run, "replay a scenario (e.g. scenarios/orion-100b.cfg), write its HDF5 trace"},
+    {"check", cmd_check, "validate a scenario file and summarise it (--keys lists every key)"},
     {"flows", cmd_flows, "simulate a set of flows on the network model alone (CSV out)"},
     {"report", cmd_report, "print a trace's run summary beside the published figures"},
+    {"sweep", cmd_sweep, "run a scenario over a grid of --vary values (one summary row per point)"},
+    {"plot", cmd_plot, "render a trace's or a sweep's figures with gnuplot (PNG and SVG)"},
+    {"export-trace", cmd_export_trace, "write a trace's events as Chrome/Perfetto trace JSON"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -31,6 +31,15 @@ int sk_normalize(const char *in, char *out, size_t len) {
     return 0;
 }
 
+const sk_alternative *sk_alternative_of(const char *group, const char *leaf) {
+    for (int i = 0; i < sk_alternatives_len; i++) {
+        if (strcmp(sk_alternatives[i].group, group)) continue;
+        for (int k = 0; sk_alternatives[i].keys[k]; k++)
+            if (!strcmp(sk_alternatives[i].keys[k], leaf)) return &sk_alternatives[i];
+    }
+    return NULL;
+}
+
 const char *sk_type_name(sk_type t) {
     switch (t) {
     case SK_GROUP: return "group";
@@ -119,18 +128,17 @@ static void range_text(const sk_entry *e, char *buf, size_t len) {
 }
 
 void sk_print(FILE *f) {
-    fprintf(f, "%-38s %-12s %-22s %-11s %-12s %s\n", "KEY", "TYPE", "DEFAULT", "UNITS", "RANGE",
-            "DOC");
+    fprintf(f, "%-38s %-12s %-21s %-12s %-26s %s\n", "KEY", "TYPE", "DEFAULT", "UNITS",
+            "RANGE / CHOICES", "DOC");
     for (int i = 0; i < sk_schema_len; i++) {
         const sk_entry *e = &sk_schema[i];
-        char range[64], type[160];
-        range_text(e, range, sizeof range);
+        char range[96];
         if (e->type == SK_ENUM)
-            snprintf(type, sizeof type, "enum(%s)", e->choices);
+            snprintf(range, sizeof range, "%s", e->choices);
         else
-            snprintf(type, sizeof type, "%s", sk_type_name(e->type));
+            range_text(e, range, sizeof range);
         const char *dflt = e->dflt ? e->dflt : (e->flags & SKF_REQUIRED) ? "required" : "-";
-        fprintf(f, "%-38s %-12s %-22s %-11s %-12s %s\n", e->path, type, dflt,
+        fprintf(f, "%-38s %-12s %-21s %-12s %-26s %s\n", e->path, sk_type_name(e->type), dflt,
                 e->units[0] ? e->units : "-", range[0] ? range : "-", e->doc);
     }
 }

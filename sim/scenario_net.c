@@ -48,8 +48,8 @@ int sc_fill_network(sr_ctx *c, sim_scenario *sc) {
     int model = 0;
     SC_TRY(sr_enum(c, NULL, "network.model", &model));
     net->model = (sim_net_model)model;
-    sn_node *regions = sr_list(c, NULL, "network.regions");
-    if (!regions) return sr_require(c, NULL, "network.regions", "always");
+    sn_node *regions = sr_need(c, NULL, "network.regions");
+    if (!regions) return -1;
     if (regions->n_kids == 0) return sr_fail(c, regions, "network.regions", "no regions");
     net->n_regions = regions->n_kids;
     net->regions = xcalloc((size_t)net->n_regions, sizeof *net->regions);
@@ -63,8 +63,8 @@ int sc_fill_network(sr_ctx *c, sim_scenario *sc) {
                 return sr_fail(c, regions->kids[i], ip, "region '%s' listed twice", name);
         net->regions[i] = xstrdup(name);
     }
-    sn_node *lat = sr_list(c, NULL, "network.latency_ms");
-    if (!lat) return sr_require(c, NULL, "network.latency_ms", "always");
+    sn_node *lat = sr_need(c, NULL, "network.latency_ms");
+    if (!lat) return -1;
     int n = net->n_regions;
     if (lat->n_kids != n)
         return sr_fail(c, lat, "network.latency_ms", "%d rows for %d regions (network.regions)",

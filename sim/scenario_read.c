@@ -384,6 +384,21 @@ double sr_num(const sn_node *n) {
     return n->type == SN_INT ? (double)n->i : n->f;
 }
 
+sn_node *sr_need(sr_ctx *c, sn_node *base, const char *spath) {
+    sn_node *n = sr_node(c, base, spath);
+    if (n) return n;
+    char ip[512];
+    sn_node *at = base;
+    if (!at) {
+        sn_node *deepest;
+        int depth;
+        walk_path(c, spath, &deepest, &depth);
+        at = deepest;
+    }
+    sr_fail(c, at, sr_ipath(base, spath, ip, sizeof ip), "missing required key");
+    return NULL;
+}
+
 int sr_refuse(sr_ctx *c, sn_node *base, const char *spath, const char *why) {
     sn_node *n = sr_node(c, base, spath);
     if (!n) return 0;

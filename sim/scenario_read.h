@@ -56,6 +56,8 @@ sn_node *sr_list(sr_ctx *c, sn_node *base, const char *spath);
 /* Value of element i of a number list (int or float). */
 double sr_num(const sn_node *elem);
 
+/* The node of a key that must be present, or NULL with "missing required key". */
+sn_node *sr_need(sr_ctx *c, sn_node *base, const char *spath);
 /* -1 with "key: not used when <why>; remove it" if the key is present, else 0. */
 int sr_refuse(sr_ctx *c, sn_node *base, const char *spath, const char *why);
 /* -1 with "key: required when <why>" if the key is absent, else 0. */

@@ -18,7 +18,7 @@ const sk_entry sk_schema[] = {
  "short name of the scenario (letters, digits, '.', '_', '-'); names output files"},
 {"description", SK_STRING, 0, 0, 0, "\"\"", "", NULL, "one-line description"},
 {"base", SK_PATH, 0, 0, 0, NULL, "", NULL,
- "scenario file this one extends (relative to this file): its keys are defaults, this file overrides them key by key"},
+ "scenario file this one extends (relative to this file): its keys are defaults, overridden key by key (lists whole); its reference group is not inherited"},
 {"seed", SK_INT, 0, 0, MAXINT, "1", "", NULL,
  "seed of every random choice (peer placement, bandwidth draws, fault processes)"},
 
@@ -205,12 +205,12 @@ const sk_entry sk_schema[] = {
 {"compute.kernel_profile", SK_PATH, 0, 0, 0, NULL, "", NULL,
  "kernel profile written by `orionsim calibrate` (efficiency per task kind), relative to this file"},
 {"compute.efficiency", SK_GROUP, 0, 0, 0, NULL, "", NULL,
- "fraction of peak per task kind; required in modeled mode without a kernel profile"},
-{"compute.efficiency.forward", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "stage forward"},
-{"compute.efficiency.backward", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "backward (and the last stage's fused step)"},
-{"compute.efficiency.recompute", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "forward recomputed inside a backward"},
-{"compute.efficiency.optimizer", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "inner optimizer step (memory-bound)"},
-{"compute.efficiency.merge", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "outer merge of a partition (memory-bound)"},
+ "achieved fraction of the device's peak per task kind; required in modeled mode without a kernel profile (a profile overrides the kinds it measures)"},
+{"compute.efficiency.forward", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "stage forward: fraction of bf16 peak FLOP/s"},
+{"compute.efficiency.backward", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "backward work (also in the last stage's fused step): fraction of bf16 peak"},
+{"compute.efficiency.recompute", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "forward recomputed inside a backward: fraction of bf16 peak"},
+{"compute.efficiency.optimizer", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "inner optimizer step (memory-bound): fraction of peak memory bandwidth"},
+{"compute.efficiency.merge", SK_FLOAT, LO, 0, 1, NULL, "", NULL, "outer merge of a partition (memory-bound): fraction of peak memory bandwidth"},
 {"compute.backend", SK_ENUM, 0, 0, 0, "\"auto\"", "", "auto|cpu|cuda", "live mode: kernel backend"},
 {"compute.local_device", SK_STRING, 0, 0, 0, NULL, "", NULL,
  "live mode: device-table name of the local GPU, to scale measured times to the simulated device"},
@@ -229,7 +229,7 @@ const sk_entry sk_schema[] = {
 {"output.flush", SK_ENUM, 0, 0, 0, "\"phase\"", "", "phase|cycle", "flush the trace after every phase or every cycle"},
 
 /* ---- reference ---- */
-{"reference", SK_GROUP, 0, 0, 0, NULL, "", NULL, "published figures of the run: the check, never an input"},
+{"reference", SK_GROUP, 0, 0, 0, NULL, "", NULL, "published figures of the run: the check, never an input (not inherited through base)"},
 {"reference.source", SK_STRING, 0, 0, 0, NULL, "", NULL, "title of the publication (required when any figure is given)"},
 {"reference.url", SK_STRING, 0, 0, 0, NULL, "", NULL, "where it is published (required when any figure is given)"},
 {"reference.extra_sources", SK_STRING_LIST, 0, 0, 0, NULL, "", NULL, "further sources of figures, 'title <url>' each"},
@@ -255,3 +255,10 @@ const sk_entry sk_schema[] = {
 /* clang-format on */
 
 const int sk_schema_len = (int)(sizeof sk_schema / sizeof sk_schema[0]);
+
+const sk_alternative sk_alternatives[] = {
+    {"swarm", {"device", "device_per_replica", "device_per_peer", "device_mix", NULL}},
+    {"swarm", {"region", "region_per_replica", "region_per_peer", "region_mix", NULL}},
+    {"training", {"tokens", "cycles", NULL, NULL, NULL}},
+};
+const int sk_alternatives_len = (int)(sizeof sk_alternatives / sizeof sk_alternatives[0]);

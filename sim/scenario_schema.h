@@ -53,6 +53,18 @@ typedef struct {
 extern const sk_entry sk_schema[];
 extern const int sk_schema_len;
 
+/* Keys that exclude one another (at most one of them may be given). Setting one of
+ * them in a file that extends a base, or with --set, drops the others set so far, so a
+ * variant can say `device_mix = (...)` over a base that says `device = "..."`. */
+typedef struct {
+    const char *group;     /* schema path of the group holding them */
+    const char *keys[5];   /* NULL-terminated */
+} sk_alternative;
+extern const sk_alternative sk_alternatives[];
+extern const int sk_alternatives_len;
+/* The alternative set holding key `leaf` of group `group`, or NULL. */
+const sk_alternative *sk_alternative_of(const char *group, const char *leaf);
+
 /* The row of a schema path ("a.b[].c"), or NULL. */
 const sk_entry *sk_find(const char *schema_path);
 /* Instance path -> schema path: "a.b[3].c" -> "a.b[].c". Returns 0, -1 if too long. */

@@ -56,9 +56,9 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     c->n_regions = sc->network.n_regions;
     c->latency_s = sc->network.latency_s;
     if (sc->network.have_storage) {
-        c->storage_up_bps = sc->network.storage.up_bytes_per_s * 8.0;
-        c->storage_down_bps = sc->network.storage.down_bytes_per_s * 8.0;
-        c->storage_region = sc->network.storage.region;
+        c->storage_up_bps = sc->network.storage_up_bytes_per_s * 8.0;
+        c->storage_down_bps = sc->network.storage_down_bytes_per_s * 8.0;
+        c->storage_region = sc->network.storage_region;
     } else {
         c->storage_up_bps = c->storage_down_bps = 1e15; /* no storage declared: not a bottleneck */
     }

@@ -389,6 +389,7 @@ static int setup(swarm *sw) {
         mbq_init(&p->fwd_q, 32);
         mbq_init(&p->bwd_q, 32);
         mbq_init(&p->merge_q, 8);
+        mbq_init(&p->to_q, 32);
         nm_rng_init(&p->rng, c->seed, nm_rng_stream_id(STREAM_ROUTING, (uint32_t)i));
         sw->peak_present += swarm_peer_peak(sw, p);
     }
@@ -468,6 +469,7 @@ static void teardown(swarm *sw) {
             mbq_free(&sw->peers[i].fwd_q);
             mbq_free(&sw->peers[i].bwd_q);
             mbq_free(&sw->peers[i].merge_q);
+            mbq_free(&sw->peers[i].to_q);
         }
     if (sw->parked)
         for (int s = 0; s < sw->n_stages; s++) mbq_free(&sw->parked[s]);

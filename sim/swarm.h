@@ -122,16 +122,48 @@ typedef struct {
     double sample_s;             /* time-series sampling interval */
     int events_cycles;           /* events table covers the first N cycles (-1: all) */
     int progress;                /* progress bar on stderr */
+
+    const swarm_live_ops *live;  /* NULL: modeled durations */
 } swarm_config;
 
-/* Source of compute-task durations. modeled: NULL ctx, computed from FLOPs. */
+/* A compute task, as the swarm hands it to a live-mode hook. */
 typedef struct swarm_task_info {
     int peer, stage;
-    km_task kind;
-    int64_t microbatch;
+    km_task kind;           /* forward, backward(_recompute), last_fused, optimizer */
+    int64_t microbatch;     /* -1 for optimizer steps */
+    int from_peer;          /* forward: the peer that sent the activation (-1 at stage 0);
+                               backward: the peer that sent the gradient (stage + 1) */
+    int cycle, inner_step;  /* the peer's inner step in this cycle */
     int64_t tokens;
-    double flops;
+    double flops;           /* hardware FLOPs (modeled) */
 } swarm_task_info;
+
+/* Live mode (sim/live.c): the real kernels run every task and the real tensors move.
+ * The swarm calls these hooks in causal order of simulated time; each hook may fail by
+ * returning a negative value / non-zero, which stops the run (the hook fills its own
+ * message, read back with `error`). Any hook may be NULL. */
+typedef struct swarm_live_ops {
+    void *ctx;
+    /* Run the task now; return its duration in simulated seconds (measured, scaled to
+     * the simulated device), or < 0 on failure. */
+    double (*task)(void *ctx, const swarm_task_info *t);
+    /* A microbatch left a peer without a backward (timeout, loss, peer down): its cached
+     * input and in-flight tensors at that peer can go. */
+    void (*drop)(void *ctx, int peer, int64_t mb);
+    /* The peer went down: it loses weights, optimizer state and cache. */
+    void (*peer_down)(void *ctx, int peer);
+    /* The peer finished downloading its stage's current weights (rejoin). */
+    int (*peer_join)(void *ctx, int peer);
+    /* The outer step of one stage at the end of a sync: the submitters' pseudo-gradients
+     * are averaged partition by partition (part_ok[j] = 0: partition j was not merged,
+     * peers keep their local values there), the outer optimizer updates the stage's
+     * global weights, and every receiver takes them. */
+    int (*sync_stage)(void *ctx, int stage, const int *submitters, int n_submitters,
+                      const int *receivers, int n_receivers, const int *part_ok, int n_parts);
+    /* End of a cycle (validation loss, boundary diagnostics, trace rows). */
+    int (*cycle_end)(void *ctx, int cycle, nm_time now, int64_t tokens_trained);
+    const char *(*error)(void *ctx);
+} swarm_live_ops;
 
 typedef struct trace trace;  /* sim/trace.h */
 

@@ -62,7 +62,7 @@ typedef struct {
 
 typedef struct {
     int64_t mb;             /* -1: free */
-    nm_timer timeout;       /* activation timeout while waiting for the gradient */
+    nm_time deadline;       /* activation timeout while waiting for the gradient; 0: none */
     int sent;               /* its activation left this peer */
 } cache_slot;
 
@@ -92,6 +92,8 @@ typedef struct {
     /* cache */
     cache_slot *cache;
     int cache_used;
+    mbq to_q;                       /* sent activations in send order (deadlines ascend) */
+    nm_timer to_timer;              /* one timer: the earliest deadline in to_q */
     /* accounting */
     int backwards_since_step;
     int steps_this_cycle;

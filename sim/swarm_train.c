@@ -82,7 +82,7 @@ static int cache_alloc(swarm *sw, peer *p, int64_t mb) {
     for (int i = 0; i < cap; i++)
         if (p->cache[i].mb < 0) {
             p->cache[i].mb = mb;
-            p->cache[i].timeout = 0;
+            p->cache[i].deadline = 0;
             p->cache[i].sent = 0;
             p->cache_used++;
             return i;
@@ -93,8 +93,7 @@ static int cache_alloc(swarm *sw, peer *p, int64_t mb) {
 static void unpark(swarm *sw, int stage);
 
 static void cache_release(swarm *sw, peer *p, int slot) {
-    if (p->cache[slot].timeout) nm_cancel(sw->sim, p->cache[slot].timeout);
-    p->cache[slot].timeout = 0;
+    p->cache[slot].deadline = 0;
     p->cache[slot].mb = -1;
     p->cache_used--;
     /* A freed slot lets a parked activation of the previous stage in, or stage 0 inject. */
@@ -102,23 +101,42 @@ static void cache_release(swarm *sw, peer *p, int slot) {
     else train_kick(sw, p);
 }
 
+/* Timeouts. The timeout is the same for every activation, so a peer's deadlines come
+ * in send order: one FIFO and one timer per peer (for the earliest deadline) replace a
+ * timer per activation; an answered activation just clears its deadline. */
 static void on_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
-    (void)sim;
     swarm *sw = ctx;
-    int pid = (int)(arg & 0xffff);
-    int64_t mb = (int64_t)(arg >> 16);
-    peer *p = &sw->peers[pid];
-    int slot = cache_find(p, mb, sw->cfg->cache_capacity);
-    if (slot < 0) return;
-    p->cache[slot].timeout = 0;
-    cache_release(sw, p, slot);
-    mb_lose(sw, mb);
+    peer *p = &sw->peers[arg];
+    nm_time now = nm_now(sim);
+    p->to_timer = 0;
+    while (p->to_q.n) {
+        int64_t mb = p->to_q.v[p->to_q.head];
+        int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+        if (slot < 0 || p->cache[slot].deadline == 0) {
+            mbq_pop(&p->to_q);
+            continue;
+        }
+        if (p->cache[slot].deadline > now) {
+            p->to_timer = nm_schedule_at(sim, p->cache[slot].deadline, on_timeout, sw, (uint64_t)p->id);
+            return;
+        }
+        mbq_pop(&p->to_q);
+        cache_release(sw, p, slot);
+        mb_lose(sw, mb);
+    }
 }
 
 static void arm_timeout(swarm *sw, peer *p, int slot) {
-    int64_t mb = p->cache[slot].mb;
-    p->cache[slot].timeout = nm_schedule_in(sw->sim, nm_from_s(sw->cfg->activation_timeout_s),
-                                            on_timeout, sw, ((uint64_t)mb << 16) | (uint64_t)p->id);
+    nm_time deadline = nm_now(sw->sim) + nm_from_s(sw->cfg->activation_timeout_s);
+    p->cache[slot].deadline = deadline;
+    mbq_push(&p->to_q, p->cache[slot].mb);
+    if (!p->to_timer) p->to_timer = nm_schedule_at(sw->sim, deadline, on_timeout, sw, (uint64_t)p->id);
+}
+
+static void timeouts_clear(swarm *sw, peer *p) {
+    if (p->to_timer) nm_cancel(sw->sim, p->to_timer);
+    p->to_timer = 0;
+    mbq_clear(&p->to_q);
 }
 
 /* ---- sending activations and gradients ---- */
@@ -312,8 +330,7 @@ void train_xfer_done(swarm *sw, xfer *x, int ok) {
         peer *p = &sw->peers[x->dst];
         int slot = cache_find(p, mb, cap);
         if (slot < 0) return; /* timed out: the microbatch is already lost */
-        if (p->cache[slot].timeout) nm_cancel(sw->sim, p->cache[slot].timeout);
-        p->cache[slot].timeout = 0;
+        p->cache[slot].deadline = 0;
         mbq_push(&p->bwd_q, mb);
         train_kick(sw, p);
     }
@@ -344,14 +361,14 @@ void train_peer_down(swarm *sw, peer *p) {
     for (int i = 0; i < cap; i++) {
         int64_t mb = p->cache[i].mb;
         if (mb < 0) continue;
-        if (p->cache[i].timeout) nm_cancel(sw->sim, p->cache[i].timeout);
-        p->cache[i].timeout = 0;
+        p->cache[i].deadline = 0;
         p->cache[i].mb = -1;
         p->cache_used--;
         mb_lose(sw, mb);
     }
     mbq_clear(&p->fwd_q);
     mbq_clear(&p->bwd_q);
+    timeouts_clear(sw, p);
     p->opt_pending = 0;
     p->backwards_since_step = 0;
     if (p->stage > 0) unpark(sw, p->stage - 1);
@@ -389,13 +406,13 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
         }
         for (int s = 0; s < cap; s++) {
             if (p->cache[s].mb < 0) continue;
-            if (p->cache[s].timeout) nm_cancel(sw->sim, p->cache[s].timeout);
-            p->cache[s].timeout = 0;
+            p->cache[s].deadline = 0;
             p->cache[s].mb = -1;
         }
         p->cache_used = 0;
         mbq_clear(&p->fwd_q);
         mbq_clear(&p->bwd_q);
+        timeouts_clear(sw, p);
         if (p->state == PEER_TRAINING && p->backwards_since_step > 0) {
             p->backwards_since_step = 0;
             p->opt_pending++;

@@ -372,7 +372,13 @@ int trace_write_reference(trace *t, const char *const *names, const double *valu
 
 static int append(trace *t, int which, const void *rec) {
     if (!t || t->failed) return -1;
+    uint64_t rows = t->t[which].n_rows;
     TRY(t, h5u_table_append(&t->t[which], rec, t->err, sizeof t->err));
+    /* A block went to the file: flush so that the file on disk is consistent again. */
+    if (t->t[which].n_rows != rows && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
+        return fail(t);
+    }
     return 0;
 }
 

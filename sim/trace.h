@@ -12,9 +12,11 @@
  *
  * Appending is cheap: records are copied into per-table block buffers (64 Ki rows for
  * /events) and appended to chunked, shuffle+deflate-compressed, extendible datasets a
- * block at a time. trace_flush appends whatever is buffered, rewrites /summary with the
- * current figures and calls H5Fflush; the run calls it at least once per cycle, so a run
- * that dies leaves a readable file whose root attribute complete is 0 ("incomplete").
+ * block at a time, each block append followed by H5Fflush, so the file on disk is
+ * consistent between appends. trace_flush appends whatever is buffered, rewrites
+ * /summary with the current figures and flushes; the run calls it at least once per
+ * cycle. A run that dies leaves a readable file whose root attribute complete is 0
+ * ("incomplete"), holding every block appended and the summary of the last trace_flush.
  * trace_close(…, complete=1) marks a normal end.
  *
  * Records are flat structs without padding (checked at compile time); the run fills them

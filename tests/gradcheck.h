@@ -45,12 +45,15 @@ static inline double gc_dot(const float *a, const float *b, size_t n)
 
 /* Checks the analytic gradient an[] of f with respect to p[] at up to max_checks
  * evenly spaced indices (all of them when n <= max_checks). Prints the first few
- * mismatches prefixed by `what`; returns the number of mismatches. */
-static inline int gc_check(const char *what, float *p, const float *an, size_t n,
-                           gc_objective f, void *ctx, float h, double atol, double rtol,
-                           size_t max_checks)
+ * mismatches prefixed by `what`; returns the number of mismatches. If rel_l2 is not
+ * NULL it receives the aggregate error ||fd - an|| / ||an|| over the checked indices
+ * (0 when the analytic gradient is zero there). */
+static inline int gc_check_stats(const char *what, float *p, const float *an, size_t n,
+                                 gc_objective f, void *ctx, float h, double atol, double rtol,
+                                 size_t max_checks, double *rel_l2)
 {
     int bad = 0;
+    double err2 = 0.0, an2 = 0.0;
     size_t stride = n > max_checks ? (n + max_checks - 1) / max_checks : 1;
     for (size_t i = 0; i < n; i += stride) {
         float orig = p[i];
@@ -61,6 +64,8 @@ static inline int gc_check(const char *what, float *p, const float *an, size_t n
         p[i] = orig;
         double fd = (fp - fm) / (2.0 * (double)h);
         double tol = atol + rtol * fmax(fabs(fd), fabs((double)an[i]));
+        err2 += (fd - an[i]) * (fd - an[i]);
+        an2 += (double)an[i] * an[i];
         if (!(fabs(fd - an[i]) <= tol)) {
             if (bad < 5)
                 fprintf(stderr, "%s[%zu]: finite difference %.6g, analytic %.6g\n", what, i, fd,
@@ -68,7 +73,15 @@ static inline int gc_check(const char *what, float *p, const float *an, size_t n
             bad++;
         }
     }
+    if (rel_l2) *rel_l2 = an2 > 0.0 ? sqrt(err2 / an2) : 0.0;
     return bad;
+}
+
+static inline int gc_check(const char *what, float *p, const float *an, size_t n,
+                           gc_objective f, void *ctx, float h, double atol, double rtol,
+                           size_t max_checks)
+{
+    return gc_check_stats(what, p, an, n, f, ctx, h, atol, rtol, max_checks, NULL);
 }
 
 #endif

@@ -15,7 +15,7 @@ typedef struct {
 
 static void record(nm_sim *sim, void *ctx, uint64_t arg) {
     log_t *lg = ctx;
-    ck_assert_int_lt(lg->n, 4096);
+    if (lg->n >= 4096) ck_abort_msg("event log overflow");
     lg->t[lg->n] = nm_now(sim);
     lg->arg[lg->n] = arg;
     lg->n++;
@@ -164,10 +164,11 @@ START_TEST(test_pool_reuse) {
         if (nm_cancel(sim, live[i])) cancelled++;
         nm_timer old = live[i];
         live[i] = nm_schedule_in(sim, (nm_time)(lcg(&seed) % 1000), record, &lg, 0);
-        ck_assert_uint_ne(live[i], old);
+        if (live[i] == old) ck_abort_msg("round %d: a handle was reused", round);
         scheduled++;
         fired += (uint64_t)nm_step(sim);
-        ck_assert_uint_eq(nm_pending(sim) + fired + cancelled, scheduled);
+        if (nm_pending(sim) + fired + cancelled != scheduled)
+            ck_abort_msg("round %d: events not conserved", round);
     }
     fired += nm_run(sim);
     ck_assert_uint_eq(fired + cancelled, scheduled);
@@ -204,13 +205,13 @@ START_TEST(test_random_against_reference) {
             pending++;
         } else if (kind < 5 && n > 0) {
             int i = (int)(lcg(&seed) % (uint64_t)n);
-            ck_assert_int_eq(nm_cancel(sim, ref[i].h), ref[i].live);
+            if (nm_cancel(sim, ref[i].h) != ref[i].live) ck_abort_msg("op %d: cancel", op);
             pending -= (size_t)ref[i].live;
             ref[i].live = 0;
         } else if (kind < 6 && n > 0) {
             int i = (int)(lcg(&seed) % (uint64_t)n);
             nm_time t = now + (nm_time)(lcg(&seed) % 200);
-            ck_assert_int_eq(nm_reschedule(sim, ref[i].h, t), ref[i].live);
+            if (nm_reschedule(sim, ref[i].h, t) != ref[i].live) ck_abort_msg("op %d: reschedule", op);
             if (ref[i].live) {
                 ref[i].t = t;
                 ref[i].seq = seq++;
@@ -224,16 +225,17 @@ START_TEST(test_random_against_reference) {
                                     (ref[i].t == ref[best].t && ref[i].seq < ref[best].seq)))
                     best = i;
             lg.n = 0;
-            ck_assert_int_eq(nm_step(sim), best >= 0);
+            if (nm_step(sim) != (best >= 0)) ck_abort_msg("op %d: step", op);
             if (best >= 0) {
-                ck_assert_int_eq(lg.n, 1);
-                ck_assert_uint_eq(lg.arg[0], (uint64_t)best);
-                ck_assert_int_eq(lg.t[0], ref[best].t);
+                if (lg.n != 1 || lg.arg[0] != (uint64_t)best || lg.t[0] != ref[best].t)
+                    ck_abort_msg("op %d: dispatched %d events, arg %llu at %lld; want %d at %lld", op,
+                                 lg.n, (unsigned long long)lg.arg[0], (long long)lg.t[0], best,
+                                 (long long)ref[best].t);
                 ref[best].live = 0;
                 pending--;
             }
         }
-        ck_assert_uint_eq(nm_pending(sim), pending);
+        if (nm_pending(sim) != pending) ck_abort_msg("op %d: %zu pending, want %zu", op, nm_pending(sim), pending);
     }
     nm_sim_free(sim);
 }

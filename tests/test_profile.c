@@ -245,7 +245,8 @@ START_TEST(bad_loopafter) {
                  "t.prof:4: LOOPAFTER given twice (first at line 1)");
     expect_error("# nothing\n\nLOOPAFTER 5\n# more\n", st,
                  "t.prof:3: LOOPAFTER in a profile without events");
-    expect_error("0 1\nLOOPAFTER 1e-10\n", st, "t.prof:2: LOOPAFTER period '1e-10' s is below 1 ns");
+    expect_error("0 1\nLOOPAFTER 1e-10\n", st,
+                 "t.prof:2: LOOPAFTER period '1e-10' s is below 1 ns");
     expect_error("0 1\nLOOPAFTER 1e10\n", st,
                  "t.prof:2: LOOPAFTER period '1e10' s is too large (limit 4611686018 s)");
 }

@@ -76,7 +76,8 @@ START_TEST(test_resbm_identity_at_init)
         }
     /* the reconstruction error at init is the energy of the dropped channels */
     double err = ks_recon_error(rcv, 0, x);
-    ck_assert_msg(fabs(err - sqrt(tail / all)) <= 1e-6, "recon error %g, want %g", err, sqrt(tail / all));
+    ck_assert_msg(fabs(err - sqrt(tail / all)) <= 1e-6, "recon error %g, want %g", err,
+                  sqrt(tail / all));
     ck_assert(err > 0.5 && err < 1.0);
     free(tok); free(y); free(out);
     ks_stage_free(snd);
@@ -140,32 +141,71 @@ START_TEST(test_fd_resbm_end_stages)
 }
 END_TEST
 
-/* With ResBM on both sides, kept activations and recompute agree bit for bit. */
+/* With ResBM on both sides, kept activations and recompute agree bit for bit, with a
+ * second microbatch forwarded in between (so recompute cannot lean on leftovers). */
 START_TEST(test_resbm_recompute_equals_keep)
 {
     kb_backend *be = kb_cpu_open();
     ks_stage_config rc = middle(1, resbm(4, 8), resbm(6, 5)), kc = rc;
     kc.recompute = 0;
-    kc.slots = 1;
+    kc.slots = 2;
     ks_stage *a = st_new(be, &rc), *b = st_new(be, &kc);
     st_randomize(a, 51);
     st_randomize(b, 51);
     const int N = ks_stage_tokens(a);
-    float *x = GC_CALLOC((size_t)N * 4, 4), *o = GC_CALLOC((size_t)N * 6, 4);
-    float *g = GC_CALLOC((size_t)N * 6, 4), *da = GC_CALLOC((size_t)N * 4, 4), *db = GC_CALLOC((size_t)N * 4, 4);
-    gc_fill_normal(x, (size_t)N * 4, 1, 0, 1);
+    float *x1 = GC_CALLOC((size_t)N * 4, 4), *x2 = GC_CALLOC((size_t)N * 4, 4);
+    float *o = GC_CALLOC((size_t)N * 6, 4), *g = GC_CALLOC((size_t)N * 6, 4);
+    float *da = GC_CALLOC((size_t)N * 4, 4), *db = GC_CALLOC((size_t)N * 4, 4);
+    gc_fill_normal(x1, (size_t)N * 4, 1, 0, 1);
+    gc_fill_normal(x2, (size_t)N * 4, 3, 0, 1);
     gc_fill_normal(g, (size_t)N * 6, 2, 0, 1);
     ks_zero_grad(a);
     ks_zero_grad(b);
-    ks_forward(a, 0, x, o);
-    ks_forward(b, 0, x, o);
-    ks_backward(a, 0, x, g, da);
+    ks_forward(a, 0, x1, o);
+    ks_forward(a, 0, x2, o);
+    ks_forward(b, 0, x1, o);
+    ks_forward(b, 1, x2, o);
+    ks_backward(a, 0, x1, g, da);
     ks_backward(b, 0, NULL, g, db);
     ck_assert(memcmp(da, db, (size_t)N * 4 * 4) == 0);
     ck_assert(memcmp(ks_stage_grads(a), ks_stage_grads(b), ks_stage_param_count(a) * 4) == 0);
-    free(x); free(o); free(g); free(da); free(db);
+    free(x1); free(x2); free(o); free(g); free(da); free(db);
     ks_stage_free(a);
     ks_stage_free(b);
+    be->close(be);
+}
+END_TEST
+
+/* Every boundary parameter gradient accumulates over backwards (the FD checks start
+ * from zero, so they cannot tell adding from overwriting). */
+START_TEST(test_boundary_grads_accumulate)
+{
+    kb_backend *be = kb_cpu_open();
+    const km_boundary pairs[2][2] = {{{KM_COMP_RESBM, 4, 8}, {KM_COMP_RESBM, 6, 5}},
+                                     {{KM_COMP_LINEAR, 4, 0}, {KM_COMP_LINEAR, 8, 0}}};
+    for (int i = 0; i < 2; i++) {
+        ks_stage_config cfg = middle(1, pairs[i][0], pairs[i][1]);
+        ks_stage *st = st_new(be, &cfg);
+        st_randomize(st, 71);
+        ks_wire iw = ks_stage_input_wire(st), ow = ks_stage_output_wire(st);
+        float *x = GC_CALLOC(iw.mem_bytes, 1), *o = GC_CALLOC(ow.mem_bytes, 1);
+        float *g = GC_CALLOC(ow.mem_bytes, 1), *dx = GC_CALLOC(iw.mem_bytes, 1);
+        gc_fill_normal(x, (size_t)iw.rows * iw.width, 1, 0, 1);
+        gc_fill_normal(g, (size_t)ow.rows * ow.width, 2, 0, 1);
+        const size_t n = ks_stage_param_count(st);
+        float *once = GC_CALLOC(n, sizeof(float));
+        ks_zero_grad(st);
+        ks_forward(st, 0, x, o);
+        ks_backward(st, 0, x, g, dx);
+        memcpy(once, ks_stage_grads(st), n * sizeof(float));
+        ks_backward(st, 0, x, g, dx);
+        const float *twice = ks_stage_grads(st);
+        for (size_t e = 0; e < n; e++)
+            ck_assert_msg(fabsf(twice[e] - 2 * once[e]) <= 1e-6f * (1e-6f + fabsf(once[e])),
+                          "gradient element %zu did not accumulate", e);
+        free(x); free(o); free(g); free(dx); free(once);
+        ks_stage_free(st);
+    }
     be->close(be);
 }
 END_TEST
@@ -311,13 +351,14 @@ START_TEST(test_resbm_pipeline_learns)
     float first = 0, last = st_pipeline_train(&pl, seq, seq + 1, 40, 3e-3, &first);
     const double lnv = log(256.0);
     ck_assert_msg(fabs(first - lnv) < 0.02 * lnv, "loss at init %g, ln V = %g", (double)first, lnv);
-    ck_assert_msg(last < 0.6 * first, "loss %g after 40 steps, %g at init", (double)last, (double)first);
+    ck_assert_msg(last < 0.6 * first, "loss %g after 40 steps, %g at init", (double)last,
+                  (double)first);
     /* the output projections have left zero: the boundary learnt corrections */
     const ks_tensor *w2 = ks_stage_find_tensor(pl.st[0], "boundary1.enc.w2");
     ck_assert(w2 != NULL);
+    const float *pw2 = ks_stage_params(pl.st[0]) + w2->offset;
     double ss = 0;
-    for (size_t i = 0; i < (size_t)w2->rows * w2->cols; i++)
-        ss += (double)ks_stage_params(pl.st[0])[w2->offset + i] * ks_stage_params(pl.st[0])[w2->offset + i];
+    for (size_t i = 0; i < (size_t)w2->rows * w2->cols; i++) ss += (double)pw2[i] * pw2[i];
     ck_assert(ss > 0);
     free(seq);
     st_pipeline_free(&pl);
@@ -337,6 +378,7 @@ static Suite *resbm_suite(void)
     tcase_add_test(tc, test_fd_linear_around_block);
     tcase_add_test(tc, test_fd_resbm_end_stages);
     tcase_add_test(tc, test_resbm_recompute_equals_keep);
+    tcase_add_test(tc, test_boundary_grads_accumulate);
     tcase_add_test(tc, test_int8_boundary);
     tcase_add_test(tc, test_wire_formats);
     tcase_add_test(tc, test_linear_init_is_projection);

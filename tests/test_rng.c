@@ -154,7 +154,8 @@ START_TEST(uniform_range_bits_and_moments) {
     }
     double mean = sum / n, var = sum2 / n - mean * mean;
     ck_assert_double_eq_tol(mean, 0.5, 5 * sqrt(1.0 / 12 / n));
-    ck_assert_double_eq_tol(var, 1.0 / 12, 5 * sqrt(1.0 / 180 / n)); /* sd of the sample variance: sqrt((mu4 - sigma^4) / n) */
+    /* sd of the sample variance: sqrt((mu4 - sigma^4) / n) = sqrt(1 / (180 n)) */
+    ck_assert_double_eq_tol(var, 1.0 / 12, 5 * sqrt(1.0 / 180 / n));
 }
 END_TEST
 

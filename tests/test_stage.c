@@ -103,9 +103,11 @@ START_TEST(test_recompute_equals_keep)
     st_randomize(a, 21);
     st_randomize(b, 21);
     const size_t n = (size_t)ks_stage_tokens(a) * rc.model.d_model, bytes = n * sizeof(float);
-    float *x1 = GC_CALLOC(n, 4), *x2 = GC_CALLOC(n, 4), *o1 = GC_CALLOC(n, 4), *o2 = GC_CALLOC(n, 4);
+    float *x1 = GC_CALLOC(n, 4), *x2 = GC_CALLOC(n, 4);
+    float *o1 = GC_CALLOC(n, 4), *o2 = GC_CALLOC(n, 4);
     float *g1 = GC_CALLOC(n, 4), *g2 = GC_CALLOC(n, 4);
-    float *da1 = GC_CALLOC(n, 4), *da2 = GC_CALLOC(n, 4), *db1 = GC_CALLOC(n, 4), *db2 = GC_CALLOC(n, 4);
+    float *da1 = GC_CALLOC(n, 4), *da2 = GC_CALLOC(n, 4), *db1 = GC_CALLOC(n, 4),
+                           *db2 = GC_CALLOC(n, 4);
     gc_fill_normal(x1, n, 1, 0, 1);
     gc_fill_normal(x2, n, 2, 0, 1);
     gc_fill_normal(g1, n, 3, 0, 1);
@@ -176,8 +178,10 @@ START_TEST(test_pipeline_equals_single_stage)
             const ks_tensor *u = ks_stage_find_tensor(whole, t->name);
             ck_assert_msg(u != NULL, "%s missing in the single stage", t->name);
             size_t n = (size_t)t->rows * t->cols * sizeof(float);
-            ck_assert(memcmp(ks_stage_params(pl.st[s]) + t->offset, ks_stage_params(whole) + u->offset, n) == 0);
-            ck_assert_msg(memcmp(ks_stage_grads(pl.st[s]) + t->offset, ks_stage_grads(whole) + u->offset, n) == 0,
+            ck_assert(memcmp(ks_stage_params(pl.st[s]) + t->offset,
+                      ks_stage_params(whole) + u->offset, n) == 0);
+            ck_assert_msg(memcmp(ks_stage_grads(pl.st[s]) + t->offset,
+                          ks_stage_grads(whole) + u->offset, n) == 0,
                           "gradient of %s differs", t->name);
             matched++;
         }
@@ -206,7 +210,8 @@ START_TEST(test_param_accounting)
                                    .out = s == 2 ? st_none() : bs[bi], .batch = 1,
                                    .recompute = 1, .slots = 1, .seed = 1};
             ks_stage *st = st_new(be, &cfg);
-            ck_assert_int_eq((int64_t)ks_stage_param_count(st), km_params_stage(&m, &sp, &bs[bi], s));
+            ck_assert_int_eq((int64_t)ks_stage_param_count(st), km_params_stage(&m, &sp, &bs[bi],
+                             s));
             size_t next = 0;   /* the table tiles the flat buffer */
             for (int i = 0; i < ks_stage_n_tensors(st); i++) {
                 const ks_tensor *t = ks_stage_tensor(st, i);
@@ -257,12 +262,14 @@ START_TEST(test_initialisation)
     const char *normal[] = {"embedding", "block0.wqkv", "block1.w_gate_up", "lm_head"};
     for (int i = 0; i < 4; i++) {
         sd = tensor_std(a, normal[i], &mean);
-        ck_assert_msg(fabs(sd - 0.02) < 0.1 * 0.02 && fabs(mean) < 0.003, "%s: std %g", normal[i], sd);
+        ck_assert_msg(fabs(sd - 0.02) < 0.1 * 0.02 && fabs(mean) < 0.003, "%s: std %g",
+                      normal[i], sd);
     }
     const char *outp[] = {"block0.wo", "block2.w_down"};
     for (int i = 0; i < 2; i++) {
         sd = tensor_std(a, outp[i], &mean);
-        ck_assert_msg(fabs(sd - out_std) < 0.12 * out_std, "%s: std %g, want %g", outp[i], sd, out_std);
+        ck_assert_msg(fabs(sd - out_std) < 0.12 * out_std, "%s: std %g, want %g", outp[i],
+                      sd, out_std);
     }
     const char *norms[] = {"block0.attn_norm", "block2.mlp_norm", "final_norm"};
     for (int i = 0; i < 3; i++) {
@@ -356,7 +363,8 @@ START_TEST(test_tiny_pipeline_learns)
     float first = 0, last = st_pipeline_train(&pl, seq, seq + 1, 40, 3e-3, &first);
     const double lnv = log(256.0);
     ck_assert_msg(fabs(first - lnv) < 0.02 * lnv, "loss at init %g, ln V = %g", (double)first, lnv);
-    ck_assert_msg(last < 0.6 * first, "loss %g after 40 steps, %g at init", (double)last, (double)first);
+    ck_assert_msg(last < 0.6 * first, "loss %g after 40 steps, %g at init", (double)last,
+                  (double)first);
     free(seq);
     st_pipeline_free(&pl);
     be->close(be);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,17 +32,7 @@
 #define N_PEERS 5
 
 static char tmpdir[64];
-
-static void setup_dir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/orionsim-trace-XXXXXX");
-    if (!mkdtemp(tmpdir)) abort();
-}
-
-static void teardown_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
+static char *full_path; /* the known trace, written once by the fixture */
 
 static char *tmp_path(const char *name) {
     size_t n = strlen(tmpdir) + strlen(name) + 2;
@@ -216,6 +207,21 @@ static void write_full(const char *path, int complete) {
     ck_assert_int_eq(trace_close(t, &fin, complete), 0);
 }
 
+static void setup_dir(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/orionsim-trace-XXXXXX");
+    if (!mkdtemp(tmpdir)) abort();
+    full_path = tmp_path("full.h5");
+    write_full(full_path, 1);
+}
+
+static void teardown_dir(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
+    free(full_path);
+    full_path = NULL;
+}
+
 /* Read table `name` and compare with n records from make(i), byte for byte. */
 #define CHECK_TABLE(tf, name, T, fields, nfields, n, make)                                   \
     do {                                                                                     \
@@ -313,8 +319,7 @@ END_TEST
 /* ---- round trip -------------------------------------------------------------------- */
 
 START_TEST(test_roundtrip) {
-    char *path = tmp_path("full.h5");
-    write_full(path, 1);
+    const char *path = full_path;
 
     trace_file *tf = NULL;
     char err[512];
@@ -387,7 +392,6 @@ START_TEST(test_roundtrip) {
     trace_read_free_names(names, nt);
     ck_assert_int_eq(trace_read_rows(tf, "events"), N_EVENTS);
     trace_read_close(tf);
-    free(path);
 }
 END_TEST
 
@@ -406,12 +410,14 @@ static void check_incomplete(const char *path, int64_t events, const sim_summary
     trace_read_close(tf);
 }
 
-/* Open, write 70000 events and flush with a summary; then 5000 more, unflushed. */
+/* Open (4 Ki-row event blocks), write 10000 events and flush with a summary; then 5000
+ * more: 4096 of them go to the file as a block, 904 stay buffered. */
 static trace *write_partial(const char *path, sim_summary *flushed) {
     trace_meta m = test_meta();
+    m.event_block_rows = 4096;
     trace *t = trace_open(path, &m);
     ck_assert_ptr_nonnull(t);
-    for (uint64_t i = 0; i < 70000; i++) {
+    for (uint64_t i = 0; i < 10000; i++) {
         trace_event_rec e = make_event(i);
         ck_assert_int_eq(trace_event(t, &e), 0);
     }
@@ -430,26 +436,35 @@ START_TEST(test_abandoned_is_incomplete) {
     sim_summary s;
     trace *t = write_partial(path, &s);
     trace_abandon(t);
-    check_incomplete(path, 70000, &s);
+    check_incomplete(path, 14096, &s);
     free(path);
 }
 END_TEST
 
 START_TEST(test_killed_writer_is_incomplete) {
     char *path = tmp_path("killed.h5");
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
     fflush(NULL);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
+    if (pid == 0) { /* the writer: flush, say so, then wait to be killed */
+        close(fd[0]);
         sim_summary s;
         write_partial(path, &s);
-        _exit(0); /* dies without closing anything */
+        if (write(fd[1], "F", 1) != 1) _exit(1);
+        for (;;) pause();
     }
+    close(fd[1]);
+    char c = 0;
+    ck_assert_int_eq(read(fd[0], &c, 1), 1);
+    close(fd[0]);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status));
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     sim_summary want = make_summary(0);
-    check_incomplete(path, 70000, &want);
+    check_incomplete(path, 14096, &want);
     free(path);
 }
 END_TEST
@@ -461,7 +476,7 @@ START_TEST(test_closed_incomplete) {
     sim_summary fin = make_summary(1);
     ck_assert_int_eq(trace_close(t, &fin, 0), 0); /* SIGINT path: close at a safe point */
     fin.complete = 0;
-    check_incomplete(path, 75000, &fin);
+    check_incomplete(path, 15000, &fin);
     free(path);
 }
 END_TEST
@@ -482,8 +497,7 @@ static char *csv_of_table(const char *path, const char *table) {
 }
 
 START_TEST(test_csv_equals_records) {
-    char *path = tmp_path("csv.h5");
-    write_full(path, 1);
+    const char *path = full_path;
 
     /* events: the generic (HDF5-introspecting) export equals the field-table CSV */
     char *got = csv_of_table(path, "events");
@@ -531,7 +545,6 @@ START_TEST(test_csv_equals_records) {
     ck_assert_str_eq(got, want);
     free(got);
     free(want);
-    free(path);
 }
 END_TEST
 
@@ -671,8 +684,7 @@ START_TEST(test_writer_bad_path) {
 END_TEST
 
 START_TEST(test_report_text_json_csv) {
-    char *path = tmp_path("report.h5");
-    write_full(path, 1);
+    const char *path = full_path;
     const char *argv[] = {"report", path};
     char *out, *err;
     ck_assert_int_eq(run_report(2, argv, &out, &err), EXIT_OK);
@@ -732,7 +744,6 @@ START_TEST(test_report_text_json_csv) {
     free(out);
     free(err);
     free(inc);
-    free(path);
 }
 END_TEST
 
@@ -743,8 +754,7 @@ START_TEST(test_h5dump_reads_it) {
         fprintf(stderr, "test_trace: h5dump not installed, skipping the h5dump check\n");
         return;
     }
-    char *path = tmp_path("dump.h5");
-    write_full(path, 1);
+    const char *path = full_path;
     char *out = tmp_path("dump.txt");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "h5dump -d /peers '%s' > '%s' 2>&1", path, out);
@@ -763,31 +773,24 @@ START_TEST(test_h5dump_reads_it) {
     snprintf(cmd, sizeof cmd, "h5dump -d /events -s 132305 -c 1 '%s' > /dev/null 2>&1", path);
     ck_assert_int_eq(system(cmd), 0);
     free(out);
-    free(path);
 }
 END_TEST
 
 START_TEST(test_identical_runs_identical_files) {
-    char *a = tmp_path("a.h5"), *b = tmp_path("b.h5");
-    write_full(a, 1);
+    char *b = tmp_path("again.h5");
     write_full(b, 1);
-    char *x = NULL, *y = NULL;
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    FILE *fa = fopen(full_path, "rb"), *fb = fopen(b, "rb");
     ck_assert(fa && fb);
-    size_t na = 0, nb = 0;
     fseek(fa, 0, SEEK_END);
     fseek(fb, 0, SEEK_END);
-    na = (size_t)ftell(fa);
-    nb = (size_t)ftell(fb);
+    size_t na = (size_t)ftell(fa), nb = (size_t)ftell(fb);
     fclose(fa);
     fclose(fb);
     ck_assert_uint_eq(na, nb);
-    x = slurp(a);
-    y = slurp(b);
+    char *x = slurp(full_path), *y = slurp(b);
     ck_assert(!memcmp(x, y, na));
     free(x);
     free(y);
-    free(a);
     free(b);
 }
 END_TEST

@@ -1,0 +1,135 @@
+/* sim/run.c: one run of a loaded scenario (see run.h). */
+#include "sim/run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/kernel_profile.h"
+#include "sim/scenario_swarm.h"
+#include "sim/swarm.h"
+#include "sim/trace.h"
+#include "sim/util.h"
+
+#define ORIONSIM_VERSION "0.1.0"
+
+static double now_wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Published figures of the scenario, named as the summary fields they stand beside. */
+static int write_reference(trace *tr, const sim_reference *r) {
+    if (!r->present) return 0;
+    const char *names[16];
+    double vals[16];
+    size_t n = 0;
+#define REF(field, value)                                   \
+    do {                                                    \
+        if (!isnan(value)) {                                \
+            names[n] = field;                               \
+            vals[n++] = (value);                            \
+        }                                                   \
+    } while (0)
+    REF("utilisation", r->utilisation);
+    REF("mean_training_phase_s", r->training_phase_min * 60.0);
+    REF("mean_sync_phase_s", r->sync_phase_min * 60.0);
+    REF("mfu_overall", r->mfu);
+    REF("mfu_best_window", r->mfu_peak);
+    REF("tokens_per_s_training", r->throughput_tok_s);
+    REF("speed_vs_colocated", r->speed_vs_colocated);
+    REF("tokens_trained", r->tokens);
+    REF("activation_bytes_raw", r->activation_mib_raw * 1048576.0);
+    REF("activation_bytes_wire", r->activation_mib_compressed * 1048576.0);
+    REF("cycles", r->cycles);
+#undef REF
+    char src[1024];
+    snprintf(src, sizeof src, "%s%s%s", r->source ? r->source : "", r->url ? " " : "", r->url ? r->url : "");
+    return trace_write_reference(tr, names, vals, n, src);
+}
+
+/* The co-located baseline: same fleet and engine, ideal network, no faults, 2 cycles. */
+static void colocated_baseline(const swarm_config *cfg, volatile int *stop, sim_summary *sum) {
+    swarm_config base = *cfg;
+    base.ideal_network = 1;
+    memset(&base.faults, 0, sizeof base.faults);
+    base.tokens_target = 0;
+    base.cycles_target = 2;
+    base.progress = 0;
+    sim_summary bs;
+    sim_summary_init(&bs);
+    char berr[512] = "";
+    if (swarm_run(&base, NULL, &bs, stop, berr, sizeof berr) == EXIT_OK && bs.mfu_overall > 0) {
+        sum->mfu_colocated = bs.mfu_overall;
+        sum->speed_vs_colocated = sum->mfu_overall / bs.mfu_overall;
+    } else {
+        fprintf(stderr, "orionsim: co-located baseline failed: %s\n", berr[0] ? berr : "no MFU");
+        sum->mfu_colocated = NAN;
+        sum->speed_vs_colocated = NAN;
+    }
+}
+
+int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary *sum, char *err,
+                     size_t errlen) {
+    sim_summary_init(sum);
+    sum->mfu_colocated = NAN;
+    sum->speed_vs_colocated = NAN;
+    err[0] = 0;
+    if (sc->compute.mode == SIM_COMPUTE_LIVE) {
+        snprintf(err, errlen, "compute.mode = \"live\" is not available in this build; use \"modeled\"");
+        return EXIT_INPUT;
+    }
+    double eff[SIM_EFF_KINDS];
+    const double *effp = NULL;
+    const char *prof = o->profile ? o->profile : sc->compute.kernel_profile;
+    if (prof) {
+        int rc = kernel_profile_load(prof, eff, err, errlen);
+        if (rc) return rc;
+        effp = eff;
+    }
+    swarm_config cfg;
+    scenario_to_swarm(sc, effp, &cfg);
+    cfg.progress = o->progress;
+    trace *tr = NULL;
+    if (o->trace_path) {
+        trace_meta meta = {.orionsim_version = ORIONSIM_VERSION, .scenario_path = o->scenario_path,
+                           .seed = sc->seed, .mode = "modeled"};
+        tr = trace_open(o->trace_path, &meta);
+        if (!tr) {
+            snprintf(err, errlen, "%s: cannot create the trace", o->trace_path);
+            swarm_config_free(&cfg);
+            return EXIT_RUN;
+        }
+        if (trace_write_scenario(tr, sc->sources[0].text, (const char *const *)sc->sets,
+                                 (size_t)sc->n_sets) ||
+            write_reference(tr, &sc->reference) || trace_set_events_window(tr, cfg.events_cycles)) {
+            trace_abandon(tr);
+            snprintf(err, errlen, "%s: cannot write the trace", o->trace_path);
+            swarm_config_free(&cfg);
+            return EXIT_RUN;
+        }
+    }
+    volatile int *stop = o->stop_flag;
+    double t0 = now_wall();
+    int rc = swarm_run(&cfg, tr, sum, stop, err, (int)errlen);
+    int stopped = stop && *stop;
+    if (rc == EXIT_OK && !stopped && o->colocated && sc->metrics.colocated_baseline)
+        colocated_baseline(&cfg, stop, sum);
+    else {
+        sum->mfu_colocated = NAN;
+        sum->speed_vs_colocated = NAN;
+    }
+    sum->wall_time_s = now_wall() - t0;
+    stopped = stop && *stop;
+    int complete = rc == EXIT_OK && !stopped && sum->complete;
+    if (!complete) sum->complete = 0;
+    if (tr && trace_close(tr, sum, complete) && rc == EXIT_OK) {
+        snprintf(err, errlen, "%s: cannot finish the trace", o->trace_path);
+        rc = EXIT_RUN;
+    }
+    if (rc != EXIT_OK && !err[0]) snprintf(err, errlen, "the run failed");
+    swarm_config_free(&cfg);
+    return rc;
+}
