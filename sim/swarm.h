@@ -32,6 +32,8 @@
 #include "netmodel/event.h"
 #include "sim/summary.h"
 
+typedef struct swarm_live_ops swarm_live_ops; /* below */
+
 typedef enum { ROUTE_IOTA = 0, ROUTE_SWARM, ROUTE_FIXED } swarm_routing;
 typedef enum { SYNC_IOTA_BUTTERFLY = 0, SYNC_RING, SYNC_DDP } swarm_sync_algo;
 typedef enum { DDP_TRANSPORT_RING = 0, DDP_TRANSPORT_STORAGE } swarm_ddp_transport;
@@ -142,7 +144,7 @@ typedef struct swarm_task_info {
  * The swarm calls these hooks in causal order of simulated time; each hook may fail by
  * returning a negative value / non-zero, which stops the run (the hook fills its own
  * message, read back with `error`). Any hook may be NULL. */
-typedef struct swarm_live_ops {
+struct swarm_live_ops {
     void *ctx;
     /* Run the task now; return its duration in simulated seconds (measured, scaled to
      * the simulated device), or < 0 on failure. */
@@ -163,7 +165,7 @@ typedef struct swarm_live_ops {
     /* End of a cycle (validation loss, boundary diagnostics, trace rows). */
     int (*cycle_end)(void *ctx, int cycle, nm_time now, int64_t tokens_trained);
     const char *(*error)(void *ctx);
-} swarm_live_ops;
+};
 
 typedef struct trace trace;  /* sim/trace.h */
 
