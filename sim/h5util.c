@@ -21,11 +21,9 @@ int h5u_fail_at(char *err, size_t errlen, const char *file, int line, const char
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_reason, reason);
     H5Eclear2(H5E_DEFAULT);
     if (err && errlen) {
-        if (reason[0])
-            snprintf(err, errlen, "%s:%d: %s %s (hdf5: %s)", file, line, what, obj ? obj : "",
-                     reason);
-        else
-            snprintf(err, errlen, "%s:%d: %s %s", file, line, what, obj ? obj : "");
+        const char *o = obj ? obj : "";
+        snprintf(err, errlen, "%s:%d: %s%s%s%s%s%s", file, line, what, o[0] ? " " : "", o,
+                 reason[0] ? " (hdf5: " : "", reason, reason[0] ? ")" : "");
     }
     return -1;
 }

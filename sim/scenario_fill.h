@@ -13,9 +13,10 @@
 #include "sim/scenario.h"
 #include "sim/scenario_read.h"
 
-#define SC_TRY(x)             \
-    do {                      \
-        if ((x) < 0) return -1; \
+/* Return -1 from the calling filler when a getter or check failed. */
+#define SC_TRY(x)                   \
+    do {                            \
+        if ((x) < 0) return -1;     \
     } while (0)
 
 int sc_fill_general(sr_ctx *c, sim_scenario *sc);     /* name, model, pipeline, compression,

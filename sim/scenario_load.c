@@ -139,6 +139,9 @@ static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, i
     sn_remove(merged, "reference");
     drop_alternatives(merged, root);
     sn_merge(merged, root);
+    /* messages about keys missing at the top level name this file, not its base */
+    free(merged->file);
+    merged->file = xstrdup(path);
     return merged;
 }
 

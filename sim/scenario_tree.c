@@ -1,8 +1,6 @@
 /* Scenario tree: libconfig text -> sn_node, plus the tree operations the loader needs. */
 #include "sim/scenario_tree.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <libconfig.h>
 #include <stdlib.h>
 #include <string.h>

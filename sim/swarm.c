@@ -141,6 +141,7 @@ static void peer_down(swarm *sw, peer *p) {
         p->task = TASK_NONE;
     }
     enum peer_state was = p->state;
+    if (sw->cfg->live && sw->cfg->live->peer_down) sw->cfg->live->peer_down(sw->cfg->live->ctx, p->id);
     p->state = PEER_DOWN;
     p->notice = 0;
     p->down_since = nm_now(sw->sim);
@@ -172,6 +173,11 @@ void swarm_join_done(swarm *sw, xfer *x, int ok) {
     peer *p = &sw->peers[x->dst];
     if (!ok || p->state != PEER_JOINING) return;
     p->stale = 0;
+    const swarm_live_ops *L = sw->cfg->live;
+    if (L && L->peer_join && L->peer_join(L->ctx, p->id)) {
+        swarm_fail(sw, "live: peer %d rejoin: %s", p->id, L->error ? L->error(L->ctx) : "failed");
+        return;
+    }
     swarm_acct_leave(sw, p);
     if (sw->phase == TRACE_PHASE_TRAINING) {
         p->state = PEER_TRAINING;
@@ -235,6 +241,9 @@ void swarm_cycle_done(swarm *sw) {
     sw->n_sync_phases++;
     sw->sync_phase_sum += nm_to_s(now - sw->sync_start);
     sw->cycles_done++;
+    const swarm_live_ops *L = sw->cfg->live;
+    if (L && L->cycle_end && L->cycle_end(L->ctx, sw->cycle, now, sw->tokens_trained))
+        swarm_fail(sw, "live: end of cycle %d: %s", sw->cycle, L->error ? L->error(L->ctx) : "failed");
     swarm_phase_change(sw, TRACE_PHASE_TRAINING);
     if (sw->tr && trace_flush(sw->tr, NULL)) swarm_fail(sw, "flushing the trace failed");
     check_finished(sw);
@@ -399,6 +408,7 @@ static int setup(swarm *sw) {
     sw->ring_round = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_round);
     sw->ring_left = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_left);
     sw->ring_n = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_n);
+    sw->ring_ok = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_ok);
     sw->ring_members = xcalloc((size_t)sw->n_stages * (size_t)sw->R, sizeof *sw->ring_members);
     sw->xf_free = -1;
 
@@ -485,6 +495,7 @@ static void teardown(swarm *sw) {
     free(sw->ring_round);
     free(sw->ring_left);
     free(sw->ring_n);
+    free(sw->ring_ok);
     free(sw->ring_members);
     free(sw->ts_t);
     free(sw->ts_tokens);

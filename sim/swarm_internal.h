@@ -194,6 +194,7 @@ typedef struct swarm {
     int *ring_left;                 /* per stage: flows of the round still running */
     int *ring_members;              /* per stage × R: ring order */
     int *ring_n;
+    int *ring_ok;                   /* per stage: the last ring completed */
 
     /* DDP */
     int ddp_steps_left;

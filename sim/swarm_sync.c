@@ -25,6 +25,7 @@
  *       the average locally (a merge task); no merged weights travel.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/swarm_internal.h"
@@ -93,8 +94,9 @@ static void peer_sync_finished(swarm *sw, peer *p) {
 
 static void ring_round_start(swarm *sw, int s);
 
-static void ring_stage_done(swarm *sw, int s) {
+static void ring_stage_done(swarm *sw, int s, int ok) {
     sw->ring_round[s] = -1;
+    sw->ring_ok[s] = ok;
     for (int i = 0; i < sw->R; i++) {
         peer *p = &sw->peers[sw->stage_peers[s * sw->R + i]];
         if (p->state == PEER_SYNCING) peer_sync_finished(sw, p);
@@ -147,7 +149,7 @@ void sync_begin(swarm *sw) {
             }
             sw->ring_n[s] = n;
             if (n < 2) {
-                ring_stage_done(sw, s);
+                ring_stage_done(sw, s, 0);
                 continue;
             }
             sw->ring_round[s] = 0;
@@ -374,11 +376,11 @@ void sync_xfer_done(swarm *sw, xfer *x, int ok) {
         int s = x->part;
         if (sw->ring_round[s] < 0) break;
         if (!ok) {
-            ring_stage_done(sw, s);
+            ring_stage_done(sw, s, 0);
             break;
         }
         if (--sw->ring_left[s] == 0) {
-            if (++sw->ring_round[s] >= 2 * (sw->ring_n[s] - 1)) ring_stage_done(sw, s);
+            if (++sw->ring_round[s] >= 2 * (sw->ring_n[s] - 1)) ring_stage_done(sw, s, 1);
             else ring_round_start(sw, s);
         }
         break;
@@ -404,17 +406,47 @@ void sync_peer_down(swarm *sw, peer *p) {
     }
     if (sw->ring_round[p->stage] >= 0 && sw->ring_n[p->stage] > 0) {
         for (int i = 0; i < sw->ring_n[p->stage]; i++)
-            if (sw->ring_members[p->stage * sw->R + i] == p->id) ring_stage_done(sw, p->stage);
+            if (sw->ring_members[p->stage * sw->R + i] == p->id) ring_stage_done(sw, p->stage, 0);
     }
     maybe_end(sw);
 }
 
 /* ---- end of the cycle ---- */
 
+/* Live mode: the real outer step of every stage, with who submitted and who received. */
+static void live_merge(swarm *sw) {
+    const swarm_live_ops *L = sw->cfg->live;
+    if (!L || !L->sync_stage) return;
+    const int R = sw->R, P = sw->cfg->partitions > 0 ? sw->cfg->partitions : 1;
+    const int ring = sw->cfg->sync == SYNC_RING ||
+                     (sw->cfg->sync == SYNC_DDP && sw->cfg->ddp_transport == DDP_TRANSPORT_RING);
+    int *subs = xmalloc(sizeof *subs * (size_t)R), *recv = xmalloc(sizeof *recv * (size_t)R);
+    int *ok = xmalloc(sizeof *ok * (size_t)P);
+    for (int s = 0; s < sw->n_stages && !sw->failed; s++) {
+        int ns = 0, nr = 0, np = ring || sw->cfg->sync == SYNC_DDP ? 1 : P;
+        for (int r = 0; r < R; r++) {
+            peer *p = &sw->peers[sw->stage_peers[s * R + r]];
+            int submitted = ring ? 0 : p->uploaded;
+            if (ring)
+                for (int i = 0; i < sw->ring_n[s]; i++) submitted |= sw->ring_members[s * R + i] == p->id;
+            if (submitted) subs[ns++] = p->id;
+            if (p->state == PEER_SYNCING) recv[nr++] = p->id;
+        }
+        for (int j = 0; j < np; j++)
+            ok[j] = ring ? sw->ring_ok[s] : sw->cfg->sync == SYNC_DDP ? ns > 0 : part_at(sw, s, j)->available;
+        if (L->sync_stage(L->ctx, s, subs, ns, recv, nr, ok, np))
+            swarm_fail(sw, "live merge of stage %d: %s", s, L->error ? L->error(L->ctx) : "failed");
+    }
+    free(subs);
+    free(recv);
+    free(ok);
+}
+
 static void sync_end(swarm *sw) {
     if (sw->phase != TRACE_PHASE_UPLOADING && sw->phase != TRACE_PHASE_MERGING) return;
     if (sw->upload_timer) nm_cancel(sw->sim, sw->upload_timer);
     sw->upload_timer = 0;
+    live_merge(sw);
     xfer_cancel_sync(sw);
     swarm_cycle_done(sw);
 }

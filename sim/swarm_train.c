@@ -92,6 +92,12 @@ static int cache_alloc(swarm *sw, peer *p, int64_t mb) {
 
 static void unpark(swarm *sw, int stage);
 
+/* Live mode: the peer lets go of a microbatch it will not run a backward for. */
+static void live_drop(swarm *sw, peer *p, int64_t mb) {
+    const swarm_live_ops *L = sw->cfg->live;
+    if (L && L->drop) L->drop(L->ctx, p->id, mb);
+}
+
 static void cache_release(swarm *sw, peer *p, int slot) {
     p->cache[slot].deadline = 0;
     p->cache[slot].mb = -1;
@@ -122,6 +128,7 @@ static void on_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
         }
         mbq_pop(&p->to_q);
         cache_release(sw, p, slot);
+        live_drop(sw, p, mb);
         mb_lose(sw, mb);
     }
 }
@@ -200,7 +207,20 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
     km_task kk = km_kind_of(sw, kind);
     double flops = sw->flops[p->stage * KM_TASK_KINDS + kk];
     double secs;
-    if (kind == TASK_OPTIMIZER) { /* memory-bound: bytes / (memory bandwidth x efficiency) */
+    const swarm_live_ops *L = sw->cfg->live;
+    if (L && L->task) { /* live: run the real kernels now; they tell how long it took */
+        swarm_task_info t = {.peer = p->id, .stage = p->stage, .kind = kk, .microbatch = mb,
+                             .from_peer = -1, .cycle = sw->cycle, .inner_step = p->steps_this_cycle,
+                             .tokens = sw->cfg->microbatch_tokens, .flops = flops};
+        if (mb >= 0 && kind == TASK_BACKWARD) t.from_peer = mb_path(sw, mb)[p->stage + 1];
+        else if (mb >= 0 && p->stage > 0) t.from_peer = mb_path(sw, mb)[p->stage - 1];
+        secs = L->task(L->ctx, &t);
+        if (secs < 0) {
+            swarm_fail(sw, "live: peer %d stage %d %s of microbatch %lld: %s", p->id, p->stage, km_task_name(kk),
+                       (long long)mb, L->error ? L->error(L->ctx) : "failed");
+            secs = 0;
+        }
+    } else if (kind == TASK_OPTIMIZER) { /* memory-bound: bytes / (memory bandwidth x efficiency) */
         double bytes = (double)sw->stage_params[p->stage] * sw->cfg->opt_bytes_per_param;
         secs = bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->efficiency[kk] * p->speed_fault);
     } else {
@@ -282,6 +302,7 @@ void train_task_done(swarm *sw, peer *p) {
         if (kind == TASK_FORWARD) {
             if (m->lost) {
                 if (slot >= 0) cache_release(sw, p, slot);
+                live_drop(sw, p, mb);
             } else {
                 send_activation(sw, p, mb);
             }
@@ -310,14 +331,21 @@ void train_xfer_done(swarm *sw, xfer *x, int ok) {
             /* the receiver or the sender went down: the sender drops its cached input */
             peer *p = &sw->peers[x->src];
             int ps = cache_find(p, mb, cap);
-            if (ps >= 0) cache_release(sw, p, ps);
-            if (qslot >= 0) cache_release(sw, q, qslot);
+            if (ps >= 0) {
+                cache_release(sw, p, ps);
+                live_drop(sw, p, mb);
+            }
+            if (qslot >= 0) {
+                cache_release(sw, q, qslot);
+                live_drop(sw, q, mb);
+            }
             mb_lose(sw, mb);
             return;
         }
         if (qslot < 0) return; /* the receiver went down and lost its reservation */
         if (sw->mbs[mb].lost || q->state != PEER_TRAINING) {
             cache_release(sw, q, qslot);
+            live_drop(sw, q, mb);
             return;
         }
         mbq_push(&q->fwd_q, mb);
@@ -406,6 +434,7 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
         }
         for (int s = 0; s < cap; s++) {
             if (p->cache[s].mb < 0) continue;
+            live_drop(sw, p, p->cache[s].mb);
             p->cache[s].deadline = 0;
             p->cache[s].mb = -1;
         }

@@ -147,6 +147,7 @@ struct trace {
     hid_t summary, summary_mtype;
     h5u_table t[T_COUNT];
     int failed;
+    int swmr; /* single-writer/multiple-reader mode started */
     int wrote_scenario, wrote_peers, wrote_shares, wrote_reference;
     int32_t window_cycles;
     uint64_t dropped;
@@ -280,9 +281,16 @@ trace *trace_open(const char *path, const trace_meta *meta) {
     t->file = t->summary = t->summary_mtype = H5I_INVALID_HID;
     for (int i = 0; i < T_COUNT; i++) t->t[i].dset = t->t[i].memtype = H5I_INVALID_HID;
     t->window_cycles = -1;
-    t->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* The latest format: SWMR needs it (HDF5 >= 1.10 reads it). */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fapl >= 0 && fcpl >= 0 &&
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0 &&
+        H5Pset_obj_track_times(fcpl, 0) >= 0) /* the root group: no timestamps */
+        t->file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    if (t->file < 0) H5U_FAIL(t->err, sizeof t->err, "cannot create trace file", "");
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
     if (t->file < 0) {
-        H5U_FAIL(t->err, sizeof t->err, "cannot create trace file", "");
         fail(t);
         free_trace(t);
         return NULL;
@@ -298,11 +306,15 @@ trace *trace_open(const char *path, const trace_meta *meta) {
 
 /* ---- one-off tables ---------------------------------------------------------------- */
 
-#define ONCE(t, flag, what)                                                         \
-    do {                                                                            \
-        if (!(t) || (t)->failed) return -1;                                         \
-        if ((t)->flag) SIM_FAIL("trace %s: %s written twice", (t)->path, what);     \
-        (t)->flag = 1;                                                              \
+/* Objects can be created only before SWMR writing starts (at the first record). */
+#define ONCE(t, flag, what)                                                              \
+    do {                                                                                 \
+        if (!(t) || (t)->failed) return -1;                                              \
+        if ((t)->flag) SIM_FAIL("trace %s: %s written twice", (t)->path, what);          \
+        if ((t)->swmr)                                                                   \
+            SIM_FAIL("trace %s: %s must be written before the first record or flush",    \
+                     (t)->path, what);                                                   \
+        (t)->flag = 1;                                                                   \
     } while (0)
 
 int trace_write_scenario(trace *t, const char *text, const char *const *overrides, size_t n) {
@@ -332,7 +344,9 @@ int trace_write_peers(trace *t, const trace_peer_rec *peers, size_t n) {
 }
 
 int trace_write_peer_shares(trace *t, const trace_peer_share_rec *shares, size_t n) {
-    ONCE(t, wrote_shares, "peer shares");
+    if (!t || t->failed) return -1;
+    if (t->wrote_shares) SIM_FAIL("trace %s: peer shares written twice", t->path);
+    t->wrote_shares = 1; /* rows of an existing table: allowed in SWMR mode too */
     for (size_t i = 0; i < n; i++)
         TRY(t, h5u_table_append(&t->t[T_SHARES], &shares[i], t->err, sizeof t->err));
     TRY(t, h5u_table_flush(&t->t[T_SHARES], t->err, sizeof t->err));
@@ -351,16 +365,14 @@ int trace_write_reference(trace *t, const char *const *names, const double *valu
     }
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
     if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0) {
-        if (gcpl >= 0) H5Pclose(gcpl);
         H5U_FAIL(t->err, sizeof t->err, "cannot set up group", "/reference");
+        if (gcpl >= 0) H5Pclose(gcpl);
         return fail(t);
     }
     hid_t g = H5Gcreate2(t->file, "reference", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (g < 0) H5U_FAIL(t->err, sizeof t->err, "cannot create group", "/reference");
     H5Pclose(gcpl);
-    if (g < 0) {
-        H5U_FAIL(t->err, sizeof t->err, "cannot create group", "/reference");
-        return fail(t);
-    }
+    if (g < 0) return fail(t);
     int rc = h5u_attr_str(g, "source", source ? source : "", t->err, sizeof t->err);
     for (size_t i = 0; i < n && !rc; i++)
         rc = h5u_attr_f64(g, names[i], values[i], t->err, sizeof t->err);
@@ -370,8 +382,21 @@ int trace_write_reference(trace *t, const char *const *names, const double *valu
 
 /* ---- appends ----------------------------------------------------------------------- */
 
+/* From the first record on, the file is in SWMR-write mode: HDF5 then orders its writes
+ * so that the file on disk stays readable at every moment, and never reuses the space of
+ * a chunk it rewrites. */
+static int start_swmr(trace *t) {
+    if (t->swmr) return 0;
+    if (H5Fstart_swmr_write(t->file) < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot start SWMR writing of", "trace file");
+        return fail(t);
+    }
+    t->swmr = 1;
+    return 0;
+}
+
 static int append(trace *t, int which, const void *rec) {
-    if (!t || t->failed) return -1;
+    if (!t || t->failed || start_swmr(t)) return -1;
     uint64_t rows = t->t[which].n_rows;
     TRY(t, h5u_table_append(&t->t[which], rec, t->err, sizeof t->err));
     /* A block went to the file: flush so that the file on disk is consistent again. */
@@ -413,7 +438,7 @@ static int flush_all(trace *t, const sim_summary *s, int complete) {
 }
 
 int trace_flush(trace *t, const sim_summary *s) {
-    if (!t || t->failed) return -1;
+    if (!t || t->failed || start_swmr(t)) return -1;
     TRY(t, flush_all(t, s, 0));
     if (H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
         H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");

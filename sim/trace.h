@@ -12,12 +12,20 @@
  *
  * Appending is cheap: records are copied into per-table block buffers (64 Ki rows for
  * /events) and appended to chunked, shuffle+deflate-compressed, extendible datasets a
- * block at a time, each block append followed by H5Fflush, so the file on disk is
- * consistent between appends. trace_flush appends whatever is buffered, rewrites
- * /summary with the current figures and flushes; the run calls it at least once per
- * cycle. A run that dies leaves a readable file whose root attribute complete is 0
- * ("incomplete"), holding every block appended and the summary of the last trace_flush.
- * trace_close(…, complete=1) marks a normal end.
+ * block at a time, each block followed by H5Fflush. trace_flush appends whatever is
+ * buffered, rewrites /summary with the current figures and flushes; the run calls it at
+ * least once per cycle. trace_close(…, complete=1) marks a normal end.
+ *
+ * Crash safety: the file uses HDF5's latest format and, from the first record or flush
+ * on, SWMR (single-writer/multiple-reader) writing, in which HDF5 orders its writes so
+ * that the file on disk is readable at every moment and a rewritten chunk never lands on
+ * space the flushed metadata still points to. So a run that is killed (SIGKILL, OOM, a
+ * crash) leaves a readable file whose root attribute complete is 0 ("incomplete"),
+ * holding every block appended and the summary of the last trace_flush. Such a file is
+ * still marked "open for writing": sim/trace_read.h opens it anyway; h5py needs
+ * h5py.File(p, "r", swmr=True), other tools `h5clear -s FILE` first. Consequence for the
+ * caller: /scenario, /peers and /reference (new objects) must be written before the
+ * first record or flush.
  *
  * Records are flat structs without padding (checked at compile time); the run fills them
  * after a memset (or = {0}) and passes them by pointer. Strings in /peers are truncated to
@@ -170,14 +178,15 @@ typedef struct {
  * "orionsim: PATH: reason" to stderr. */
 trace *trace_open(const char *path, const trace_meta *meta);
 
-/* /scenario (text verbatim) and /overrides (the --set strings, in order). Once. */
+/* The next three: once each, before the first record or flush (see Crash safety). */
+/* /scenario (text verbatim) and /overrides (the --set strings, in order). */
 int trace_write_scenario(trace *t, const char *text, const char *const *overrides, size_t n);
-/* /peers: n rows. Once. */
+/* /peers: n rows. */
 int trace_write_peers(trace *t, const trace_peer_rec *peers, size_t n);
-/* /peer_shares: n rows, normally just before trace_close. Once. */
+/* /peer_shares: n rows, once, normally just before trace_close. */
 int trace_write_peer_shares(trace *t, const trace_peer_share_rec *shares, size_t n);
 /* /reference: published figures (name = a sim_summary field name where one matches) and
- * where they come from. Names must be non-empty and not "source". Once. */
+ * where they come from. Names must be non-empty and not "source". */
 int trace_write_reference(trace *t, const char *const *names, const double *values, size_t n,
                           const char *source);
 

@@ -119,15 +119,23 @@ int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen
 #if H5_VERSION_GE(1, 10, 7)
     /* Read a trace that a running simulation holds open for writing. */
     if (H5Pset_file_locking(fapl, 0, 1) < 0) {
+        H5U_FAIL(err, errlen, "cannot switch off file locking for", path);
         H5Pclose(fapl);
-        return H5U_FAIL(err, errlen, "cannot switch off file locking for", path);
+        return -1;
     }
 #endif
     trace_file *tf = xcalloc(1, sizeof *tf);
     tf->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (tf->file < 0) {
+        /* Still marked open for writing: its writer runs, or was killed. SWMR reading
+         * opens it as the last flush left it. */
+        H5U_FAIL(err, errlen, "cannot open trace", "");
+        tf->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+        tf->info.swmr = tf->file >= 0;
+        H5Eclear2(H5E_DEFAULT);
+    }
     H5Pclose(fapl);
     if (tf->file < 0) {
-        H5U_FAIL(err, errlen, "cannot open trace", "");
         trace_read_close(tf);
         return -1;
     }
@@ -343,9 +351,10 @@ static int plan_cols(trace_file *tf, const char *table, hid_t ft, csv_col **out,
         c[i].name = H5Tget_member_name(ft, (unsigned)i);
         hid_t m = H5Tget_member_type(ft, (unsigned)i);
         if (!c[i].name || m < 0) {
+            H5U_FAIL(tf->err, sizeof tf->err, "cannot inspect the fields of", table);
             if (m >= 0) H5Tclose(m);
             free_cols(c, n);
-            return H5U_FAIL(tf->err, sizeof tf->err, "cannot inspect the fields of", table);
+            return -1;
         }
         H5T_class_t cls = H5Tget_class(m);
         int bad = 0;

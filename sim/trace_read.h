@@ -10,8 +10,10 @@
  * at the file's compound type member by member (integers, floats, fixed strings, enums)
  * and so works for every table, including tables added by later schema versions.
  *
- * A file being written may be read: HDF5 file locking is switched off for the reader, so
- * `report` works on a running or interrupted run and shows what the last flush wrote.
+ * A file being written may be read: HDF5 file locking is switched off for the reader,
+ * and a file still marked open for writing (a running run, or one that was killed) is
+ * opened for SWMR reading, so `report` works on a running or killed run and shows what
+ * its last flush wrote.
  */
 #ifndef SIM_TRACE_READ_H
 #define SIM_TRACE_READ_H
@@ -30,6 +32,8 @@ typedef struct {
     char *orionsim_version, *scenario_path, *created, *mode;
     uint64_t seed;
     int complete;                /* root attribute complete: 1 only after a normal close */
+    int swmr;                    /* 1: the file is still marked open for writing (its writer
+                                    runs or was killed) and was opened for SWMR reading */
     int64_t events_window_cycles; /* -1: all cycles */
     int64_t events_dropped;      /* events the run left out of the window */
 } trace_info;

@@ -220,10 +220,13 @@ START_TEST(base_files)
     tu_expect_error(tu_write("cyc_b.cfg", "name = \"b\";\nbase = \"cyc_a.cfg\";\n"), NULL, 0, "/cyc_a.cfg:1: base",
                     "extends itself");
     tu_expect_error(tu_write("self.cfg", "base = \"self.cfg\";\n"), NULL, 0, "/self.cfg:1: base", "extends itself");
+    tu_mini("base_noname.cfg", 1, NULL, NULL);
     /* errors point into the file that holds the bad value */
     tu_mini("base_ok.cfg", 0, NULL, NULL);
     tu_expect_error(tu_write("v_bad.cfg", "base = \"base_ok.cfg\";\nname = \"v\";\ntraining = { H = 0; };\n"), NULL, 0,
                     "/v_bad.cfg:3: training.H", "out of range");
+    tu_expect_error(tu_write("v_noname.cfg", "base = \"base_noname.cfg\";\n"), NULL, 0, "/v_noname.cfg: name",
+                    "missing required key");
     tu_mini("base_bad.cfg", 3, "pipeline = { stages = 2; colour = 1; };", NULL);
     tu_expect_error(tu_write("v_of_bad.cfg", "base = \"base_bad.cfg\";\nname = \"v\";\n"), NULL, 0,
                     "/base_bad.cfg:3: pipeline.colour", "unknown key");
