@@ -55,6 +55,8 @@ static void charge(nm_net *net, nm_flow_rec *f, double rate) {
         l->res -= rate;
         if (l->res < 0) l->res = 0;
         l->cnt--;
+        l->load += rate;
+        if (rate > l->maxr) l->maxr = rate;
     }
 }
 
@@ -65,17 +67,21 @@ static void fill(nm_net *net) {
     size_t nls = net->lset.n;
     for (size_t i = 0; i < nls; i++) {
         nm_link *l = &net->links[ls[i]];
-        double res = l->cap;
+        double other = 0, maxr = 0; /* load and top rate of the flows outside S */
         uint32_t cnt = 0;
         for (uint32_t j = 0; j < l->n_flows; j++) {
             const nm_flow_rec *g = &net->flows[l->flows[j]];
-            if (g->mark == ep)
+            if (g->mark == ep) {
                 cnt++;
-            else
-                res -= g->rate;
+            } else {
+                other += g->rate;
+                if (g->rate > maxr) maxr = g->rate;
+            }
         }
-        l->res = res > 0 ? res : 0;
+        l->res = l->cap > other ? l->cap - other : 0;
         l->cnt = cnt;
+        l->load = other; /* charge() adds the rates of S as they freeze */
+        l->maxr = maxr;
     }
     size_t n_free = net->set.n, n_capped = 0;
     for (size_t i = 0; i < net->set.n; i++) {
@@ -149,18 +155,7 @@ static size_t verify(nm_net *net) {
     size_t nls = net->lset.n;
     net->chk_epoch++;
     net->viol.n = 0;
-    for (size_t i = 0; i < nls; i++) {
-        nm_link *l = &net->links[ls[i]];
-        double load = 0, maxr = 0;
-        for (uint32_t j = 0; j < l->n_flows; j++) {
-            const nm_flow_rec *g = &net->flows[l->flows[j]];
-            double r = g->mark == ep ? g->new_rate : g->rate;
-            load += r;
-            if (r > maxr) maxr = r;
-        }
-        l->load = load;
-        l->maxr = maxr;
-    }
+    /* link->load and ->maxr were completed by fill(). */
     /* Flows of S. */
     for (size_t i = 0; i < net->set.n; i++) {
         nm_flow_rec *f = &net->flows[net->set.v[i]];
