@@ -57,7 +57,7 @@ static void fmt_value(char *buf, size_t n, const sim_field *f, double v) {
         snprintf(buf, n, "%.4g s", v);
     else if (!strncmp(u, "USD", 3))
         snprintf(buf, n, "%.2f %s", v, u);
-    else if (unit_is(f, "B") && whole && fabs(v) >= 1 << 20)
+    else if (unit_is(f, "B") && fabs(v) >= 1 << 20)
         snprintf(buf, n, "%.0f B (%.1f MiB)", v, v / (1 << 20));
     else if (whole && (f->type == SIM_FT_I32 || !u[0] || unit_is(f, "tokens") || unit_is(f, "B")))
         snprintf(buf, n, "%.0f%s%s", v, sp, u);
@@ -88,7 +88,7 @@ static int ref_index(const trace_reference *ref, const char *name) {
 static void banner(FILE *out) {
     fprintf(out,
             "!!! INCOMPLETE TRACE: the run was interrupted, failed or is still running.\n"
-            "!!! The figures below are those of its last flush, not of a finished run.\n");
+            "!!! Its figures cover only the part that ran (up to its last flush).\n");
 }
 
 /* ---- text report ------------------------------------------------------------------- */
@@ -98,6 +98,12 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
                        trace_file *tf) {
     fprintf(out, "orionsim report: %s\n", path);
     if (!in->complete) banner(out);
+    if (in->swmr)
+        fprintf(out,
+                "!!! The file is still marked open for writing: its run goes on or was killed.\n"
+                "!!! h5py reads it with h5py.File(path, \"r\", swmr=True); other tools need\n"
+                "!!! `h5clear -s %s` first, once the run is over (never while it runs).\n",
+                path);
     fprintf(out, "  scenario  %s\n", in->scenario_path[0] ? in->scenario_path : "(none)");
     for (size_t i = 0; i < n_ovr; i++) fprintf(out, "  --set     %s\n", ovr[i]);
     fprintf(out, "  seed %llu, mode %s, created %s, orionsim %s, schema %lld\n",
@@ -186,8 +192,9 @@ static void print_json(FILE *out, const char *path, const trace_info *in, const 
                        const trace_reference *ref, char **ovr, size_t n_ovr) {
     fputs("{\"file\": ", out);
     json_str(out, path);
-    fprintf(out, ", \"schema_version\": %lld, \"complete\": %s", (long long)in->schema_version,
-            in->complete ? "true" : "false");
+    fprintf(out, ", \"schema_version\": %lld, \"complete\": %s, \"open_for_writing\": %s",
+            (long long)in->schema_version, in->complete ? "true" : "false",
+            in->swmr ? "true" : "false");
     fputs(", \"orionsim_version\": ", out);
     json_str(out, in->orionsim_version);
     fputs(", \"scenario_path\": ", out);

@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "                      the first --vary is the slowest-changing axis\n"
             "  --set KEY=VALUE     fix a scenario key for every point (repeatable)\n"
             "  -o, --output FILE   the sweep file (e.g. results/orion-sweep.h5)\n"
-            "  -j, --jobs N        worker processes (default: the number of online cores)\n"
+            "  -j, --jobs N, -jN  worker processes (default: the number of online cores)\n"
             "  --traces DIR        also write each point's full trace to DIR\n"
             "  --colocated         also run each point's co-located baseline (speed_vs_colocated)\n"
             "  --force             replace FILE when it holds a different sweep\n"
@@ -81,15 +81,15 @@ int cmd_sweep(int argc, char **argv) {
                 return EXIT_INPUT;
             }
             o.output = argv[++i];
-        } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
+        } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs") || (!strncmp(a, "-j", 2) && a[2])) {
+            const char *num = a[2] && a[1] == 'j' ? a + 2 : more ? argv[++i] : "";
             long v;
-            if (!more || sim_parse_long(argv[i + 1], &v) || v < 1 || v > 1024) {
-                fprintf(stderr, "orionsim sweep: %s: expected a number of workers from 1 to 1024, got '%s'\n",
-                        a, more ? argv[i + 1] : "");
+            if (sim_parse_long(num, &v) || v < 1 || v > 1024) {
+                fprintf(stderr, "orionsim sweep: -j: expected a number of workers from 1 to 1024, got '%s'\n",
+                        num);
                 return EXIT_INPUT;
             }
             o.jobs = (int)v;
-            i++;
         } else if (!strcmp(a, "--traces")) {
             if (!more) {
                 fprintf(stderr, "orionsim sweep: --traces needs a directory\n");

@@ -14,5 +14,6 @@ int cmd_run(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export_trace(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

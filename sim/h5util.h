@@ -35,7 +35,8 @@ void h5u_quiet(void);
  * return -1. */
 int h5u_fail_at(char *err, size_t errlen, const char *file, int line, const char *what,
                 const char *obj);
-#define H5U_FAIL(err, errlen, what, obj) h5u_fail_at((err), (errlen), __FILE__, __LINE__, (what), (obj))
+#define H5U_FAIL(err, errlen, what, obj) \
+    h5u_fail_at((err), (errlen), __FILE__, __LINE__, (what), (obj))
 
 /* Compound type of a field table: H5U_MEM (native) or H5U_FILE (little-endian). The
  * fields must tile rec_size exactly (a logic error otherwise: SIM_FAIL). */

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"sweep", cmd_sweep, "run a scenario over a grid of --vary values (one summary row per point)"},
     {"plot", cmd_plot, "render a trace's or a sweep's figures with gnuplot (PNG and SVG)"},
     {"export-trace", cmd_export_trace, "write a trace's events as Chrome/Perfetto trace JSON"},
+    {"data", cmd_data, "make token shards (llm.c .bin) for live runs: the Brown corpus, any text"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -18,9 +18,10 @@
  * read+write (8), fp32 gradient read (4), m and v read+write (16), bf16 working copy
  * write (2). */
 #define OPT_BYTES_PER_PARAM 30.0
-/* Merge: per submitter, read its bf16 pseudo-gradient (2) and read+write the fp32
- * accumulator (8). */
-#define MERGE_BYTES_PER_PARAM 10.0
+/* Merge, the final pass of the outer step: read the fp32 average (4), read+write the
+ * fp32 global weights (8) and outer momentum (8); the per-submitter reads are counted
+ * from the pseudo-gradient size (sim/swarm_sync.c). */
+#define MERGE_BYTES_PER_PARAM 20.0
 
 static double harmonic3(double a, double b) { return 3.0 / (1.0 / a + 2.0 / b); }
 

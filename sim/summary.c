@@ -39,7 +39,8 @@ const sim_field sim_summary_fields[] = {
         "6*N + 12*L*heads*head_dim*seq (PaLM App. B); N = parameters in matmuls (no input "
         "embedding); recompute excluded"),
     F64(peak_flops_total, "FLOP/s", G_MFU,
-        "sum of the peak FLOP/s of the devices present, averaged over the run"),
+        "sum of the peak FLOP/s of every peer's GPUs (the whole fleet; MFU divides by the "
+        "devices present at each moment)"),
     F64(mfu_training, "fraction", G_MFU,
         "MFU over the training phases: model FLOP/s / sum of peak FLOP/s of the devices present"),
     F64(mfu_overall, "fraction", G_MFU,

@@ -89,7 +89,7 @@ typedef struct {
                                          step, a fraction of memory bandwidth */
     double merge_efficiency;          /* merges: fraction of memory bandwidth */
     double opt_bytes_per_param;       /* memory traffic of one inner optimizer step */
-    double merge_bytes_per_param;     /* memory traffic per parameter per submitter */
+    double merge_bytes_per_param;     /* memory traffic per parameter of the outer-step pass */
 
     /* training */
     int H;                       /* inner steps per cycle */

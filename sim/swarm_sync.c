@@ -43,6 +43,16 @@ static partition *part_at(swarm *sw, int stage, int j) { return &sw->parts[stage
 static void sync_end(swarm *sw);
 static void begin_merging(swarm *sw);
 
+/* Seconds of a merge over n_params parameters from n_sub submitters: each submitter's
+ * pseudo-gradient is read (pg bytes per parameter) and scatter-added into an fp32
+ * accumulator (read + write, 4x the bytes of a bf16 element, so 4x the pg bytes), then
+ * one pass applies the outer step (merge_bytes_per_param: weights, momentum, average).
+ * Compressed pseudo-gradients thus cost in proportion to their size. */
+static double merge_seconds(const swarm *sw, const peer *p, double n_params, int n_sub) {
+    double bytes = n_params * (n_sub * sw->cfg->pg_bytes_per_param * 5.0 + sw->cfg->merge_bytes_per_param);
+    return bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->merge_efficiency * p->speed_fault);
+}
+
 static void on_upload_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)sim;
     (void)arg;
@@ -218,9 +228,7 @@ static void begin_merging_ddp(swarm *sw) {
 
 static void ddp_download_done(swarm *sw, peer *p) {
     if (p->state != PEER_SYNCING || p->sync_done || --p->downloads_left > 0) return;
-    double bytes = (double)sw->stage_params[0] * (p->merge_part + 1) * sw->cfg->merge_bytes_per_param;
-    swarm_start_gpu_task(sw, p, TASK_MERGE, -1, 0,
-                         bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->merge_efficiency * p->speed_fault));
+    swarm_start_gpu_task(sw, p, TASK_MERGE, -1, 0, merge_seconds(sw, p, (double)sw->stage_params[0], p->merge_part + 1));
     p->merge_part = -1;
 }
 
@@ -284,9 +292,8 @@ static void start_merges(swarm *sw, peer *p) {
     partition *pt = part_at(sw, p->stage, j);
     int o = 0;
     while (o < pt->n_owners && pt->owners[o] != p->id) o++;
-    double bytes = (double)part_params(sw, p->stage, j) * pt->downloads_ok[o] * sw->cfg->merge_bytes_per_param;
-    double secs = bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->merge_efficiency * p->speed_fault);
-    swarm_start_gpu_task(sw, p, TASK_MERGE, -1, 0, secs);
+    swarm_start_gpu_task(sw, p, TASK_MERGE, -1, 0,
+                         merge_seconds(sw, p, (double)part_params(sw, p->stage, j), pt->downloads_ok[o]));
     p->merge_part = j;
 }
 

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/fsutil.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/sweep_file.h"
@@ -22,39 +22,6 @@ static double now_wall(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* mkdir -p. 0, or -1 with errno set. */
-static int mkdir_p(const char *dir) {
-    char *d = xstrdup(dir);
-    int rc = 0;
-    for (char *p = d + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(d, 0777) && errno != EEXIST) rc = -1;
-            *p = c;
-            if (rc || !c) break;
-        }
-    }
-    struct stat st;
-    if (!rc && (stat(d, &st) || !S_ISDIR(st.st_mode))) {
-        if (!errno) errno = ENOTDIR;
-        rc = -1;
-    }
-    free(d);
-    return rc;
-}
-
-static int mkdir_parent(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash || slash == path) return 0;
-    char *d = xmalloc((size_t)(slash - path) + 1);
-    memcpy(d, path, (size_t)(slash - path));
-    d[slash - path] = 0;
-    int rc = mkdir_p(d);
-    free(d);
-    return rc;
 }
 
 char *sweep_trace_name(const char *dir, const char *scenario_name, char *const *keys,
@@ -106,6 +73,10 @@ static int cmp_keyed(const void *a, const void *b) {
     return c ? c : (x->row > y->row) - (x->row < y->row);
 }
 
+static int cmp_key_only(const void *a, const void *b) {
+    return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key);
+}
+
 /* ---- the sweep ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -129,6 +100,13 @@ typedef struct {
     int write_failed;
     char werr[512];
 } sweep_ctx;
+
+/* Copy a message into a fixed field, cut to fit. */
+static void set_text(char *dst, size_t n, const char *src) {
+    size_t l = strnlen(src, n - 1);
+    memcpy(dst, src, l);
+    dst[l] = 0;
+}
 
 static void job_run(size_t job, void *vctx, void *vres) {
     sweep_ctx *c = vctx;
@@ -154,7 +132,7 @@ static void job_run(size_t job, void *vctx, void *vres) {
     int rc = sim_scenario_load(o->scenario, sets, (int)n, &sc, err, sizeof err);
     if (rc) {
         snprintf(r->status, sizeof r->status, "failed");
-        snprintf(r->error, sizeof r->error, "%s", err);
+        set_text(r->error, sizeof r->error, err);
     } else {
         char *tpath = o->traces_dir ? sweep_trace_name(o->traces_dir, c->scenario_name, keys, vals,
                                                       c->n_axes)
@@ -166,7 +144,7 @@ static void job_run(size_t job, void *vctx, void *vres) {
             snprintf(r->status, sizeof r->status, "pending");
         } else if (rc) {
             snprintf(r->status, sizeof r->status, "failed");
-            snprintf(r->error, sizeof r->error, "%s", err);
+            set_text(r->error, sizeof r->error, err);
         } else if (!r->sum.complete) {
             snprintf(r->status, sizeof r->status, "failed");
             snprintf(r->error, sizeof r->error, "the run did not complete");
@@ -298,7 +276,7 @@ static int merge_old(sweep_ctx *c, const sweep_meta *now, char *err, size_t errl
     char *used = xcalloc(n_old ? n_old : 1, 1);
     for (size_t g = 0; g < c->n_grid; g++) {
         keyed probe = {canonical(c->pts[g].params, nk), 0};
-        keyed *hit = bsearch(&probe, ok, n_old, sizeof *ok, cmp_keyed);
+        keyed *hit = bsearch(&probe, ok, n_old, sizeof *ok, cmp_key_only);
         /* bsearch may land on any equal key; scan the run of equal keys for a finished one */
         if (hit) {
             while (hit > ok && !strcmp(hit[-1].key, probe.key)) hit--;
@@ -369,12 +347,12 @@ static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t er
         sweep_meta_free(&now);
         return rc;
     }
-    if (mkdir_parent(o->output)) {
+    if (sim_mkdir_parent(o->output)) {
         snprintf(err, errlen, "%s: cannot create its directory: %s", o->output, strerror(errno));
         sweep_meta_free(&now);
         return EXIT_RUN;
     }
-    if (o->traces_dir && mkdir_p(o->traces_dir)) {
+    if (o->traces_dir && sim_mkdir_p(o->traces_dir)) {
         snprintf(err, errlen, "--traces %s: cannot create the directory: %s", o->traces_dir,
                  strerror(errno));
         sweep_meta_free(&now);

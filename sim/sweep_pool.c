@@ -55,6 +55,7 @@ static int start(slot *slots, int n_slots, slot *s, size_t job, size_t result_si
         if (!res) _exit(4);
         run(job, ctx, res);
         write_all(fds[1], res, result_size);
+        free(res);
         close(fds[1]);
         fflush(NULL);
         _exit(0); /* no atexit handlers: the parent's HDF5 handles stay the parent's */

@@ -59,6 +59,8 @@ static int split_list(const char *s, char ***parts) {
         else if (c == '[' || c == '{' || c == '(') depth++;
         else if (c == ']' || c == '}' || c == ')') {
             if (--depth < 0) break;
+        } else if (!c && depth) {
+            break;
         } else if ((c == ',' && depth == 0) || !c) {
             if (n == cap) v = xrealloc(v, (cap *= 2) * sizeof *v);
             size_t len = (size_t)(p - start);

@@ -87,7 +87,7 @@ const size_t trace_boundary_n_fields =
 
 #define PE(ft, m, u, d) SIM_FIELD(trace_peer_rec, m, ft, u, NULL, d)
 const sim_field trace_peer_fields[] = {
-    PE(SIM_FT_I32, peer, "1", "peer id (row of the events table's peer)"),
+    PE(SIM_FT_I32, peer, "1", "peer id (the peer of /events)"),
     PE(SIM_FT_I32, stage, "1", "pipeline stage"),
     PE(SIM_FT_I32, replica, "1", "pipeline replica"),
     PE(SIM_FT_I32, gpus, "1", "GPUs of the peer"),

@@ -23,9 +23,9 @@
  * crash) leaves a readable file whose root attribute complete is 0 ("incomplete"),
  * holding every block appended and the summary of the last trace_flush. Such a file is
  * still marked "open for writing": sim/trace_read.h opens it anyway; h5py needs
- * h5py.File(p, "r", swmr=True), other tools `h5clear -s FILE` first. Consequence for the
- * caller: /scenario, /peers and /reference (new objects) must be written before the
- * first record or flush.
+ * h5py.File(p, "r", swmr=True), other tools `h5clear -s FILE` first (once no writer
+ * runs). Consequence for the caller: /scenario, /peers and /reference (new objects) must
+ * be written before the first record or flush.
  *
  * Records are flat structs without padding (checked at compile time); the run fills them
  * after a memset (or = {0}) and passes them by pointer. Strings in /peers are truncated to

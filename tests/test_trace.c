@@ -65,7 +65,9 @@ static trace_event_rec make_event(uint64_t i) {
     e.bytes = (int64_t)(i * 2303311u);
     e.flops = (double)i * 3.1415926e9 + 0.1;
     e.peer = (int32_t)(i % 48);
-    e.other = i % 5 == 0 ? TRACE_OTHER_STORAGE : i % 5 == 1 ? TRACE_OTHER_NONE : (int32_t)((i + 1) % 48);
+    e.other = i % 5 == 0   ? TRACE_OTHER_STORAGE
+              : i % 5 == 1 ? TRACE_OTHER_NONE
+                           : (int32_t)((i + 1) % 48);
     e.kind = (int32_t)(i % TRACE_EV_KINDS);
     e.stage = (int32_t)((i % 48) / 3);
     e.cycle = (int32_t)(i / 50000);
@@ -150,8 +152,8 @@ static sim_summary make_summary(int complete) {
     return s;
 }
 
-static const char scenario_text[] =
-    "# Orion-100B\nmodel = { d_model = 9216; };\nname = \"quote \\\" and UTF-8: \xc3\xa9\xe2\x82\xac\";\n";
+static const char scenario_text[] = "# Orion-100B\nmodel = { d_model = 9216; };\n"
+                                   "name = \"quote \\\" and UTF-8: \xc3\xa9\xe2\x82\xac\";\n";
 static const char *const overrides[] = {"training.H=100", "compression.k=\"144\""};
 static const char *const ref_names[] = {"utilisation", "mfu_training", "tokens_per_s",
                                         "mfu_peak_6h_published_only"};
@@ -327,6 +329,7 @@ START_TEST(test_roundtrip) {
     const trace_info *in = trace_read_info(tf);
     ck_assert_int_eq(in->schema_version, 1);
     ck_assert_int_eq(in->complete, 1);
+    ck_assert_int_eq(in->swmr, 0);
     ck_assert_str_eq(in->orionsim_version, "9.9.9-test");
     ck_assert_str_eq(in->scenario_path, "scenarios/orion-100b.cfg");
     ck_assert_str_eq(in->mode, "modeled");
@@ -397,11 +400,13 @@ END_TEST
 
 /* ---- interrupted traces ------------------------------------------------------------ */
 
-static void check_incomplete(const char *path, int64_t events, const sim_summary *want) {
+static void check_incomplete(const char *path, int64_t events, const sim_summary *want,
+                             int killed) {
     trace_file *tf = NULL;
     char err[512];
     ck_assert_msg(trace_read_open(path, &tf, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(trace_read_info(tf)->complete, 0);
+    ck_assert_int_eq(trace_read_info(tf)->swmr, killed); /* still marked open for writing */
     ck_assert_int_eq(trace_read_rows(tf, "events"), events);
     sim_summary got;
     ck_assert_int_eq(trace_read_summary(tf, &got), 0);
@@ -436,13 +441,14 @@ START_TEST(test_abandoned_is_incomplete) {
     sim_summary s;
     trace *t = write_partial(path, &s);
     trace_abandon(t);
-    check_incomplete(path, 14096, &s);
+    check_incomplete(path, 14096, &s, 0);
     free(path);
 }
 END_TEST
 
-START_TEST(test_killed_writer_is_incomplete) {
-    char *path = tmp_path("killed.h5");
+/* A writer process killed (SIGKILL) after write_partial: the file it leaves. */
+static char *killed_trace(const char *name) {
+    char *path = tmp_path(name);
     int fd[2];
     ck_assert_int_eq(pipe(fd), 0);
     fflush(NULL);
@@ -463,8 +469,13 @@ START_TEST(test_killed_writer_is_incomplete) {
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    return path;
+}
+
+START_TEST(test_killed_writer_is_incomplete) {
+    char *path = killed_trace("killed.h5");
     sim_summary want = make_summary(0);
-    check_incomplete(path, 14096, &want);
+    check_incomplete(path, 14096, &want, 1);
     free(path);
 }
 END_TEST
@@ -476,7 +487,7 @@ START_TEST(test_closed_incomplete) {
     sim_summary fin = make_summary(1);
     ck_assert_int_eq(trace_close(t, &fin, 0), 0); /* SIGINT path: close at a safe point */
     fin.complete = 0;
-    check_incomplete(path, 15000, &fin);
+    check_incomplete(path, 15000, &fin, 0);
     free(path);
 }
 END_TEST
@@ -741,9 +752,21 @@ START_TEST(test_report_text_json_csv) {
     const char *argv3[] = {"report", inc};
     ck_assert_int_eq(run_report(2, argv3, &out, &err), EXIT_OK);
     ck_assert(!strncmp(strchr(out, '\n') + 1, "!!! INCOMPLETE TRACE", 20));
+    ck_assert_ptr_null(strstr(out, "h5clear"));
     free(out);
     free(err);
     free(inc);
+
+    /* a killed run's file: incomplete, and still marked open for writing */
+    char *killed = killed_trace("killed-report.h5");
+    const char *argv4[] = {"report", killed};
+    ck_assert_int_eq(run_report(2, argv4, &out, &err), EXIT_OK);
+    ck_assert(!strncmp(strchr(out, '\n') + 1, "!!! INCOMPLETE TRACE", 20));
+    ck_assert_ptr_nonnull(strstr(out, "swmr=True"));
+    ck_assert_ptr_nonnull(strstr(out, "h5clear -s"));
+    free(out);
+    free(err);
+    free(killed);
 }
 END_TEST
 
