@@ -68,7 +68,7 @@ ifeq ($(CUDA),1)
   ALL += $(PLUGIN)
 endif
 
-.PHONY: all test test-san valgrind run bench bench-net bench-kernels bundle deps clean
+.PHONY: all test test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps clean
 .DEFAULT_GOAL := all
 all: $(ALL)
 
@@ -150,7 +150,9 @@ bench-net: $(BUILD)/bench_net
 	$(BUILD)/bench_net
 bench-kernels: $(BUILD)/bench_kernels all
 	$(BUILD)/bench_kernels
-bench: bench-net bench-kernels
+bench-orion: $(BIN)
+	sh tools/bench-orion.sh $(BIN)
+bench: bench-net bench-kernels bench-orion
 
 # ---- the main job --------------------------------------------------------------------
 run: deps

@@ -11,6 +11,7 @@ int cmd_check(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export_trace(int argc, char **argv);

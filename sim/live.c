@@ -388,10 +388,6 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr, c
     L->host_in = xmalloc(sizeof *L->host_in * (size_t)L->N);
     L->host_tg = xmalloc(sizeof *L->host_tg * (size_t)L->N);
     live_data_batch(&L->data, 0, L->host_in, L->host_tg);
-    size_t biggest = 0;
-    for (int i = 0; i < L->n_peers; i++)
-        if (ks_stage_param_count(L->peers[i].st) > biggest) biggest = ks_stage_param_count(L->peers[i].st);
-    if (L->n_dev > 1) L->host_stage = xmalloc(sizeof(float) * biggest);
 
     /* global weights: the evaluation pipeline on device 0, initialised like every peer */
     L->eval = xcalloc((size_t)L->S, sizeof *L->eval);
@@ -489,7 +485,6 @@ static void live_free_all(live *L) {
     }
     free(L->host_in);
     free(L->host_tg);
-    free(L->host_stage);
     free(L->recent_loss);
     live_data_close(&L->data);
     free(L);

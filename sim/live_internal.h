@@ -81,7 +81,6 @@ typedef struct live {
     live_peer *peers;
     live_data data;
     int32_t *host_in, *host_tg; /* N tokens each */
-    float *host_stage;          /* multi-device staging (largest stage) */
 
     /* stages: global weights (the eval stage's parameters), outer momentum */
     ks_stage **eval;            /* per stage, on dev[0] */

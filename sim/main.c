@@ -15,6 +15,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"calibrate", cmd_calibrate, "time the real stage kernels at a scenario's shapes -> kernel profile"},
     {"run", cmd_run, "replay a scenario (e.g. scenarios/orion-100b.cfg), write its HDF5 trace"},
     {"check", cmd_check, "validate a scenario file and summarise it (--keys lists every key)"},
     {"flows", cmd_flows, "simulate a set of flows on the network model alone (CSV out)"},

@@ -38,6 +38,7 @@ static int run_gnuplot(char *const *args, int quiet_stderr, char *err, size_t er
         argv[0] = "gnuplot";
         for (size_t i = 0; i < n; i++) argv[i + 1] = args[i];
         execvp("gnuplot", argv);
+        free(argv);
         _exit(127);
     }
     int status;

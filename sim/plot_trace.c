@@ -16,7 +16,7 @@ char *plot_stem(const char *path) {
     b = b ? b + 1 : path;
     char *s = xstrdup(b);
     size_t n = strlen(s);
-    if (n > 3 && !strcmp(s + n - 3, ".h5")) s[n - 3] = 0;
+    if (n >= 3 && !strcmp(s + n - 3, ".h5")) s[n - 3] = 0;
     for (char *p = s; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '.' || *p == '_' || *p == '-'))

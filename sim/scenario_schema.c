@@ -262,3 +262,8 @@ const sk_alternative sk_alternatives[] = {
     {"training", {"tokens", "cycles", NULL, NULL, NULL}},
 };
 const int sk_alternatives_len = (int)(sizeof sk_alternatives / sizeof sk_alternatives[0]);
+
+const sk_dependent sk_dependents[] = {
+    {"output", "events", "first", "events_cycles"},
+};
+const int sk_dependents_len = (int)(sizeof sk_dependents / sizeof sk_dependents[0]);

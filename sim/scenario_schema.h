@@ -62,6 +62,16 @@ typedef struct {
 } sk_alternative;
 extern const sk_alternative sk_alternatives[];
 extern const int sk_alternatives_len;
+/* Keys that only apply while another key of the same group has a given string value
+ * (output.events_cycles only with output.events = "first"). A --set that gives the
+ * controlling key another value drops the dependent key, so `--set output.events=all`
+ * works on a file that also says events_cycles. */
+typedef struct {
+    const char *group, *key, *value, *dependent;
+} sk_dependent;
+extern const sk_dependent sk_dependents[];
+extern const int sk_dependents_len;
+
 /* The alternative set holding key `leaf` of group `group`, or NULL. */
 const sk_alternative *sk_alternative_of(const char *group, const char *leaf);
 

@@ -233,6 +233,13 @@ int sc_apply_set(sn_node *root, const char *arg, char *err, size_t errlen) {
         const sk_alternative *alt = sk_alternative_of(group, last->name);
         for (int k = 0; alt && alt->keys[k]; k++)
             if (strcmp(alt->keys[k], last->name)) sn_remove(cur, alt->keys[k]);
+        /* a key that only applies under another value of this one goes too */
+        for (int k = 0; k < sk_dependents_len; k++) {
+            const sk_dependent *d = &sk_dependents[k];
+            if (!strcmp(d->group, group) && !strcmp(d->key, last->name) &&
+                !(v->type == SN_STRING && !strcmp(v->s, d->value)))
+                sn_remove(cur, d->dependent);
+        }
         int j = sn_member_index(cur, last->name);
         if (j >= 0)
             sn_replace(cur, j, v);
