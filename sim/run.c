@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +22,20 @@ static double now_wall(void) {
 }
 
 /* Published figures of the scenario, named as the summary fields they stand beside. */
+/* The scenario file verbatim, followed by every file it pulled in (its base, its
+ * @includes), each after a "# ---- file: PATH ----" line, so a trace of a variant holds
+ * everything needed to rerun it. */
+static char *scenario_text_all(const sim_scenario *sc) {
+    size_t n = 1;
+    for (int i = 0; i < sc->n_sources; i++) n += strlen(sc->sources[i].text) + strlen(sc->sources[i].path) + 64;
+    char *t = xmalloc(n), *p = t;
+    p += sprintf(p, "%s", sc->sources[0].text);
+    for (int i = 1; i < sc->n_sources; i++)
+        p += sprintf(p, "%s# ---- file: %s ----\n%s", (p > t && p[-1] != '\n') ? "\n" : "", sc->sources[i].path,
+                     sc->sources[i].text);
+    return t;
+}
+
 static int write_reference(trace *tr, const sim_reference *r) {
     if (!r->present) return 0;
     const char *names[16];
@@ -102,8 +117,10 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
             swarm_config_free(&cfg);
             return EXIT_RUN;
         }
-        if (trace_write_scenario(tr, sc->sources[0].text, (const char *const *)sc->sets,
-                                 (size_t)sc->n_sets) ||
+        char *text = scenario_text_all(sc);
+        int bad = trace_write_scenario(tr, text, (const char *const *)sc->sets, (size_t)sc->n_sets);
+        free(text);
+        if (bad ||
             write_reference(tr, &sc->reference) || trace_set_events_window(tr, cfg.events_cycles)) {
             trace_abandon(tr);
             snprintf(err, errlen, "%s: cannot write the trace", o->trace_path);
