@@ -5,6 +5,7 @@
  * track per peer grouped by stage.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,17 +16,19 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: orionsim export-trace TRACE -o FILE.json\n\n"
+            "usage: orionsim export-trace TRACE -o FILE.json [--cycles N]\n\n"
             "Writes TRACE's events as Chrome trace-event JSON for ui.perfetto.dev or\n"
             "chrome://tracing: one track per peer (pid = stage, tid = peer), one complete\n"
             "event per events row (name = kind, ts/dur in microseconds of simulated time).\n\n"
             "  -o, --output FILE   the JSON file ('-' for standard output)\n"
+            "  --cycles N          only the events of the first N cycles\n"
             "  -h, --help          this text\n\n"
             "exit codes: 0 ok, 1 failure writing, 2 bad arguments or trace file\n");
 }
 
 int cmd_export_trace(int argc, char **argv) {
     const char *in = NULL, *out = NULL;
+    long cycles = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -37,6 +40,13 @@ int cmd_export_trace(int argc, char **argv) {
                 return EXIT_INPUT;
             }
             out = argv[++i];
+        } else if (!strcmp(a, "--cycles")) {
+            if (i + 1 >= argc || sim_parse_long(argv[i + 1], &cycles) || cycles < 1 || cycles > INT32_MAX) {
+                fprintf(stderr, "orionsim export-trace: --cycles: expected a positive number of cycles, got '%s'\n",
+                        i + 1 < argc ? argv[i + 1] : "");
+                return EXIT_INPUT;
+            }
+            i++;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "orionsim export-trace: unknown option '%s'\n", a);
             usage(stderr);
@@ -67,7 +77,7 @@ int cmd_export_trace(int argc, char **argv) {
         return EXIT_RUN;
     }
     uint64_t n = 0, bad = 0;
-    int rc = perfetto_write(in, f, &n, &bad, err, sizeof err);
+    int rc = perfetto_write(in, (int32_t)cycles, f, &n, &bad, err, sizeof err);
     if (!to_stdout && fclose(f) && !rc) {
         snprintf(err, sizeof err, "%s: write error: %s", out, strerror(errno));
         rc = -1;

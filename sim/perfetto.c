@@ -66,8 +66,8 @@ static int read_peers(const char *path, trace_peer_rec **peers, size_t *n, char 
     return rc;
 }
 
-int perfetto_write(const char *path, FILE *out, uint64_t *events, uint64_t *bad_rows, char *err,
-                   size_t errlen) {
+int perfetto_write(const char *path, int32_t cycles, FILE *out, uint64_t *events,
+                   uint64_t *bad_rows, char *err, size_t errlen) {
     trace_peer_rec *peers = NULL;
     size_t np = 0;
     if (read_peers(path, &peers, &np, err, errlen)) return -1;
@@ -109,6 +109,7 @@ int perfetto_write(const char *path, FILE *out, uint64_t *events, uint64_t *bad_
         if (got == 0) break;
         for (int64_t i = 0; i < got; i++) {
             const trace_event_rec *e = &buf[i];
+            if (cycles > 0 && e->cycle >= cycles) continue;
             char kb[16];
             int64_t dur = e->t_end_ns - e->t_start_ns;
             if (e->t_end_ns < e->t_start_ns) {

@@ -95,6 +95,8 @@ typedef struct {
     sweep_writer *w;
     sweep_stats *st;
     size_t to_run, done;
+    size_t n_ok;      /* points finished ok now, and their summed run time */
+    double ok_wall;
     double t0;
     int tty;
     int write_failed;
@@ -165,8 +167,13 @@ static void progress(sweep_ctx *c, int final) {
     if (!c->o->progress) return;
     double el = now_wall() - c->t0;
     char eta[48] = "";
-    if (c->done && c->done < c->to_run)
-        snprintf(eta, sizeof eta, ", ETA %.0f s", el / (double)c->done * (double)(c->to_run - c->done));
+    /* ETA: the mean run time of the points finished ok (failures are instant) times the
+     * points left, shared by the workers */
+    if (c->n_ok && c->done < c->to_run) {
+        size_t left = c->to_run - c->done, w = (size_t)(c->o->jobs < 1 ? 1 : c->o->jobs);
+        double rounds = (double)((left + w - 1) / w);
+        snprintf(eta, sizeof eta, ", ETA %.0f s", c->ok_wall / (double)c->n_ok * rounds);
+    }
     fprintf(stderr, "%ssweep: %zu/%zu points done, %zu failed, %.1f s%s%s", c->tty ? "\r" : "",
             c->done, c->to_run, c->st->failed, el, eta, c->tty ? "\033[K" : "\n");
     if (final && c->tty) fputc('\n', stderr);
@@ -188,6 +195,8 @@ static void job_done(size_t job, int ok, const void *vres, const char *why, void
         p->error[sizeof p->error - 1] = 0;
         if (!strcmp(p->status, "ok")) {
             p->sum = r->sum;
+            c->n_ok++;
+            c->ok_wall += r->sum.wall_time_s;
         } else {
             char msg[SWEEP_ERROR_LEN];
             snprintf(msg, sizeof msg, "%s", p->error);

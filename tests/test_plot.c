@@ -234,7 +234,7 @@ START_TEST(test_perfetto_json) {
     ck_assert_ptr_nonnull(f);
     uint64_t n = 0, bad = 0;
     char err[512];
-    ck_assert_msg(perfetto_write(trace_path, f, &n, &bad, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(perfetto_write(trace_path, 0, f, &n, &bad, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(fclose(f), 0);
     ck_assert_uint_eq(n, N_EV);
     ck_assert_uint_eq(bad, 1);
@@ -296,6 +296,16 @@ START_TEST(test_export_trace_cli) {
     struct stat st;
     ck_assert_int_eq(stat(json, &st), 0);
     ck_assert(st.st_size > 1000);
+    /* --cycles 1: the 200 events of cycle 0 */
+    const char *one[] = {trace_path, "-o", json, "--cycles", "1", NULL};
+    ck_assert_int_eq(run_cmd(cmd_export_trace, "export-trace", one), EXIT_OK);
+    char *s = slurp(json, NULL);
+    ck_assert_uint_eq(count(s, "\"ph\":\"X\""), 200);
+    ck_assert(strstr(s, "\"cycle\":1,") == NULL);
+    check_balanced(s);
+    free(s);
+    const char *bad[] = {trace_path, "-o", json, "--cycles", "0", NULL};
+    ck_assert_int_eq(run_cmd(cmd_export_trace, "export-trace", bad), EXIT_INPUT);
     const char *none[] = {NULL};
     ck_assert_int_eq(run_cmd(cmd_export_trace, "export-trace", none), EXIT_INPUT);
     const char *noout[] = {trace_path, NULL};
