@@ -126,7 +126,8 @@ int cmd_run(int argc, char **argv) {
 
     if (rc != EXIT_OK) fprintf(stderr, "orionsim: %s: %s\n", scen, err);
     else if (interrupted) fprintf(stderr, "orionsim: interrupted; %s is marked incomplete\n", out);
-    else if (!quiet)
+    if (rc == EXIT_OK && !interrupted && !sum.complete && err[0]) fprintf(stderr, "orionsim: %s: %s\n", scen, err);
+    if (rc == EXIT_OK && !interrupted && !quiet)
         printf("%s: %.3g tokens in %.1f h simulated (%d cycles), MFU %.1f%%, utilisation %.1f%%, "
                "%.2f s wall -> %s\n",
                sc.name, sum.tokens_trained, sum.sim_time_s / 3600, sum.cycles, 100 * sum.mfu_overall,

@@ -637,15 +637,19 @@ int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int
 
     const nm_time chunk = nm_from_s(600);
     const nm_time limit = cfg->max_sim_s > 0 ? nm_from_s(cfg->max_sim_s) : NM_TIME_MAX;
-    int interrupted = 0;
+    int interrupted = 0, hit_limit = 0;
     while (!sw.finished && !sw.failed) {
         if (stop_flag && *stop_flag) {
             interrupted = 1;
             break;
         }
         nm_time now = nm_now(sw.sim);
-        if (now >= limit) {
-            swarm_fail(&sw, "the run did not reach its target within max_sim_s = %g s (simulated)", cfg->max_sim_s);
+        if (now >= limit) { /* a safety stop, not a failure: the figures so far are kept */
+            snprintf(err, (size_t)errlen,
+                     "stopped at the max_sim limit (%.0f simulated hours) before reaching its target; "
+                     "the figures cover the run so far and the trace is marked incomplete",
+                     cfg->max_sim_s / 3600);
+            hit_limit = 1;
             break;
         }
         nm_time until = now + chunk < limit ? now + chunk : limit;
@@ -670,7 +674,7 @@ int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int
     if (cfg->progress && isatty(2)) fputc('\n', stderr);
     if (sw.events_dropped && tr) trace_count_dropped_events(tr, sw.events_dropped);
     fill_summary(&sw, out);
-    out->complete = sw.finished && !interrupted && !sw.failed;
+    out->complete = sw.finished && !interrupted && !sw.failed && !hit_limit;
     if (tr && write_peer_shares(&sw, out->sim_time_s)) swarm_fail(&sw, "writing the trace failed");
     int failed = sw.failed;
     teardown(&sw);

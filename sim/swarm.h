@@ -169,7 +169,8 @@ struct swarm_live_ops {
 
 typedef struct trace trace;  /* sim/trace.h */
 
-/* Run the swarm to its target. The trace may be NULL. Fills the summary (figures that
+/* Run the swarm to its target. The trace may be NULL. Reaching cfg->max_sim_s first is
+ * not a failure: the run stops, out->complete = 0 and err says why (EXIT_OK). Fills the summary (figures that
  * need a second run, like speed vs co-located, are filled by sim/run.c). Returns 0, or
  * EXIT_RUN with err filled. `stop_flag`, when not NULL, is polled (SIGINT). */
 int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int *stop_flag,
