@@ -129,6 +129,8 @@ TEST_ENV := ORIONSIM_PLUGIN_DIR=$(abspath $(BUILD))
 test: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/run-tests.sh "$(TEST_ENV)" $(T_BIN)
+	@ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci sh tools/ci-sweep.sh
+	@if [ -f tools/ci-resbm.sh ]; then ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci-resbm sh tools/ci-resbm.sh; fi
 
 test-san: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 CUDA=0 OPT=-O1 all
@@ -155,10 +157,16 @@ bench-orion: $(BIN)
 bench: bench-net bench-kernels bench-orion
 
 # ---- the main job --------------------------------------------------------------------
+# The main job: the Orion replay, its report, and its figures beside the INTELLECT-1 and
+# Covenant-72B scenarios (results/orion-100b/).
 run: deps
 	@$(MAKE) --no-print-directory all
 	$(BIN) run scenarios/orion-100b.cfg -o results/orion-100b.h5
 	$(BIN) report results/orion-100b.h5
+	$(BIN) run scenarios/intellect-1.cfg -q -o results/intellect-1.h5
+	$(BIN) run scenarios/covenant-72b.cfg -q -o results/covenant-72b.h5
+	$(BIN) plot results/orion-100b.h5 results/intellect-1.h5 results/covenant-72b.h5 -o results/orion-100b
+	@echo "figures: results/orion-100b/ (PNG and SVG); trace: results/orion-100b.h5"
 
 # ---- bundle for GPU machines ---------------------------------------------------------
 # Everything but glibc and the CUDA libraries linked statically, so the binaries run on a
