@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 LOSS_MAX=${LOSS_MAX:-3.5}
 make --no-print-directory CUDA=0 build/orionsim build/bench_live >/dev/null
 sh tools/fetch-brown.sh data
-out=${RESULTS:-results}/ci-resbm.txt
+out=${CI_DIR:-${RESULTS:-results}}/ci-resbm.txt
 mkdir -p "$(dirname "$out")"
 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive build/bench_live --time modeled \
     scenarios/resbm-cpu-none.cfg scenarios/resbm-cpu-resbm16.cfg scenarios/resbm-cpu-resbm64.cfg \
