@@ -68,7 +68,7 @@ ifeq ($(CUDA),1)
   ALL += $(PLUGIN)
 endif
 
-.PHONY: all test test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps clean
+.PHONY: all test test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
 .DEFAULT_GOAL := all
 all: $(ALL)
 
@@ -191,6 +191,10 @@ bundle:
 	if [ -f build/bundle-obj/liborionsim-cuda.so ]; then cp build/bundle-obj/liborionsim-cuda.so build/bundle/; fi
 	cp scenarios/*.cfg build/bundle/scenarios/ 2>/dev/null || true
 	@echo "bundle: build/bundle/ (carry it to the GPU machine; run tools/gpu-run.sh there)"
+
+# Live-training data: the Brown corpus as byte-token shards (data/brown_{train,val}.bin).
+data: deps $(BIN)
+	sh tools/fetch-brown.sh data
 
 clean:
 	rm -rf build

@@ -140,10 +140,10 @@ void live_free_grad(live *L, lmb *m, int s) {
 
 void live_options_default(const sim_scenario *sc, live_options *o) {
     memset(o, 0, sizeof *o);
-    o->time = LIVE_TIME_MEASURED;
+    o->time = sc->compute.live_time_modeled ? LIVE_TIME_MODELED : LIVE_TIME_MEASURED;
     o->backend = sc->compute.backend == SIM_BACKEND_CPU ? "cpu" : sc->compute.backend == SIM_BACKEND_CUDA ? "cuda" : "auto";
-    o->gpus = 0;
-    o->val_microbatches = 8;
+    o->gpus = sc->compute.gpus;
+    o->val_microbatches = sc->compute.val_microbatches;
     o->val_fraction = 0.1;
     o->data = sc->training.data;
     o->loss_window = sc->training.H > 0 ? sc->training.H : 1;

@@ -88,8 +88,9 @@ typedef struct {
     int loss_window;         /* inner steps per last-stage peer averaged into loss_final */
 } live_options;
 
-/* Defaults from the scenario: time measured, compute.backend, all GPUs, 8 validation
- * microbatches, 10% held out, training.data, a window of training.H inner steps. */
+/* Defaults from the scenario: compute.live_time, compute.backend, compute.gpus,
+ * compute.val_microbatches, 10% held out, training.data, a window of training.H inner
+ * steps. */
 void live_options_default(const sim_scenario *sc, live_options *o);
 
 /* Set up every peer's stage and fill `ops` (ops->ctx owns everything). The trace may

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sim/kernel_profile.h"
+#include "sim/live.h"
 #include "sim/scenario_swarm.h"
 #include "sim/swarm.h"
 #include "sim/trace.h"
@@ -92,10 +93,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     sum->mfu_colocated = NAN;
     sum->speed_vs_colocated = NAN;
     err[0] = 0;
-    if (sc->compute.mode == SIM_COMPUTE_LIVE) {
-        snprintf(err, errlen, "compute.mode = \"live\" is not available in this build; use \"modeled\"");
-        return EXIT_INPUT;
-    }
+    const int live_mode = sc->compute.mode == SIM_COMPUTE_LIVE;
     double eff[SIM_EFF_KINDS];
     const double *effp = NULL;
     const char *prof = o->profile ? o->profile : sc->compute.kernel_profile;
@@ -110,7 +108,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     trace *tr = NULL;
     if (o->trace_path) {
         trace_meta meta = {.orionsim_version = ORIONSIM_VERSION, .scenario_path = o->scenario_path,
-                           .seed = sc->seed, .mode = "modeled"};
+                           .seed = sc->seed, .mode = live_mode ? "live" : "modeled"};
         tr = trace_open(o->trace_path, &meta);
         if (!tr) {
             snprintf(err, errlen, "%s: cannot create the trace", o->trace_path);
@@ -128,9 +126,25 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
             return EXIT_RUN;
         }
     }
+    /* live mode: every peer's real stage, data and merges behind the swarm's hooks */
+    swarm_live_ops live_ops;
+    memset(&live_ops, 0, sizeof live_ops);
+    if (live_mode) {
+        int lrc = live_open(sc, &cfg, tr, &live_ops, err, errlen);
+        if (lrc) {
+            if (tr) trace_abandon(tr);
+            swarm_config_free(&cfg);
+            return lrc;
+        }
+        cfg.live = &live_ops;
+    }
     volatile int *stop = o->stop_flag;
     double t0 = now_wall();
     int rc = swarm_run(&cfg, tr, sum, stop, err, (int)errlen);
+    if (live_mode) {
+        live_fill_summary(&live_ops, sum);
+        cfg.live = NULL; /* the co-located baseline times the same fleet, modeled */
+    }
     int stopped = stop && *stop;
     if (rc == EXIT_OK && !stopped && o->colocated && sc->metrics.colocated_baseline)
         colocated_baseline(&cfg, stop, sum);
@@ -147,6 +161,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
         rc = EXIT_RUN;
     }
     if (rc != EXIT_OK && !err[0]) snprintf(err, errlen, "the run failed");
+    if (live_mode) live_close(&live_ops);
     swarm_config_free(&cfg);
     return rc;
 }

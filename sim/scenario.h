@@ -197,6 +197,8 @@ typedef struct {
     int have_efficiency;
     double efficiency[SIM_EFF_KINDS]; /* NaN where not given */
     sim_backend backend;
+    int live_time_modeled;       /* compute.live_time = "modeled" */
+    int gpus, val_microbatches;  /* live mode */
     int local_device;            /* index into devices, -1 if not given */
 } sim_compute;
 

@@ -153,6 +153,14 @@ int sc_fill_compute(sr_ctx *c, sim_scenario *sc) {
     }
     SC_TRY(sr_enum(c, NULL, "compute.backend", &backend));
     cp->backend = (sim_backend)backend;
+    int lt = 0;
+    long long n = 0;
+    SC_TRY(sr_enum(c, NULL, "compute.live_time", &lt));
+    cp->live_time_modeled = lt == 1;
+    SC_TRY(sr_int(c, NULL, "compute.gpus", &n));
+    cp->gpus = (int)n;
+    SC_TRY(sr_int(c, NULL, "compute.val_microbatches", &n));
+    cp->val_microbatches = (int)n;
     cp->local_device = -1;
     sn_node *ld = sr_node(c, NULL, "compute.local_device");
     if (ld) {

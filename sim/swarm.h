@@ -136,6 +136,8 @@ typedef struct swarm_task_info {
     int from_peer;          /* forward: the peer that sent the activation (-1 at stage 0);
                                backward: the peer that sent the gradient (stage + 1) */
     int cycle, inner_step;  /* the peer's inner step in this cycle */
+    nm_time t_start;        /* simulated time the task starts */
+    double speed;           /* the peer's compute-speed multiplier now (stragglers) */
     int64_t tokens;
     double flops;           /* hardware FLOPs (modeled) */
 } swarm_task_info;
@@ -146,8 +148,9 @@ typedef struct swarm_task_info {
  * message, read back with `error`). Any hook may be NULL. */
 struct swarm_live_ops {
     void *ctx;
-    /* Run the task now; return its duration in simulated seconds (measured, scaled to
-     * the simulated device), or < 0 on failure. */
+    /* Run the task now; return its duration in simulated seconds on the nominal
+     * simulated device (measured and scaled, or modeled), or < 0 on failure. The swarm
+     * divides it by t->speed (stragglers). */
     double (*task)(void *ctx, const swarm_task_info *t);
     /* A microbatch left a peer without a backward (timeout, loss, peer down): its cached
      * input and in-flight tensors at that peer can go. */

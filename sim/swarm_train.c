@@ -211,10 +211,12 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
     if (L && L->task) { /* live: run the real kernels now; they tell how long it took */
         swarm_task_info t = {.peer = p->id, .stage = p->stage, .kind = kk, .microbatch = mb,
                              .from_peer = -1, .cycle = sw->cycle, .inner_step = p->steps_this_cycle,
-                             .tokens = sw->cfg->microbatch_tokens, .flops = flops};
+                             .tokens = sw->cfg->microbatch_tokens, .flops = flops,
+                             .t_start = nm_now(sw->sim), .speed = p->speed_fault};
         if (mb >= 0 && kind == TASK_BACKWARD) t.from_peer = mb_path(sw, mb)[p->stage + 1];
         else if (mb >= 0 && p->stage > 0) t.from_peer = mb_path(sw, mb)[p->stage - 1];
         secs = L->task(L->ctx, &t);
+        if (secs >= 0) secs /= p->speed_fault;
         if (secs < 0) {
             swarm_fail(sw, "live: peer %d stage %d %s of microbatch %lld: %s", p->id, p->stage, km_task_name(kk),
                        (long long)mb, L->error ? L->error(L->ctx) : "failed");
