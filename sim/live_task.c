@@ -212,7 +212,7 @@ static void loss_row(live *L, live_peer *p, const swarm_task_info *t, double los
     if (!L->tr) return;
     trace_loss_rec r;
     memset(&r, 0, sizeof r);
-    r.t_ns = L->last_t;
+    r.t_ns = t->t_start; /* the step that took this loss started then */
     r.tokens = L->st.stage0_backwards * (int64_t)L->N;
     r.cycle = t->cycle;
     r.inner_step = t->inner_step;

@@ -27,14 +27,20 @@
  * Unless --no-ops, a second table times each operation of one block alone (forward and
  * backward, on the same shapes), to show where the time goes.
  *
- * Timing: one warm-up call, then the best of R (default 5 on CUDA, 3 on the CPU) timed calls, each followed
- * by be->synchronize. A call under 2 ms is repeated back to back (up to 200 times) inside
- * one timing and the time divided, so launch and synchronisation latency do not count.
+ * Timing: one warm-up call, then the best of R (default 5 on CUDA, 3 on the CPU) timed
+ * calls, each followed by be->synchronize. A call under 2 ms is repeated back to back (up
+ * to 200 times) inside one timing and the time divided, so launch and synchronisation
+ * latency do not count. The two stages (recompute, kept activations) are built one after
+ * the other, each initialising its parameters on the host first (tens of seconds at
+ * Orion's 1.08e9 parameters per block).
  *
  * Defaults: on CUDA one Orion-100B block (d 9216, ffn 32256, 72/8 heads, head_dim 128,
  * 10 sequences x 800 = 8000 tokens, bf16); on the CPU a scaled-down block that runs in
  * seconds (d 1024, ffn 3584, 16/4 heads, 2 x 256 tokens, fp32); --orion forces Orion's
  * shape; every shape flag given overrides the default (and --orion) field by field.
+ * Memory: about 4 x 4 B per parameter (master, gradient, Adam moments) plus the working
+ * copy and one microbatch's activations; one Orion block at 8000 tokens needs ~25 GB
+ * (bf16 on a GPU; more in fp32 on the CPU, where it also takes hours).
  *
  * Output: an aligned table and one machine-readable line per measurement:
  *   BENCH impl=orionsim name=forward seconds=... flops=... tflops=... pct_gemm=...
@@ -669,7 +675,8 @@ int main(int argc, char **argv)
     double r_gu = g_gu.flops / t_gu / 1e12, r_down = g_down.flops / t_down / 1e12;
     rp.gemm_tflops = r_gu > r_down ? r_gu : r_down;
 
-    /* 2. recompute stage: forward, backward with recompute, optimizer */
+    /* 2. the recompute stage (forward, backward with recompute, optimizer), then the
+     *    kept-activation stage (backward_kept), one at a time to halve the memory */
     ks_stage_config cfg = {.model = m, .first_block = 1, .n_blocks = blocks, .in = none, .out = none,
                            .batch = seqs, .recompute = 1, .slots = 1, .seed = 1234};
     double t_fwd = 0, t_bwd_rc = 0, t_opt = 0, t_bwd = 0;
