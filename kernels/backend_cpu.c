@@ -5,6 +5,7 @@
  * copies. The ops live in kernels/cpu_ops_*.c (declared in cpu_ops.h), the optimizer
  * steps in kernels/cpu_optim.c.
  */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,11 @@ kb_backend *kb_cpu_open(void)
         fprintf(stderr, "%s:%d: out of memory opening the CPU backend\n", __FILE__, __LINE__);
         exit(1);
     }
+    /* One thread pool, not two: OpenBLAS already runs its GEMMs on every core, and an
+     * OpenMP pool spinning on the same cores slowed both (stage timings 2-6x worse and
+     * erratic on 2 cores). The plain-C ops then run on one thread; OMP_NUM_THREADS, when
+     * set, wins. */
+    if (!getenv("OMP_NUM_THREADS")) omp_set_num_threads(1);
     be->name = "cpu";
     be->act = KB_F32;
     be->device = -1;
