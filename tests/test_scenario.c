@@ -350,6 +350,40 @@ START_TEST(set_lists_groups_and_paths)
 }
 END_TEST
 
+/* output.events_cycles applies only under output.events = "first": a --set that changes
+ * events drops it (so the override works on a file that says both), while a file that
+ * gives events_cycles with another events value is an error naming the key. */
+START_TEST(set_drops_dependent_keys)
+{
+    const char *path = tu_mini("set_dependent.cfg", 0, NULL,
+                               "output = { events = \"first\"; events_cycles = 3; };\n");
+    sim_scenario sc;
+    tu_load_ok(path, NULL, 0, &sc);
+    ck_assert_int_eq(sc.output.events, SIM_EVENTS_FIRST);
+    ck_assert_int_eq(sc.output.events_cycles, 3);
+    sim_scenario_free(&sc);
+
+    const char *all[] = {"output.events=all"};
+    tu_load_ok(path, all, 1, &sc);
+    ck_assert_int_eq(sc.output.events, SIM_EVENTS_ALL);
+    ck_assert_int_eq(sc.output.events_cycles, 0);
+    sim_scenario_free(&sc);
+
+    const char *first[] = {"output.events=first", "output.events_cycles=5"};
+    tu_load_ok(path, first, 2, &sc);
+    ck_assert_int_eq(sc.output.events, SIM_EVENTS_FIRST);
+    ck_assert_int_eq(sc.output.events_cycles, 5);
+    sim_scenario_free(&sc);
+
+    const char *bad = tu_mini("set_dependent_bad.cfg", 0, NULL,
+                              "output = { events = \"none\"; events_cycles = 3; };\n");
+    tu_expect_error(bad, NULL, 0, "output.events_cycles", "set_dependent_bad.cfg:13");
+    /* and a --set that gives the dependent key alone, under another value, too */
+    const char *cyc[] = {"output.events=none", "output.events_cycles=2"};
+    tu_expect_error(path, cyc, 2, "output.events_cycles", NULL);
+}
+END_TEST
+
 /* ---- the k = d_model / ratio rule ---- */
 
 START_TEST(k_is_d_model_over_ratio)
@@ -552,6 +586,7 @@ static Suite *scenario_suite(void) {
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, set_scalars);
     tcase_add_test(tc, set_lists_groups_and_paths);
+    tcase_add_test(tc, set_drops_dependent_keys);
     tcase_add_test(tc, k_is_d_model_over_ratio);
     tcase_add_test(tc, include_and_base_in_same_directory);
     tcase_add_test(tc, device_table);
