@@ -41,7 +41,10 @@ static void usage(FILE *f) {
             "  -q, --quiet         no progress lines\n"
             "  -h, --help          this text\n\n"
             "Then: orionsim plot FILE   (heat maps)\n"
-            "exit codes: 0 every point ok, 1 some point failed or interrupted, 2 bad input\n");
+            "A point that reaches the scenario's training.max_sim_hours first is \"stopped\":\n"
+            "its figures cover the part that ran, and it counts as finished.\n"
+            "exit codes: 0 every point ok or stopped, 1 some point failed or interrupted,\n"
+            "2 bad input\n");
 }
 
 int cmd_sweep(int argc, char **argv) {
@@ -140,6 +143,10 @@ int cmd_sweep(int argc, char **argv) {
     if (o.progress || rc)
         fprintf(stderr, "sweep: %zu points (%zu kept, %zu run, %zu failed) in %.2f s wall -> %s\n",
                 st.points, st.kept, st.ran, st.failed, st.wall_s, o.output);
+    if (st.stopped)
+        fprintf(stderr, "sweep: %zu point%s stopped at the scenario's max_sim limit before reaching "
+                "the target (status \"stopped\"; the figures cover the part that ran)\n",
+                st.stopped, st.stopped == 1 ? "" : "s");
     if (rc) fprintf(stderr, "orionsim sweep: %s\n", err);
     return rc;
 }

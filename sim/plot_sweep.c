@@ -93,13 +93,17 @@ static char *axis_label(const char *key) {
 }
 
 static void cell_text(char *buf, size_t n, const sweep_point *p, const metric *m, double v) {
+    char num[48];
     if (!strcmp(p->status, "failed"))
         snprintf(buf, n, "failed");
-    else if (strcmp(p->status, "ok"))
+    else if (!sweep_point_done(p))
         snprintf(buf, n, "%s", p->status);
     else if (!isfinite(v))
         snprintf(buf, n, "n/a");
-    else
+    else if (!strcmp(p->status, "stopped")) { /* the figure so far, marked */
+        snprintf(num, sizeof num, m->cellfmt, v * m->scale);
+        snprintf(buf, n, "%s*", num);
+    } else
         snprintf(buf, n, m->cellfmt, v * m->scale);
 }
 
@@ -178,13 +182,14 @@ static int heat_slice(heat_job *h, const size_t *fixed, char *err, size_t errlen
     fprintf(f, "ix,iy");
     for (size_t j = 0; j < N_METRICS; j++) fprintf(f, ",%s,text_%s", metrics[j].field, metrics[j].field);
     fputc('\n', f);
-    size_t cells = 0;
+    size_t cells = 0, stopped = 0;
     for (size_t i = 0; i < h->n; i++) {
         const sweep_point *p = &h->pts[i];
         int in = 1;
         for (size_t k = 2; k < nk && in; k++)
             in = index_of(h->pts, h->dv[k], h->nd[k], k, &p->params[k]) == fixed[k];
         if (!in) continue;
+        stopped += !strcmp(p->status, "stopped");
         size_t iy = index_of(h->pts, h->dv[0], h->nd[0], 0, &p->params[0]);
         size_t ix = nk > 1 ? index_of(h->pts, h->dv[1], h->nd[1], 1, &p->params[1]) : 0;
         fprintf(f, "%zu,%zu", ix, iy);
@@ -193,7 +198,7 @@ static int heat_slice(heat_job *h, const size_t *fixed, char *err, size_t errlen
             char txt[64];
             cell_text(txt, sizeof txt, p, &metrics[j], v);
             fputc(',', f);
-            sim_csv_double(f, strcmp(p->status, "ok") ? NAN : v * metrics[j].scale);
+            sim_csv_double(f, sweep_point_done(p) ? v * metrics[j].scale : NAN);
             fputc(',', f);
             sim_csv_string(f, txt, sizeof txt);
         }
@@ -214,7 +219,8 @@ static int heat_slice(heat_job *h, const size_t *fixed, char *err, size_t errlen
         if (!strcmp(metrics[j].field, "resbm_loss_gap") && !h->have_gap) continue;
         gp_vars vs = {0};
         char title[1024];
-        snprintf(title, sizeof title, "%s sweep: %s%s", m->scenario_name, metrics[j].label, subtitle);
+        snprintf(title, sizeof title, "%s sweep: %s%s%s", m->scenario_name, metrics[j].label, subtitle,
+                 stopped ? " (*: stopped at max_sim, figure of the part run)" : "");
         gp_var_str(&vs, "data", csv);
         gp_var_str(&vs, "title", title);
         gp_var_str(&vs, "col", metrics[j].field);

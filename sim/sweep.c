@@ -148,8 +148,10 @@ static void job_run(size_t job, void *vctx, void *vres) {
             snprintf(r->status, sizeof r->status, "failed");
             set_text(r->error, sizeof r->error, err);
         } else if (!r->sum.complete) {
-            snprintf(r->status, sizeof r->status, "failed");
-            snprintf(r->error, sizeof r->error, "the run did not complete");
+            /* a safety stop (training.max_sim_hours): not a failure, the figures cover the
+             * part that ran and the same point would stop the same way again */
+            snprintf(r->status, sizeof r->status, "stopped");
+            set_text(r->error, sizeof r->error, err[0] ? err : "the run did not complete");
         } else {
             snprintf(r->status, sizeof r->status, "ok");
         }
@@ -193,10 +195,11 @@ static void job_done(size_t job, int ok, const void *vres, const char *why, void
         p->status[sizeof p->status - 1] = 0;
         memcpy(p->error, r->error, sizeof p->error);
         p->error[sizeof p->error - 1] = 0;
-        if (!strcmp(p->status, "ok")) {
+        if (sweep_point_done(p)) {
             p->sum = r->sum;
             c->n_ok++;
             c->ok_wall += r->sum.wall_time_s;
+            if (!strcmp(p->status, "stopped")) c->st->stopped++;
         } else {
             char msg[SWEEP_ERROR_LEN];
             snprintf(msg, sizeof msg, "%s", p->error);
@@ -205,7 +208,7 @@ static void job_done(size_t job, int ok, const void *vres, const char *why, void
     }
     c->st->ran++;
     c->done++;
-    if (strcmp(p->status, "ok")) c->st->failed++;
+    if (!sweep_point_done(p)) c->st->failed++;
     if (!c->write_failed && sweep_file_put(c->w, job, p, c->werr, sizeof c->werr))
         c->write_failed = 1;
     progress(c, c->done == c->to_run);

@@ -17,7 +17,9 @@
  * With `force` an existing file is replaced instead.
  *
  * A point that fails (bad value for this point, run failure, worker crash) is recorded as
- * failed with its error and the others go on. A point's result depends only on its
+ * failed with its error and the others go on. A point that reaches the scenario's
+ * training.max_sim_hours before its target (a collapsed pipeline, say) is "stopped": its
+ * figures cover the part that ran, error says why, and it counts as finished. A point's result depends only on its
  * parameters (same scenario seed), never on the number of workers or their order.
  */
 #ifndef SIM_SWEEP_H
@@ -45,11 +47,12 @@ typedef struct {
     size_t kept;     /* finished points taken from the existing file */
     size_t ran;      /* points run now (finished, ok or failed) */
     size_t failed;   /* of those, failed */
+    size_t stopped;  /* of those, stopped at the max_sim limit (not failures) */
     size_t pending;  /* grid points left pending (interrupted) */
     double wall_s;   /* wall time of the whole sweep */
 } sweep_stats;
 
-/* EXIT_OK when every grid point is finished and ok; EXIT_RUN when some failed or the
+/* EXIT_OK when every grid point is finished (ok or stopped); EXIT_RUN when some failed or the
  * sweep was interrupted (err says which); EXIT_INPUT for bad arguments, scenario or an
  * existing file that does not match (err names it). */
 int sweep_run(const sweep_opts *o, sweep_stats *st, char *err, size_t errlen);

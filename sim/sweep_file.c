@@ -50,7 +50,9 @@ void sweep_point_fail(sweep_point *p, const char *msg) {
     snprintf(p->error, sizeof p->error, "%s", msg && *msg ? msg : "failed");
 }
 
-int sweep_point_done(const sweep_point *p) { return !strcmp(p->status, "ok"); }
+int sweep_point_done(const sweep_point *p) {
+    return !strcmp(p->status, "ok") || !strcmp(p->status, "stopped");
+}
 
 void sweep_meta_free(sweep_meta *m) {
     if (!m) return;

@@ -8,8 +8,8 @@
  *              arguments), points (rows), complete (1 when no row is pending)
  *   /points    1-D compound table, one row per point: the varied keys as columns (named
  *              by the key; float64 when every value is a number, else a fixed string),
- *              then status ("ok", "failed", "pending"; fixed string), error (fixed
- *              string, "" unless failed), then every field of sim_summary
+ *              then status ("ok", "stopped", "failed", "pending"; fixed string), error
+ *              (fixed string: why it failed or stopped, else ""), then every field of sim_summary
  *              (sim/summary.h) under its own name. Attributes units and definitions.
  * A pending or failed row holds NaN in its float summary fields and 0 in its integers.
  *
@@ -47,7 +47,7 @@ typedef struct {
 
 typedef struct {
     sweep_value *params;              /* one per key */
-    char status[SWEEP_STATUS_LEN];    /* "ok", "failed", "pending" */
+    char status[SWEEP_STATUS_LEN];    /* "ok", "stopped", "failed", "pending" */
     char error[SWEEP_ERROR_LEN];
     sim_summary sum;
 } sweep_point;
@@ -55,7 +55,8 @@ typedef struct {
 /* A pending point: status "pending", NaN figures. params are left as they are. */
 void sweep_point_pending(sweep_point *p);
 void sweep_point_fail(sweep_point *p, const char *msg);
-/* 1 for a row that holds a finished run. */
+/* 1 for a row that holds a finished run: "ok", or "stopped" at the max_sim limit (its
+ * figures cover the part that ran). */
 int sweep_point_done(const sweep_point *p);
 
 void sweep_meta_free(sweep_meta *m);

@@ -320,6 +320,41 @@ START_TEST(test_failed_point) {
 }
 END_TEST
 
+/* A point that reaches training.max_sim_hours first is "stopped", not failed: its figures
+ * (the part that ran) are kept, the sweep exits 0, and resuming keeps it. */
+START_TEST(test_stopped_point) {
+    char *out = tmp_path("stopped.h5");
+    const char *vary[] = {"training.max_sim_hours=0.000001,100"}; /* 3.6 ms of simulated time */
+    sweep_stats st;
+    char err[1024];
+    ck_assert_msg(run_sweep(out, vary, 1, NULL, 0, 2, 0, &st, err, sizeof err) == EXIT_OK, "%s", err);
+    ck_assert_uint_eq(st.ran, 2);
+    ck_assert_uint_eq(st.failed, 0);
+    ck_assert_uint_eq(st.stopped, 1);
+    sweep_meta m;
+    sweep_point *p;
+    size_t n;
+    read_sweep(out, &m, &p, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(p[0].status, "stopped");
+    ck_assert_msg(strstr(p[0].error, "max_sim"), "error: %s", p[0].error);
+    ck_assert_int_eq(p[0].sum.complete, 0);
+    ck_assert_int_eq(p[0].sum.cycles, 0);
+    ck_assert_double_eq_tol(p[0].sum.sim_time_s, 0.0036, 1e-9);
+    ck_assert(isfinite(p[0].sum.utilisation));
+    ck_assert_str_eq(p[1].status, "ok");
+    ck_assert_str_eq(p[1].error, "");
+    ck_assert_int_eq(p[1].sum.complete, 1);
+    ck_assert(p[1].sum.sim_time_s > p[0].sum.sim_time_s);
+    sweep_points_free(p, n, m.n_keys);
+    sweep_meta_free(&m);
+    ck_assert_int_eq(run_sweep(out, vary, 1, NULL, 0, 2, 0, &st, err, sizeof err), EXIT_OK);
+    ck_assert_uint_eq(st.ran, 0);
+    ck_assert_uint_eq(st.kept, 2);
+    free(out);
+}
+END_TEST
+
 /* -j 1 and -j 2 give the same rows (wall time aside). */
 START_TEST(test_jobs_do_not_change_results) {
     char *a = tmp_path("j1.h5"), *b = tmp_path("j2.h5");
@@ -491,6 +526,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_grid_size_and_order);
     tcase_add_test(tc, test_resume_and_extend);
     tcase_add_test(tc, test_failed_point);
+    tcase_add_test(tc, test_stopped_point);
     tcase_add_test(tc, test_jobs_do_not_change_results);
     tcase_add_test(tc, test_traces_and_interrupt);
     tcase_add_test(tc, test_sweep_file_errors);
