@@ -1,6 +1,7 @@
 /* tests/test_cpu_ops.c: the CPU reference ops: forward values against closed forms or
  * double-precision references, every backward against central finite differences, and
  * thread-count independence. */
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
 #include <omp.h>
@@ -342,6 +343,107 @@ END_TEST
 START_TEST(test_attention_gqa4) { check_attention(1, 6, 4, 1, 6); }
 END_TEST
 
+/* The tiled GEMM attention (cpu_ops_attention.c) against naive loops written from the
+ * definition in double: out, lse, and the gradient of sum(out * dout) with respect to
+ * every q, k and v element, over shapes that split T into tiles (ATT_ROWS / group
+ * positions) with a partial last tile, single positions, and groups of 1 to 8 heads.
+ * Tolerance: |got - ref| <= tol (1 + |ref|), tol = 2e-5 qstd for out and lse, 1e-4 qstd
+ * for the gradients: fp32 scores carry a rounding error proportional to their size, which
+ * grows with the query scale qstd. Observed errors are 30-400x below. */
+static void att_naive(const float *qkv, const float *dout, int B, int T, int nh, int nkv, int hd,
+                      double *out, double *lse, double *dqkv)
+{
+    const int w = (nh + 2 * nkv) * hd, group = nh / nkv, ow = nh * hd;
+    const double sc = 1.0 / sqrt((double)hd);
+    double *p = GC_CALLOC((size_t)T, sizeof(double)), *o = GC_CALLOC((size_t)hd, sizeof(double));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < nh; h++)
+            for (int t = 0; t < T; t++) {
+                const int g = h / group;
+                const float *q = qkv + (size_t)(b * T + t) * w + h * hd;
+                const float *dy = dout + (size_t)(b * T + t) * ow + h * hd;
+                double *dq = dqkv + (size_t)(b * T + t) * w + h * hd;
+                double mx = -INFINITY, sum = 0, D = 0;
+                for (int j = 0; j <= t; j++) {
+                    const float *k = qkv + (size_t)(b * T + j) * w + (nh + g) * hd;
+                    double s = 0;
+                    for (int i = 0; i < hd; i++) s += (double)q[i] * k[i];
+                    p[j] = s * sc;
+                    mx = fmax(mx, p[j]);
+                }
+                for (int j = 0; j <= t; j++) sum += exp(p[j] - mx);
+                for (int j = 0; j <= t; j++) p[j] = exp(p[j] - mx) / sum;
+                lse[((size_t)b * nh + h) * T + t] = mx + log(sum);
+                for (int i = 0; i < hd; i++) {
+                    o[i] = 0;
+                    for (int j = 0; j <= t; j++)
+                        o[i] += p[j] * qkv[(size_t)(b * T + j) * w + (nh + nkv + g) * hd + i];
+                    out[(size_t)(b * T + t) * ow + h * hd + i] = o[i];
+                    D += dy[i] * o[i];
+                }
+                for (int j = 0; j <= t; j++) {
+                    const size_t krow = (size_t)(b * T + j) * w;
+                    const float *k = qkv + krow + (nh + g) * hd, *v = k + nkv * hd;
+                    double dp = 0;
+                    for (int i = 0; i < hd; i++) dp += (double)dy[i] * v[i];
+                    const double ds = p[j] * (dp - D);
+                    for (int i = 0; i < hd; i++) {
+                        dq[i] += sc * ds * k[i];
+                        dqkv[krow + (nh + g) * hd + i] += sc * ds * q[i];
+                        dqkv[krow + (nh + nkv + g) * hd + i] += p[j] * dy[i];
+                    }
+                }
+            }
+    free(p);
+    free(o);
+}
+
+static void att_err(const float *got, const double *ref, size_t n, double tol, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(fabs(got[i] - ref[i]) <= tol * (1 + fabs(ref[i])),
+                      "%s[%zu] = %.9g, reference %.9g", what, i, (double)got[i], ref[i]);
+}
+
+/* qstd scales the queries: large values give score ranges far beyond exp's (underflow). */
+static void check_attention_naive(int B, int T, int nh, int nkv, int hd, double qstd)
+{
+    kb_backend *be = kb_cpu_open();
+    const int w = (nh + 2 * nkv) * hd;
+    const size_t nq = (size_t)B * T * w, no = (size_t)B * T * nh * hd, nl = (size_t)B * nh * T;
+    float *qkv = GC_CALLOC(nq, 4), *out = GC_CALLOC(no, 4), *lse = GC_CALLOC(nl, 4);
+    float *dout = GC_CALLOC(no, 4), *dqkv = GC_CALLOC(nq, 4);
+    double *ro = GC_CALLOC(no, sizeof(double)), *rl = GC_CALLOC(nl, sizeof(double));
+    double *rd = GC_CALLOC(nq, sizeof(double));
+    gc_fill_normal(qkv, nq, 1000 + T, 0, 1);
+    for (int r = 0; r < B * T; r++)
+        for (int i = 0; i < nh * hd; i++) qkv[(size_t)r * w + i] *= (float)qstd;
+    gc_fill_normal(dout, no, 2000 + T, 0, 1);
+    gc_fill_normal(dqkv, nq, 3000 + T, 0, 1);          /* the backward adds to it */
+    for (size_t i = 0; i < nq; i++) rd[i] = dqkv[i];
+    att_naive(qkv, dout, B, T, nh, nkv, hd, ro, rl, rd);
+    be->attention_fwd(be, out, lse, qkv, B, T, nh, nkv, hd);
+    be->attention_bwd(be, dqkv, dout, qkv, out, lse, B, T, nh, nkv, hd);
+    att_err(out, ro, no, 2e-5 * qstd, "attention out");
+    att_err(lse, rl, nl, 2e-5 * qstd, "attention lse");
+    att_err(dqkv, rd, nq, 1e-4 * qstd, "attention dqkv");
+    free(qkv); free(out); free(lse); free(dout); free(dqkv); free(ro); free(rl); free(rd);
+    be->close(be);
+}
+
+START_TEST(test_attention_vs_naive)
+{
+    check_attention_naive(1, 1, 4, 2, 8, 1);      /* T = 1: p = 1, out = v */
+    check_attention_naive(2, 1, 1, 1, 4, 1);
+    check_attention_naive(2, 37, 2, 2, 8, 1);     /* MHA, one partial tile */
+    check_attention_naive(1, 300, 2, 1, 8, 1);    /* group 2: tiles of 128, last 44 */
+    check_attention_naive(2, 300, 1, 1, 8, 1);    /* group 1: tiles of 256, last 44 */
+    check_attention_naive(2, 70, 4, 1, 16, 1);    /* group 4: tiles of 64, last 6 */
+    check_attention_naive(1, 45, 16, 2, 8, 1);    /* group 8: tiles of 32, last 13 */
+    check_attention_naive(1, 90, 8, 2, 8, 12);    /* scores spanning hundreds: exp underflow */
+}
+END_TEST
+
 /* ---- swiglu, silu ---- */
 
 typedef struct {
@@ -603,6 +705,43 @@ START_TEST(test_deterministic_across_threads)
 }
 END_TEST
 
+/* The attention's tasks run on the OpenMP team only while OpenBLAS is on one thread
+ * (cpu_ops_attention.c): with OpenBLAS on one thread, one OpenMP thread and several give
+ * the same bits. */
+START_TEST(test_attention_team_deterministic)
+{
+#ifdef OPENBLAS_VERSION
+    kb_backend *be = kb_cpu_open();
+    const int B = 2, T = 100, nh = 4, nkv = 2, hd = 16, w = (nh + 2 * nkv) * hd;
+    const size_t nq = (size_t)B * T * w, no = (size_t)B * T * nh * hd, nl = (size_t)B * nh * T;
+    float *qkv = GC_CALLOC(nq, 4), *dout = GC_CALLOC(no, 4);
+    float *out[2], *lse[2], *d[2];
+    gc_fill_normal(qkv, nq, 11, 0, 1);
+    gc_fill_normal(dout, no, 12, 0, 1);
+    const int threads = omp_get_max_threads(), blas = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    for (int k = 0; k < 2; k++) {
+        out[k] = GC_CALLOC(no, 4);
+        lse[k] = GC_CALLOC(nl, 4);
+        d[k] = GC_CALLOC(nq, 4);
+        omp_set_num_threads(k == 0 ? 1 : many_threads());
+        be->attention_fwd(be, out[k], lse[k], qkv, B, T, nh, nkv, hd);
+        be->attention_bwd(be, d[k], dout, qkv, out[k], lse[k], B, T, nh, nkv, hd);
+    }
+    openblas_set_num_threads(blas);
+    omp_set_num_threads(threads);
+    ck_assert(memcmp(out[0], out[1], no * 4) == 0);
+    ck_assert(memcmp(lse[0], lse[1], nl * 4) == 0);
+    ck_assert(memcmp(d[0], d[1], nq * 4) == 0);
+    for (int k = 0; k < 2; k++) {
+        free(out[k]); free(lse[k]); free(d[k]);
+    }
+    free(qkv); free(dout);
+    be->close(be);
+#endif
+}
+END_TEST
+
 static Suite *cpu_ops_suite(void)
 {
     Suite *s = suite_create("cpu_ops");
@@ -616,12 +755,14 @@ static Suite *cpu_ops_suite(void)
     tcase_add_test(tc, test_attention_mha);
     tcase_add_test(tc, test_attention_gqa2);
     tcase_add_test(tc, test_attention_gqa4);
+    tcase_add_test(tc, test_attention_vs_naive);
     tcase_add_test(tc, test_swiglu_silu);
     tcase_add_test(tc, test_crossentropy);
     tcase_add_test(tc, test_add_cols);
     tcase_add_test(tc, test_add_scale_sumsq);
     tcase_add_test(tc, test_quant_int8);
     tcase_add_test(tc, test_deterministic_across_threads);
+    tcase_add_test(tc, test_attention_team_deterministic);
     suite_add_tcase(s, tc);
     return s;
 }
