@@ -13,6 +13,7 @@
 #include "sim/fsutil.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/scenario_schema.h"
 #include "sim/sweep_file.h"
 #include "sim/sweep_pool.h"
 #include "sim/sweep_spec.h"
@@ -214,6 +215,68 @@ static void job_done(size_t job, int ok, const void *vres, const char *why, void
     progress(c, c->done == c->to_run);
 }
 
+/* ---- the ResBM loss gap across the grid (SPEC §5) ------------------------------------ */
+
+static int same_value(const sweep_value *a, const sweep_value *b) {
+    if (a->numeric && b->numeric) return a->num == b->num;
+    return !a->numeric && !b->numeric && !strcmp(a->text, b->text);
+}
+
+/* 1 when point p is an uncompressed baseline: compression.method = "none" where the
+ * method is swept, compression.ratio = 1 where the ratio is swept. */
+static int is_baseline(const sweep_point *p, int km, int kr) {
+    if (km >= 0 && strcmp(p->params[km].text, "none")) return 0;
+    return kr < 0 || (p->params[kr].numeric && p->params[kr].num == 1);
+}
+
+size_t sweep_loss_gaps(sweep_point *pts, size_t n, char *const *keys, size_t n_keys,
+                       unsigned char *changed) {
+    int km = -1, kr = -1;
+    for (size_t k = 0; k < n_keys; k++) {
+        char norm[256];
+        if (sk_normalize(keys[k], norm, sizeof norm)) continue;
+        if (!strcmp(norm, "compression.method")) km = (int)k;
+        if (!strcmp(norm, "compression.ratio")) kr = (int)k;
+    }
+    size_t n_changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        changed[i] = 0;
+        sweep_point *p = &pts[i];
+        if ((km < 0 && kr < 0) || !sweep_point_done(p)) continue;
+        double gap = NAN;
+        for (size_t j = 0; j < n && isfinite(p->sum.loss_final); j++) {
+            const sweep_point *b = &pts[j];
+            if (!sweep_point_done(b) || !is_baseline(b, km, kr) || !isfinite(b->sum.loss_final)) continue;
+            int same = 1;
+            for (size_t k = 0; k < n_keys && same; k++)
+                if ((int)k != km && (int)k != kr) same = same_value(&p->params[k], &b->params[k]);
+            if (same) {
+                gap = p->sum.loss_final - b->sum.loss_final;
+                break;
+            }
+        }
+        if (isnan(gap) ? isnan(p->sum.resbm_loss_gap) : gap == p->sum.resbm_loss_gap) continue;
+        p->sum.resbm_loss_gap = gap;
+        changed[i] = 1;
+        n_changed++;
+    }
+    return n_changed;
+}
+
+/* The gaps of this sweep's rows; the rows that change are rewritten. */
+static void fill_loss_gaps(sweep_ctx *c) {
+    if (!c->n_rows) return;
+    char **keys = xcalloc(c->n_axes ? c->n_axes : 1, sizeof *keys);
+    for (size_t k = 0; k < c->n_axes; k++) keys[k] = c->axes[k].key;
+    unsigned char *changed = xcalloc(c->n_rows, 1);
+    if (sweep_loss_gaps(c->pts, c->n_rows, keys, c->n_axes, changed))
+        for (size_t i = 0; i < c->n_rows && !c->write_failed; i++)
+            if (changed[i] && sweep_file_put(c->w, i, &c->pts[i], c->werr, sizeof c->werr))
+                c->write_failed = 1;
+    free(changed);
+    free(keys);
+}
+
 /* Compare an existing file with this sweep. NULL if it matches, else why not (static). */
 static const char *mismatch(const sweep_meta *old, const sweep_meta *now, char *buf, size_t n) {
     int keys_eq = old->n_keys == now->n_keys;
@@ -408,6 +471,7 @@ static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t er
     st->pending = 0;
     for (size_t g = 0; g < c->n_grid; g++)
         if (!strcmp(c->pts[g].status, "pending")) st->pending++;
+    if (!prc) fill_loss_gaps(c);
     char cerr[512];
     int crc = sweep_file_close(c->w, st->pending == 0, cerr, sizeof cerr);
     c->w = NULL;

@@ -27,6 +27,8 @@
 
 #include <stddef.h>
 
+#include "sim/sweep_file.h"
+
 typedef struct {
     const char *scenario;          /* scenario file */
     const char *const *vary;       /* --vary arguments */
@@ -56,6 +58,15 @@ typedef struct {
  * sweep was interrupted (err says which); EXIT_INPUT for bad arguments, scenario or an
  * existing file that does not match (err names it). */
 int sweep_run(const sweep_opts *o, sweep_stats *st, char *err, size_t errlen);
+
+/* SPEC §5 "ResBM loss" across a grid: each finished point's resbm_loss_gap = its final
+ * train loss minus that of its uncompressed baseline, the point with the same values of
+ * every other key and compression.method = "none" (where the method is among `keys`) and
+ * compression.ratio = 1 (where the ratio is). NaN where there is no such point or no
+ * loss (modeled runs). Nothing changes when neither key is swept. changed[i] (n bytes)
+ * says which rows got a new value; returns how many. sweep_run applies it to every sweep. */
+size_t sweep_loss_gaps(sweep_point *pts, size_t n, char *const *keys, size_t n_keys,
+                       unsigned char *changed);
 
 /* The trace file name of a point: DIR/<scenario name>_<key>=<value>_....h5, characters
  * other than letters, digits and ._-+= replaced by '-'. Caller frees. */

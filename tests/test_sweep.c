@@ -355,6 +355,82 @@ START_TEST(test_stopped_point) {
 }
 END_TEST
 
+/* sweep_loss_gaps: each point's gap to the point with method "none" (ratio 1) and the same
+ * other values; NaN without a baseline or a loss; no change when nothing compressive is
+ * swept. Synthetic rows: the rule, not a run. */
+static void set_param(sweep_value *v, const char *text) {
+    v->text = xstrdup(text);
+    char *end;
+    double x = strtod(text, &end);
+    v->numeric = *text && !*end;
+    v->num = v->numeric ? x : NAN;
+}
+
+START_TEST(test_loss_gaps) {
+    /* keys: training.H x compression.method x compression.ratio */
+    static const char *rows[][3] = {
+        {"2", "none", "1"},  {"2", "resbm", "16"}, {"2", "resbm", "64"},
+        {"4", "none", "1"},  {"4", "resbm", "16"}, {"6", "resbm", "16"}, /* H=6: no baseline */
+        {"4", "linear", "16"},
+    };
+    static const double loss[] = {3.0, 3.25, 3.5, 2.5, 2.625, 2.0, NAN};
+    enum { N = 7 };
+    sweep_point pts[N];
+    memset(pts, 0, sizeof pts);
+    for (int i = 0; i < N; i++) {
+        pts[i].params = xcalloc(3, sizeof *pts[i].params);
+        for (int k = 0; k < 3; k++) set_param(&pts[i].params[k], rows[i][k]);
+        snprintf(pts[i].status, sizeof pts[i].status, "%s", i == 2 ? "stopped" : "ok");
+        sim_summary_init(&pts[i].sum);
+        pts[i].sum.loss_final = loss[i];
+    }
+    char *keys[] = {"training.H", "compression.method", "compression.ratio"};
+    unsigned char changed[N];
+    ck_assert_uint_eq(sweep_loss_gaps(pts, N, keys, 3, changed), 5);
+    ck_assert_double_eq(pts[0].sum.resbm_loss_gap, 0.0);
+    ck_assert_double_eq(pts[1].sum.resbm_loss_gap, 0.25);
+    ck_assert_double_eq(pts[2].sum.resbm_loss_gap, 0.5);   /* a stopped point has its figures */
+    ck_assert_double_eq(pts[3].sum.resbm_loss_gap, 0.0);
+    ck_assert_double_eq(pts[4].sum.resbm_loss_gap, 0.125);
+    ck_assert(isnan(pts[5].sum.resbm_loss_gap));           /* no H=6 baseline */
+    ck_assert(isnan(pts[6].sum.resbm_loss_gap));           /* no loss: modeled */
+    ck_assert(changed[0] && changed[1] && changed[2] && changed[3] && changed[4]);
+    ck_assert(!changed[5] && !changed[6]);
+    /* again: nothing changes */
+    ck_assert_uint_eq(sweep_loss_gaps(pts, N, keys, 3, changed), 0);
+    /* a failed baseline takes its dependents' gaps away */
+    snprintf(pts[3].status, sizeof pts[3].status, "failed");
+    ck_assert_uint_eq(sweep_loss_gaps(pts, N, keys, 3, changed), 1);
+    ck_assert(isnan(pts[4].sum.resbm_loss_gap));
+    /* only the ratio swept (the method fixed by the scenario): ratio 1 is the baseline */
+    char *rkeys[] = {"training.H", "compression.ratio"};
+    sweep_value *saved[N];
+    for (int i = 0; i < N; i++) {
+        saved[i] = pts[i].params;
+        sweep_value *two = xcalloc(2, sizeof *two);
+        two[0] = saved[i][0];
+        two[1] = saved[i][2];
+        pts[i].params = two;
+    }
+    snprintf(pts[3].status, sizeof pts[3].status, "ok");
+    sweep_loss_gaps(pts, N, rkeys, 2, changed);
+    ck_assert_double_eq(pts[4].sum.resbm_loss_gap, 0.125);
+    ck_assert_double_eq(pts[2].sum.resbm_loss_gap, 0.5);
+    /* neither compression key swept: untouched */
+    pts[1].sum.resbm_loss_gap = 9.0;
+    ck_assert_uint_eq(sweep_loss_gaps(pts, N, rkeys, 1, changed), 0);
+    ck_assert_double_eq(pts[1].sum.resbm_loss_gap, 9.0);
+    for (int i = 0; i < N; i++) {
+        free(pts[i].params);
+        pts[i].params = saved[i];
+    }
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < 3; k++) free(pts[i].params[k].text);
+        free(pts[i].params);
+    }
+}
+END_TEST
+
 /* -j 1 and -j 2 give the same rows (wall time aside). */
 START_TEST(test_jobs_do_not_change_results) {
     char *a = tmp_path("j1.h5"), *b = tmp_path("j2.h5");
@@ -527,6 +603,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_resume_and_extend);
     tcase_add_test(tc, test_failed_point);
     tcase_add_test(tc, test_stopped_point);
+    tcase_add_test(tc, test_loss_gaps);
     tcase_add_test(tc, test_jobs_do_not_change_results);
     tcase_add_test(tc, test_traces_and_interrupt);
     tcase_add_test(tc, test_sweep_file_errors);

