@@ -25,13 +25,14 @@ typedef struct {
     double scale;
     const char *label;   /* colour-bar label */
     const char *cellfmt; /* cell text */
+    int lower_better;    /* 1: the palette runs the other way (dark green = low) */
 } metric;
 
 static const metric metrics[] = {
-    {"utilisation", "utilisation", 100, "utilisation (% of wall-clock in training)", "%.1f%%"},
-    {"mfu_overall", "mfu", 100, "MFU over the whole run (%)", "%.1f%%"},
-    {"tokens_per_s", "tokens", 1, "throughput (tokens/s)", "%.0f"},
-    {"resbm_loss_gap", "resbm-loss", 1, "ResBM loss gap (nats/token)", "%.3f"},
+    {"utilisation", "utilisation", 100, "utilisation (% of wall-clock in training)", "%.1f%%", 0},
+    {"mfu_overall", "mfu", 100, "MFU over the whole run (%)", "%.1f%%", 0},
+    {"tokens_per_s", "tokens", 1, "throughput (tokens/s)", "%.0f", 0},
+    {"resbm_loss_gap", "resbm-loss", 1, "ResBM loss gap (nats/token; lower is better)", "%.3f", 1},
 };
 #define N_METRICS (sizeof metrics / sizeof metrics[0])
 
@@ -234,6 +235,7 @@ static int heat_slice(heat_job *h, const size_t *fixed, char *err, size_t errlen
         gp_var_str(&vs, "yl", yl);
         gp_var_num(&vs, "nx", nk > 1 ? (double)h->nd[1] : 1);
         gp_var_num(&vs, "ny", (double)h->nd[0]);
+        gp_var_num(&vs, "lower_better", metrics[j].lower_better);
         snprintf(name, sizeof name, "%s-heat-%s%s", h->stem, metrics[j].slug, suffix);
         char *stem = plot_path(h->c->outdir, name);
         rc = gp_render(h->c->gp, "heatmap", stem, &vs, err, errlen);
