@@ -5,11 +5,15 @@
 #
 #   on a build machine:  make bundle && sh tools/fetch-brown.sh      (HDF5, libconfig, npm)
 #   carry the tree (build/bundle, data/, scenarios/, tools/) to the GPU machine, then
-#   on the GPU machine:  sh tools/gpu-resbm.sh [--gpus N]
+#   on the GPU machine:  sh tools/gpu-resbm.sh [--gpus N] [--set key=value]...
+#
+# The scenarios route like IOTA (random); under random routing the loss also depends on
+# transfer timing (results/README.md, "ResBM study"), so run the static-path control too:
+#   RESULTS_TAG=fixed sh tools/gpu-resbm.sh --set pipeline.routing=fixed
 #
 # It uses build/bundle/bench_live (static non-CUDA libraries) or build/bench_live, and
 # builds the CUDA plugin there if it is missing (nvcc + cuBLAS). Output: a table and
-# RESULT lines in results/gpu-resbm.txt, one trace per run in results/gpu-resbm/, and
+# RESULT lines in results/gpu-resbm[-TAG].txt, one trace per run in results/gpu-resbm[-TAG]/, and
 # the markdown rows to record in results/README.md.
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,10 +26,11 @@ if [ ! -f "$dir/liborionsim-cuda.so" ] && [ ! -f build/liborionsim-cuda.so ]; th
 fi
 [ -f "$dir/liborionsim-cuda.so" ] || dir=build
 [ -f data/brown_train.bin ] || { echo "gpu-resbm: data/brown_train.bin missing: sh tools/fetch-brown.sh on a build machine" >&2; exit 1; }
-mkdir -p results/gpu-resbm
-out=results/gpu-resbm.txt
+tag=${RESULTS_TAG:+-$RESULTS_TAG}
+mkdir -p "results/gpu-resbm$tag"
+out=results/gpu-resbm$tag.txt
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /' | tee "$out.gpu" || true
-ORIONSIM_PLUGIN_DIR=$(cd "$dir" && pwd) "$bin" --time modeled --backend cuda --trace results/gpu-resbm "$@" \
+ORIONSIM_PLUGIN_DIR=$(cd "$dir" && pwd) "$bin" --time modeled --backend cuda --trace "results/gpu-resbm$tag" "$@" \
     scenarios/resbm-gpu-none.cfg scenarios/resbm-gpu-resbm16.cfg scenarios/resbm-gpu-resbm64.cfg \
     scenarios/resbm-gpu-resbm128.cfg scenarios/resbm-gpu-linear64.cfg scenarios/resbm-gpu-int8.cfg | tee "$out"
 echo
