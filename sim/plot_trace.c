@@ -326,7 +326,8 @@ static int cmp_loss_pt(const void *a, const void *b) {
     return x->step < y->step ? -1 : x->step > y->step;
 }
 
-/* Mean over replicas of each (kind, cycle, inner step); writes tokens, time, loss, kind. */
+/* Mean over replicas of each (kind, cycle, inner step), then over the steps that share a
+ * token count; writes tokens, time, loss, kind. */
 static int write_loss_csv(const plot_trace *t, const char *csv, double unit_ns, char *err,
                           size_t errlen) {
     trace_file *tf;
@@ -356,6 +357,25 @@ static int write_loss_csv(const plot_trace *t, const char *csv, double unit_ns, 
             p[np++] = p[i];
         }
     }
+    /* Inner steps that end before the next stage-0 backward share a token count: one
+     * point per count (their mean, at the latest time), so the curve has no vertical
+     * strokes. */
+    size_t nm = 0;
+    for (size_t i = 0; i < np; i++) {
+        const double step_mean = p[i].sum / p[i].n;
+        if (nm && p[nm - 1].kind == p[i].kind && p[nm - 1].tokens == p[i].tokens) {
+            loss_pt *q = &p[nm - 1];
+            q->sum += step_mean;
+            q->n++;
+            if (p[i].t_ns > q->t_ns) q->t_ns = p[i].t_ns;
+        } else {
+            p[nm] = p[i];
+            p[nm].sum = step_mean;
+            p[nm].n = 1;
+            nm++;
+        }
+    }
+    np = nm;
     FILE *f = create_csv(csv, err, errlen);
     if (!f) {
         free(p);

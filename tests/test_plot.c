@@ -116,7 +116,8 @@ static void write_trace(const char *path) {
         ck_assert_int_eq(trace_sample(t, &s), 0);
     }
     for (int i = 0; i < 24; i++) {
-        trace_loss_rec l = {.t_ns = (i / 2) * 1000000000LL, .tokens = (i / 2) * 1000, .cycle = i / 12,
+        /* steps 2k and 2k+1 end at the same token count (one stage-0 backward apart) */
+        trace_loss_rec l = {.t_ns = (i / 2) * 1000000000LL, .tokens = (i / 4) * 1000, .cycle = i / 12,
                             .inner_step = (i / 2) % 6, .replica = i % 2, .kind = i % 12 == 11,
                             .loss = 5.5 - 0.1 * i};
         ck_assert_int_eq(trace_loss(t, &l), 0);
@@ -387,7 +388,31 @@ START_TEST(test_plot_figures) {
     check_file_has(ts, "t_ns,tokens_trained,tokens_per_s,mfu_window,active_peers,phase\n0,0,1000,0.2,4,0\n");
     free(ts);
     char *loss = tmp_path("figs/data/small-loss.csv");
-    check_file_has(loss, "mtokens,time,loss,kind\n0,0,5.45,0\n");
+    /* one row per token count: steps 0 and 1 (replica means 5.45 and 5.25) share 0 tokens */
+    check_file_has(loss, "mtokens,time,loss,kind\n0,");
+    FILE *lf = fopen(loss, "r");
+    ck_assert_ptr_nonnull(lf);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, lf));
+    int train_rows = 0, val_rows = 0;
+    double first_loss = NAN, last_tokens = -1;
+    while (fgets(line, sizeof line, lf)) {
+        double mt, tm, lo;
+        int kind;
+        ck_assert_int_eq(sscanf(line, "%lf,%lf,%lf,%d", &mt, &tm, &lo, &kind), 4);
+        if (kind == 1) {
+            val_rows++;
+            continue;
+        }
+        if (!train_rows) first_loss = lo;
+        ck_assert_msg(mt > last_tokens, "training rows share a token count: %s", line);
+        last_tokens = mt;
+        train_rows++;
+    }
+    fclose(lf);
+    ck_assert_int_eq(train_rows, 6);
+    ck_assert_int_eq(val_rows, 2);
+    ck_assert_double_eq_tol(first_loss, 5.35, 1e-12);
     free(loss);
     char *tl = tmp_path("figs/data/small-timeline-2.csv");
     check_file_has(tl, "xlo,xhi,ylo,yhi,g\n");
