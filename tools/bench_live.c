@@ -13,12 +13,14 @@
  * loss"). One machine-readable line per run starts with "RESULT ".
  * Exit code: 0, 1 if a run failed, 2 on bad input.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "sim/fsutil.h"
 #include "sim/live.h"
 #include "sim/scenario_swarm.h"
 #include "sim/trace.h"
@@ -75,6 +77,10 @@ int main(int argc, char **argv) {
     if (strcmp(time_rule, "modeled") && strcmp(time_rule, "measured")) {
         fprintf(stderr, "bench_live: --time: modeled or measured, not '%s'\n", time_rule);
         return EXIT_INPUT;
+    }
+    if (trace_dir && sim_mkdir_p(trace_dir)) {
+        fprintf(stderr, "bench_live: --trace %s: cannot create the directory: %s\n", trace_dir, strerror(errno));
+        return EXIT_RUN;
     }
     if (n_files == 0) {
         usage(stderr);
