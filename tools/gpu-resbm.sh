@@ -7,9 +7,10 @@
 #   carry the tree (build/bundle, data/, scenarios/, tools/) to the GPU machine, then
 #   on the GPU machine:  sh tools/gpu-resbm.sh [--gpus N] [--set key=value]...
 #
-# The scenarios route like IOTA (random); under random routing the loss also depends on
-# transfer timing (results/README.md, "ResBM study"), so run the static-path control too:
-#   RESULTS_TAG=fixed sh tools/gpu-resbm.sh --set pipeline.routing=fixed
+# The scenarios use static replica paths (under IOTA's random routing the loss also
+# follows the transfer timing of each wire size: results/README.md, "ResBM study"); the
+# IOTA-routed control:
+#   RESULTS_TAG=iota sh tools/gpu-resbm.sh --set pipeline.routing=iota
 #
 # It uses build/bundle/bench_live (static non-CUDA libraries) or build/bench_live, and
 # builds the CUDA plugin there if it is missing (nvcc + cuBLAS). Output: a table and
