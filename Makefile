@@ -46,15 +46,17 @@ CFLAGS += -MMD -MP
 
 NM_SRC  := $(wildcard netmodel/*.c)
 K_SRC   := $(wildcard kernels/*.c)
-SIM_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c))
-T_SRC   := $(wildcard tests/test_*.c)
+SIM_SRC := $(filter-out sim/cli/main.c,$(wildcard sim/*/*.c))
+# Tests mirror the tree (tests/netmodel/, tests/kernels/, tests/sim/<room>/); each
+# test_*.c becomes build/tests/test_* (names are unique across the tree).
+T_SRC   := $(shell find tests -name 'test_*.c' | sort)
 CU_SRC  := $(wildcard kernels/cuda/*.cu)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 NM_OBJ  := $(call obj,$(NM_SRC))
 K_OBJ   := $(call obj,$(K_SRC))
 SIM_OBJ := $(call obj,$(SIM_SRC))
-T_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(T_SRC))
+T_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(T_SRC)))
 T_HELP  := $(call obj,$(wildcard tests/helpers/*.c))
 
 LIBNM  := $(BUILD)/libnetmodel.a
@@ -97,14 +99,18 @@ $(LIBSIM): $(SIM_OBJ)
 
 LIBS_ORDER := $(LIBSIM) $(LIBK) $(LIBNM)
 
-$(BIN): $(BUILD)/obj/sim/main.o $(LIBS_ORDER)
+$(BIN): $(BUILD)/obj/sim/cli/main.o $(LIBS_ORDER)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(T_HELP) $(LIBS_ORDER)
-	@mkdir -p $(dir $@)
-	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+# One link rule per test: build/tests/test_x from tests/<folder>/test_x.c.
+define test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(call obj,$(1)) $(T_HELP) $(LIBS_ORDER)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(V),,echo "  LD      $$@")
+	$$(Q)$$(CC) $$(CFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+endef
+$(foreach t,$(T_SRC),$(eval $(call test_rule,$(t))))
 
 # CUDA plugin: opened at run time with dlopen, so build/orionsim runs without CUDA libraries.
 NVCCFLAGS := -O3 -std=c++17 $(CUDA_ARCH) -Xcompiler -fPIC,-Wall,-Wextra -I. \
@@ -178,10 +184,10 @@ BUNDLE_LDFLAGS := -L/usr/lib/x86_64-linux-gnu/hdf5/serial -L/usr/lib/x86_64-linu
 bundle:
 	@$(MAKE) --no-print-directory BUILD=build/bundle-obj all
 	@mkdir -p build/bundle/tests build/bundle/scenarios
-	$(CC) -o build/bundle/orionsim build/bundle-obj/obj/sim/main.o build/bundle-obj/libsim.a \
+	$(CC) -o build/bundle/orionsim build/bundle-obj/obj/sim/cli/main.o build/bundle-obj/libsim.a \
 	  build/bundle-obj/libkernels.a build/bundle-obj/libnetmodel.a $(BUNDLE_LDFLAGS) $(BUNDLE_LIBS)
-	for t in $(notdir $(T_BIN)); do \
-	  $(CC) -o build/bundle/tests/$$t build/bundle-obj/obj/tests/$$t.o $(patsubst $(BUILD)/%,build/bundle-obj/%,$(T_HELP)) \
+	for s in $(T_SRC); do t=$$(basename $$s .c); \
+	  $(CC) -o build/bundle/tests/$$t build/bundle-obj/obj/$${s%.c}.o $(patsubst $(BUILD)/%,build/bundle-obj/%,$(T_HELP)) \
 	    build/bundle-obj/libsim.a build/bundle-obj/libkernels.a build/bundle-obj/libnetmodel.a \
 	    $(BUNDLE_LDFLAGS) $(BUNDLE_LIBS) || exit 1; done
 	for b in $(notdir $(BENCH_BIN)); do \

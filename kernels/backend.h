@@ -9,7 +9,7 @@
  *   - "cuda" (kernels/cuda/, a plugin loaded with dlopen): cuBLAS GEMMs and own kernels.
  *            Activations and working weights in fp32 or bf16 (chosen at open);
  *            pointers are device pointers of the backend's GPU.
- * Tests compare the two op by op and stage by stage (tests/test_cuda_vs_cpu.c).
+ * Tests compare the two op by op and stage by stage (tests/kernels/test_cuda_vs_cpu.c).
  *
  * Element types. Every buffer argument is documented with its type:
  *   A  = the backend's activation type (be->act: KB_F32 on the CPU, KB_F32 or KB_BF16 on CUDA)

@@ -20,11 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/fsutil.h"
-#include "sim/live.h"
-#include "sim/scenario_swarm.h"
-#include "sim/trace.h"
-#include "sim/util.h"
+#include "sim/base/fsutil.h"
+#include "sim/live/live.h"
+#include "sim/run/run_config.h"
+#include "sim/trace/trace.h"
+#include "sim/base/util.h"
 
 static double wall(void) {
     struct timespec ts;

@@ -1,0 +1,105 @@
+/* sim/base/h5util.h: checked HDF5 helpers for the trace writer and reader.
+ *
+ * Errors: HDF5's automatic error-stack printing is switched off (h5u_quiet); every call
+ * is checked, and a failure is turned into one message naming our source file and line,
+ * what failed and on which object, plus the innermost HDF5 reason, e.g.
+ *   "sim/trace/trace.c:210: cannot write dataset /events (hdf5: no space available)".
+ * Functions return 0 / a valid hid on success and -1 / H5I_INVALID_HID on failure with
+ * the message in `err` (never printed here: the caller decides).
+ *
+ * Compound types are built from sim_field tables (sim/base/fields.h): the memory type uses
+ * native types at the struct offsets, the file type little-endian standard types at the
+ * same offsets. Records have no padding (checked), so the two are byte-identical on
+ * little-endian hosts and HDF5 converts nothing.
+ *
+ * Tables (h5u_table) are 1-D chunked datasets of a compound type, extendible, with the
+ * shuffle + deflate filters: rows are buffered in memory and appended a block at a time
+ * (one H5Dset_extent + one hyperslab write per block), or whenever the caller flushes.
+ * Strings (attributes, the scenario text) are variable-length UTF-8, which h5py returns
+ * as str. Object modification times are not stored, so identical runs give identical
+ * files.
+ */
+#ifndef SIM_H5UTIL_H
+#define SIM_H5UTIL_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/base/fields.h"
+
+/* Turn off HDF5's automatic error printing (idempotent). */
+void h5u_quiet(void);
+
+/* Fill err with "file:line: what obj (hdf5: reason)", clear the HDF5 error stack, and
+ * return -1. */
+int h5u_fail_at(char *err, size_t errlen, const char *file, int line, const char *what,
+                const char *obj);
+#define H5U_FAIL(err, errlen, what, obj) \
+    h5u_fail_at((err), (errlen), __FILE__, __LINE__, (what), (obj))
+
+/* Compound type of a field table: H5U_MEM (native) or H5U_FILE (little-endian). The
+ * fields must tile rec_size exactly (a logic error otherwise: SIM_FAIL). */
+enum { H5U_MEM = 0, H5U_FILE = 1 };
+hid_t h5u_compound(const sim_field *f, size_t n, size_t rec_size, int which);
+/* Insert the fields into an existing compound type at base + their offsets. */
+int h5u_compound_insert(hid_t type, const sim_field *f, size_t n, size_t base, int which);
+
+/* Attributes on `loc` (a file, group or dataset). Writing replaces an existing one. */
+int h5u_attr_i32(hid_t loc, const char *name, int32_t v, char *err, size_t errlen);
+int h5u_attr_i64(hid_t loc, const char *name, int64_t v, char *err, size_t errlen);
+int h5u_attr_u64(hid_t loc, const char *name, uint64_t v, char *err, size_t errlen);
+int h5u_attr_f64(hid_t loc, const char *name, double v, char *err, size_t errlen);
+int h5u_attr_str(hid_t loc, const char *name, const char *s, char *err, size_t errlen);
+int h5u_attr_strs(hid_t loc, const char *name, const char *const *v, size_t n, char *err,
+                  size_t errlen);
+
+/* Reading attributes. Return 0, or -1 (missing or unreadable) with err filled. */
+int h5u_attr_exists(hid_t loc, const char *name);
+int h5u_read_attr_i64(hid_t loc, const char *name, int64_t *v, char *err, size_t errlen);
+int h5u_read_attr_u64(hid_t loc, const char *name, uint64_t *v, char *err, size_t errlen);
+int h5u_read_attr_f64(hid_t loc, const char *name, double *v, char *err, size_t errlen);
+/* A string attribute (variable or fixed length): *out is malloc'd, NUL-terminated. */
+int h5u_read_attr_str(hid_t loc, const char *name, char **out, char *err, size_t errlen);
+
+/* A scalar string dataset (variable-length UTF-8) and a 1-D array of them. */
+int h5u_write_text(hid_t loc, const char *name, const char *text, char *err, size_t errlen);
+int h5u_write_texts(hid_t loc, const char *name, const char *const *v, size_t n, char *err,
+                    size_t errlen);
+/* Read a scalar or 1-D string dataset (variable or fixed length) into malloc'd strings:
+ * *v gets n strings (a scalar gives n = 1). Free with h5u_free_texts. */
+int h5u_read_texts(hid_t loc, const char *name, char ***v, size_t *n, char *err, size_t errlen);
+void h5u_free_texts(char **v, size_t n);
+
+/* Attributes `units` (one per field, in member order) and, when any field has one,
+ * `definitions` on a dataset of a field table's compound type. */
+int h5u_field_attrs(hid_t dset, const sim_field *f, size_t n, char *err, size_t errlen);
+
+/* An appendable table. */
+typedef struct {
+    hid_t dset, memtype;
+    char *name;       /* path, for messages */
+    size_t rec_size;
+    char *buf;        /* block buffer: cap records */
+    size_t n_buf, cap;
+    uint64_t n_rows;  /* rows in the file */
+} h5u_table;
+
+/* Create `name` under loc with 0 rows. chunk_rows: rows per HDF5 chunk; block_rows:
+ * rows buffered before an automatic append. Writes the h5u_field_attrs attributes. */
+int h5u_table_create(h5u_table *t, hid_t loc, const char *name, const sim_field *f, size_t n,
+                     size_t rec_size, size_t chunk_rows, size_t block_rows, char *err,
+                     size_t errlen);
+/* Buffer one record (appending the block when full). */
+int h5u_table_append(h5u_table *t, const void *rec, char *err, size_t errlen);
+/* Append the buffered rows to the file now. */
+int h5u_table_flush(h5u_table *t, char *err, size_t errlen);
+/* Close the dataset and free the buffer (buffered rows are discarded: flush first). */
+int h5u_table_close(h5u_table *t, char *err, size_t errlen);
+
+/* Read a whole 1-D compound dataset into records laid out by the field table (members
+ * are matched by name). *out is malloc'd (free it), *nrows set. */
+int h5u_table_read(hid_t loc, const char *name, const sim_field *f, size_t n, size_t rec_size,
+                   void **out, size_t *nrows, char *err, size_t errlen);
+
+#endif

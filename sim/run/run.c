@@ -1,0 +1,167 @@
+/* sim/run/run.c: one run of a loaded scenario (see run.h). */
+#include "sim/run/run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/live/kernel_profile.h"
+#include "sim/live/live.h"
+#include "sim/run/run_config.h"
+#include "sim/swarm/swarm.h"
+#include "sim/trace/trace.h"
+#include "sim/base/util.h"
+
+#define ORIONSIM_VERSION "0.1.0"
+
+static double now_wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Published figures of the scenario, named as the summary fields they stand beside. */
+/* The scenario file verbatim, followed by every file it pulled in (its base, its
+ * @includes), each after a "# ---- file: PATH ----" line, so a trace of a variant holds
+ * everything needed to rerun it. */
+static char *scenario_text_all(const sim_scenario *sc) {
+    size_t n = 1;
+    for (int i = 0; i < sc->n_sources; i++) n += strlen(sc->sources[i].text) + strlen(sc->sources[i].path) + 64;
+    char *t = xmalloc(n), *p = t;
+    p += sprintf(p, "%s", sc->sources[0].text);
+    for (int i = 1; i < sc->n_sources; i++)
+        p += sprintf(p, "%s# ---- file: %s ----\n%s", (p > t && p[-1] != '\n') ? "\n" : "", sc->sources[i].path,
+                     sc->sources[i].text);
+    return t;
+}
+
+static int write_reference(trace *tr, const sim_reference *r) {
+    if (!r->present) return 0;
+    const char *names[16];
+    double vals[16];
+    size_t n = 0;
+#define REF(field, value)                                   \
+    do {                                                    \
+        if (!isnan(value)) {                                \
+            names[n] = field;                               \
+            vals[n++] = (value);                            \
+        }                                                   \
+    } while (0)
+    REF("utilisation", r->utilisation);
+    REF("mean_training_phase_s", r->training_phase_min * 60.0);
+    REF("mean_sync_phase_s", r->sync_phase_min * 60.0);
+    REF("mfu_overall", r->mfu);
+    REF("mfu_best_window", r->mfu_peak);
+    REF("tokens_per_s_training", r->throughput_tok_s);
+    REF("speed_vs_colocated", r->speed_vs_colocated);
+    REF("tokens_trained", r->tokens);
+    REF("activation_bytes_raw", r->activation_mib_raw * 1048576.0);
+    REF("activation_bytes_wire", r->activation_mib_compressed * 1048576.0);
+    REF("cycles", r->cycles);
+#undef REF
+    char src[1024];
+    snprintf(src, sizeof src, "%s%s%s", r->source ? r->source : "", r->url ? " " : "", r->url ? r->url : "");
+    return trace_write_reference(tr, names, vals, n, src);
+}
+
+/* The co-located baseline: same fleet and engine, ideal network, no faults, 2 cycles. */
+static void colocated_baseline(const swarm_config *cfg, volatile int *stop, sim_summary *sum) {
+    swarm_config base = *cfg;
+    base.ideal_network = 1;
+    memset(&base.faults, 0, sizeof base.faults);
+    base.tokens_target = 0;
+    base.cycles_target = 2;
+    base.progress = 0;
+    sim_summary bs;
+    sim_summary_init(&bs);
+    char berr[512] = "";
+    if (swarm_run(&base, NULL, &bs, stop, berr, sizeof berr) == EXIT_OK && bs.mfu_overall > 0) {
+        sum->mfu_colocated = bs.mfu_overall;
+        sum->speed_vs_colocated = sum->mfu_overall / bs.mfu_overall;
+    } else {
+        fprintf(stderr, "orionsim: co-located baseline failed: %s\n", berr[0] ? berr : "no MFU");
+        sum->mfu_colocated = NAN;
+        sum->speed_vs_colocated = NAN;
+    }
+}
+
+int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary *sum, char *err,
+                     size_t errlen) {
+    sim_summary_init(sum);
+    sum->mfu_colocated = NAN;
+    sum->speed_vs_colocated = NAN;
+    err[0] = 0;
+    const int live_mode = sc->compute.mode == SIM_COMPUTE_LIVE;
+    double eff[SIM_EFF_KINDS];
+    const double *effp = NULL;
+    const char *prof = o->profile ? o->profile : sc->compute.kernel_profile;
+    if (prof) {
+        int rc = kernel_profile_load(prof, eff, err, errlen);
+        if (rc) return rc;
+        effp = eff;
+    }
+    swarm_config cfg;
+    scenario_to_swarm(sc, effp, &cfg);
+    cfg.progress = o->progress;
+    trace *tr = NULL;
+    if (o->trace_path) {
+        trace_meta meta = {.orionsim_version = ORIONSIM_VERSION, .scenario_path = o->scenario_path,
+                           .seed = sc->seed, .mode = live_mode ? "live" : "modeled"};
+        tr = trace_open(o->trace_path, &meta);
+        if (!tr) {
+            snprintf(err, errlen, "%s: cannot create the trace", o->trace_path);
+            swarm_config_free(&cfg);
+            return EXIT_RUN;
+        }
+        char *text = scenario_text_all(sc);
+        int bad = trace_write_scenario(tr, text, (const char *const *)sc->sets, (size_t)sc->n_sets);
+        free(text);
+        if (bad ||
+            write_reference(tr, &sc->reference) || trace_set_events_window(tr, cfg.events_cycles)) {
+            trace_abandon(tr);
+            snprintf(err, errlen, "%s: cannot write the trace", o->trace_path);
+            swarm_config_free(&cfg);
+            return EXIT_RUN;
+        }
+    }
+    /* live mode: every peer's real stage, data and merges behind the swarm's hooks */
+    swarm_live_ops live_ops;
+    memset(&live_ops, 0, sizeof live_ops);
+    if (live_mode) {
+        int lrc = live_open(sc, &cfg, tr, &live_ops, err, errlen);
+        if (lrc) {
+            if (tr) trace_abandon(tr);
+            swarm_config_free(&cfg);
+            return lrc;
+        }
+        cfg.live = &live_ops;
+    }
+    volatile int *stop = o->stop_flag;
+    double t0 = now_wall();
+    int rc = swarm_run(&cfg, tr, sum, stop, err, (int)errlen);
+    if (live_mode) {
+        live_fill_summary(&live_ops, sum);
+        cfg.live = NULL; /* the co-located baseline times the same fleet, modeled */
+    }
+    int stopped = stop && *stop;
+    if (rc == EXIT_OK && !stopped && o->colocated && sc->metrics.colocated_baseline)
+        colocated_baseline(&cfg, stop, sum);
+    else {
+        sum->mfu_colocated = NAN;
+        sum->speed_vs_colocated = NAN;
+    }
+    sum->wall_time_s = now_wall() - t0;
+    stopped = stop && *stop;
+    int complete = rc == EXIT_OK && !stopped && sum->complete;
+    if (!complete) sum->complete = 0;
+    if (tr && trace_close(tr, sum, complete) && rc == EXIT_OK) {
+        snprintf(err, errlen, "%s: cannot finish the trace", o->trace_path);
+        rc = EXIT_RUN;
+    }
+    if (rc != EXIT_OK && !err[0]) snprintf(err, errlen, "the run failed");
+    if (live_mode) live_close(&live_ops);
+    swarm_config_free(&cfg);
+    return rc;
+}

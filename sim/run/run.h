@@ -1,0 +1,36 @@
+/* sim/run/run.h: one run of a loaded scenario, as `orionsim run` and sweep workers do it.
+ *
+ * sim_run_scenario turns the scenario into the swarm's configuration (with a kernel
+ * profile's efficiencies when one is named), writes the trace when asked (scenario text,
+ * overrides, published reference figures, events window), runs the swarm, then, when
+ * asked and the scenario's metrics.colocated_baseline is on, the co-located baseline:
+ * the same engine with an ideal network (zero latency, infinite bandwidth) and no
+ * faults for 2 cycles (its MFU is steady from the first cycle on); speed_vs_colocated is
+ * mfu_overall / that MFU. Without the baseline both figures are NaN. wall_time_s covers
+ * both runs. The trace is closed complete only when the run ended normally and
+ * stop_flag was not raised.
+ */
+#ifndef SIM_RUN_H
+#define SIM_RUN_H
+
+#include <stddef.h>
+
+#include "sim/scenario/scenario.h"
+#include "sim/trace/summary.h"
+
+typedef struct {
+    const char *scenario_path; /* the trace's scenario_path attribute */
+    const char *profile;       /* kernel profile overriding compute.kernel_profile, or NULL */
+    const char *trace_path;    /* NULL: no trace */
+    int colocated;             /* run the co-located baseline (if the scenario asks for it) */
+    int progress;              /* progress bar on stderr */
+    volatile int *stop_flag;   /* polled (SIGINT); may be NULL */
+} sim_run_opts;
+
+/* Returns EXIT_OK (also when stopped by stop_flag: the summary says complete = 0),
+ * EXIT_INPUT (live mode unavailable, bad kernel profile) or EXIT_RUN (the run or the
+ * trace failed), with err filled. `sum` is filled in every case. */
+int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary *sum, char *err,
+                     size_t errlen);
+
+#endif

@@ -1,0 +1,305 @@
+/* Resolving the general groups: name, model, pipeline, compression, training, metrics,
+ * output, reference. */
+#include <ctype.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/scenario/scenario_fill.h"
+#include "sim/base/util.h"
+
+int sc_get_int(sr_ctx *c, sn_node *base, const char *spath, int *out) {
+    long long v = 0;
+    int st = sr_int(c, base, spath, &v);
+    if (st == 1) *out = (int)v;
+    return st;
+}
+
+int sc_check_readable(sr_ctx *c, sn_node *base, const char *spath, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        fclose(f);
+        return 0;
+    }
+    char ip[512];
+    return sr_fail(c, sr_node(c, base, spath), sr_ipath(base, spath, ip, sizeof ip),
+                   "cannot read '%s'", path);
+}
+
+/* A key's own node, for messages about its value. */
+static sn_node *at(sr_ctx *c, const char *spath) {
+    sn_node *n = sr_node(c, NULL, spath);
+    return n ? n : c->root;
+}
+
+static int fill_name(sr_ctx *c, sim_scenario *sc) {
+    SC_TRY(sr_string(c, NULL, "name", &sc->name));
+    if (!sc->name[0]) return sr_fail(c, at(c, "name"), "name", "empty name");
+    for (const char *p = sc->name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+            return sr_fail(c, at(c, "name"), "name",
+                           "'%s': only letters, digits, '.', '_' and '-' (it names files)",
+                           sc->name);
+    SC_TRY(sr_string(c, NULL, "description", &sc->description));
+    long long seed = 1;
+    SC_TRY(sr_int(c, NULL, "seed", &seed));
+    sc->seed = (uint64_t)seed;
+    return 0;
+}
+
+static int fill_model(sr_ctx *c, sim_scenario *sc) {
+    km_config *m = &sc->model;
+    memset(m, 0, sizeof *m);
+    SC_TRY(sc_get_int(c, NULL, "model.d_model", &m->d_model));
+    SC_TRY(sc_get_int(c, NULL, "model.n_blocks", &m->n_blocks));
+    SC_TRY(sc_get_int(c, NULL, "model.n_heads", &m->n_heads));
+    SC_TRY(sc_get_int(c, NULL, "model.n_kv_heads", &m->n_kv_heads));
+    SC_TRY(sc_get_int(c, NULL, "model.ffn", &m->ffn));
+    SC_TRY(sc_get_int(c, NULL, "model.vocab", &m->vocab));
+    SC_TRY(sr_float(c, NULL, "model.rope_theta", &m->rope_theta));
+    SC_TRY(sr_float(c, NULL, "model.norm_eps", &m->norm_eps));
+    int dtype = 0;
+    SC_TRY(sr_enum(c, NULL, "model.dtype", &dtype));
+    m->dtype_bytes = dtype == 0 ? 2 : 4;
+    int st = sc_get_int(c, NULL, "model.head_dim", &m->head_dim);
+    SC_TRY(st);
+    if (st == 0) {
+        if (m->d_model % m->n_heads)
+            return sr_fail(c, at(c, "model.n_heads"), "model.n_heads",
+                           "%d does not divide model.d_model = %d; give model.head_dim", m->n_heads,
+                           m->d_model);
+        m->head_dim = m->d_model / m->n_heads;
+    } else if ((long long)m->n_heads * m->head_dim != m->d_model) {
+        return sr_fail(c, at(c, "model.head_dim"), "model.head_dim",
+                       "n_heads x head_dim = %d x %d must equal d_model = %d", m->n_heads,
+                       m->head_dim, m->d_model);
+    }
+    if (m->n_heads % m->n_kv_heads)
+        return sr_fail(c, at(c, "model.n_kv_heads"), "model.n_kv_heads",
+                       "%d does not divide model.n_heads = %d", m->n_kv_heads, m->n_heads);
+    if (m->head_dim % 2)
+        return sr_fail(c, at(c, m->head_dim == m->d_model / m->n_heads ? "model.n_heads" : "model.head_dim"),
+                       "model.head_dim", "%d is odd; RoPE needs an even head width", m->head_dim);
+    /* seq_len lives in training; the rest of the model check waits for it */
+    return 0;
+}
+
+static int fill_training(sr_ctx *c, sim_scenario *sc) {
+    sim_training *t = &sc->training;
+    SC_TRY(sc_get_int(c, NULL, "training.seq_len", &t->seq_len));
+    SC_TRY(sc_get_int(c, NULL, "training.microbatch_seqs", &t->microbatch_seqs));
+    t->microbatch_tokens = (int64_t)t->seq_len * t->microbatch_seqs;
+    SC_TRY(sc_get_int(c, NULL, "training.H", &t->H));
+    SC_TRY(sc_get_int(c, NULL, "training.accum", &t->accum));
+    int has_tokens = sr_node(c, NULL, "training.tokens") != NULL;
+    int has_cycles = sr_node(c, NULL, "training.cycles") != NULL;
+    if (has_tokens && has_cycles)
+        return sr_fail(c, at(c, "training.cycles"), "training.cycles",
+                       "give training.tokens or training.cycles, not both");
+    if (!has_tokens && !has_cycles)
+        return sr_fail(c, at(c, "training"), "training",
+                       "one of training.tokens and training.cycles is required (when to stop)");
+    t->tokens = 0;
+    t->cycles = 0;
+    if (has_tokens) SC_TRY(sr_float(c, NULL, "training.tokens", &t->tokens));
+    if (has_cycles) SC_TRY(sc_get_int(c, NULL, "training.cycles", &t->cycles));
+    double h = 0;
+    if (sr_float(c, NULL, "training.max_sim_hours", &h) == 1) t->max_sim_s = h * 3600.0;
+    SC_TRY(sr_float(c, NULL, "training.activation_timeout_s", &t->activation_timeout_s));
+    SC_TRY(sc_get_int(c, NULL, "training.min_local_steps", &t->min_local_steps));
+    if (t->min_local_steps > t->H)
+        return sr_fail(c, at(c, "training.min_local_steps"), "training.min_local_steps",
+                       "%d > training.H = %d: no peer could ever contribute a pseudo-gradient",
+                       t->min_local_steps, t->H);
+    SC_TRY(sr_float(c, NULL, "training.grad_clip", &t->grad_clip));
+    int st = sr_path(c, NULL, "training.data", &t->data);
+    SC_TRY(st);
+    if (st == 1) SC_TRY(sc_check_readable(c, NULL, "training.data", t->data));
+
+    sim_inner_optimizer *o = &t->optimizer;
+    int kind = 0, rule = 0;
+    SC_TRY(sr_enum(c, NULL, "training.optimizer.kind", &kind));
+    o->kind = (sim_inner_opt)kind;
+    SC_TRY(sr_float(c, NULL, "training.optimizer.lr", &o->lr));
+    SC_TRY(sr_float(c, NULL, "training.optimizer.beta1", &o->beta1));
+    SC_TRY(sr_enum(c, NULL, "training.optimizer.beta1_rule", &rule));
+    o->beta1_rule = (sim_beta1_rule)rule;
+    if (o->beta1_rule == SIM_BETA1_CONSTANT)
+        SC_TRY(sr_refuse(c, NULL, "training.optimizer.beta1_span", "beta1_rule = \"constant\""));
+    SC_TRY(sr_float(c, NULL, "training.optimizer.beta1_span", &o->beta1_span));
+    if (o->beta1_rule == SIM_BETA1_IOTA && o->beta1 + o->beta1_span >= 1.0)
+        return sr_fail(c, at(c, "training.optimizer"), "training.optimizer.beta1_span",
+                       "beta1 + beta1_span = %g must stay below 1", o->beta1 + o->beta1_span);
+    SC_TRY(sr_float(c, NULL, "training.optimizer.beta2", &o->beta2));
+    SC_TRY(sr_float(c, NULL, "training.optimizer.eps", &o->eps));
+    SC_TRY(sr_float(c, NULL, "training.optimizer.weight_decay", &o->weight_decay));
+    if (o->kind == SIM_OPT_ADAMW)
+        SC_TRY(sr_refuse(c, NULL, "training.optimizer.momentum_decay", "kind = \"adamw\""));
+    SC_TRY(sr_float(c, NULL, "training.optimizer.momentum_decay", &o->momentum_decay));
+    SC_TRY(sc_get_int(c, NULL, "training.optimizer.warmup_steps", &o->warmup_steps));
+    return 0;
+}
+
+static int fill_pipeline(sr_ctx *c, sim_scenario *sc) {
+    sim_pipeline *p = &sc->pipeline;
+    const km_config *m = &sc->model;
+    int stages = 0;
+    SC_TRY(sc_get_int(c, NULL, "pipeline.stages", &stages));
+    if (stages > m->n_blocks)
+        return sr_fail(c, at(c, "pipeline.stages"), "pipeline.stages",
+                       "%d stages for model.n_blocks = %d: every stage needs a block", stages,
+                       m->n_blocks);
+    sn_node *split = sr_list(c, NULL, "pipeline.split");
+    if (split) {
+        if (split->n_kids != stages)
+            return sr_fail(c, split, "pipeline.split", "%d entries for pipeline.stages = %d",
+                           split->n_kids, stages);
+        long long sum = 0;
+        memset(&p->split, 0, sizeof p->split);
+        p->split.n_stages = stages;
+        for (int i = 0; i < stages; i++) {
+            p->split.blocks[i] = (int)split->kids[i]->i;
+            sum += split->kids[i]->i;
+        }
+        if (sum != m->n_blocks)
+            return sr_fail(c, split, "pipeline.split", "sums to %lld blocks, model.n_blocks is %d",
+                           sum, m->n_blocks);
+        p->split_explicit = 1;
+    } else {
+        p->split = km_split_balanced(m, stages);
+        if (p->split.n_stages != stages)
+            return sr_fail(c, at(c, "pipeline.stages"), "pipeline.stages",
+                           "no balanced split of %d blocks over %d stages; give pipeline.split",
+                           m->n_blocks, stages);
+        p->split_explicit = 0;
+    }
+    char msg[256];
+    if (km_split_validate(m, &p->split, msg, (int)sizeof msg))
+        return sr_fail(c, split ? split : at(c, "pipeline"), "pipeline.split", "%s", msg);
+    SC_TRY(sr_bool(c, NULL, "pipeline.recompute", &p->recompute));
+    SC_TRY(sc_get_int(c, NULL, "pipeline.cache_capacity", &p->cache_capacity));
+    int routing = 0;
+    SC_TRY(sr_enum(c, NULL, "pipeline.routing", &routing));
+    p->routing = (sim_routing)routing;
+    p->swarm_ema = NAN;
+    if (p->routing == SIM_ROUTE_SWARM) {
+        SC_TRY(sr_require(c, NULL, "pipeline.swarm_ema", "pipeline.routing = \"swarm\""));
+        SC_TRY(sr_float(c, NULL, "pipeline.swarm_ema", &p->swarm_ema));
+    } else {
+        SC_TRY(sr_refuse(c, NULL, "pipeline.swarm_ema", "pipeline.routing is not \"swarm\""));
+    }
+    return 0;
+}
+
+static int fill_compression(sr_ctx *c, sim_scenario *sc) {
+    km_boundary *b = &sc->compression.boundary;
+    memset(b, 0, sizeof *b);
+    int method = 0;
+    SC_TRY(sr_enum(c, NULL, "compression.method", &method));
+    b->method = (km_compression)method; /* choices are listed in km_compression order */
+    SC_TRY(sc_get_int(c, NULL, "compression.ratio", &sc->compression.ratio));
+    int d = sc->model.d_model, r = sc->compression.ratio;
+    if (b->method != KM_COMP_NONE && sc->pipeline.split.n_stages == 1)
+        return sr_fail(c, at(c, "compression.method"), "compression.method",
+                       "a single-stage pipeline has no stage boundary to compress; use \"none\"");
+    if (b->method == KM_COMP_RESBM || b->method == KM_COMP_LINEAR) {
+        if (d % r)
+            return sr_fail(c, at(c, "compression.ratio"), "compression.ratio",
+                           "%d does not divide model.d_model = %d (k = d_model / ratio must be an "
+                           "integer)",
+                           r, d);
+        b->k = d / r;
+    } else if (r != 1) {
+        return sr_fail(c, at(c, "compression.ratio"), "compression.ratio",
+                       "%d, but only resbm and linear take a ratio (method is \"%s\")", r,
+                       b->method == KM_COMP_NONE ? "none" : "int8");
+    }
+    if (b->method == KM_COMP_RESBM) {
+        int st = sc_get_int(c, NULL, "compression.hidden", &b->hidden);
+        SC_TRY(st);
+        if (st == 0) b->hidden = b->k;
+    } else {
+        SC_TRY(sr_refuse(c, NULL, "compression.hidden", "compression.method is not \"resbm\""));
+    }
+    char msg[256];
+    if (km_boundary_validate(&sc->model, b, msg, (int)sizeof msg))
+        return sr_fail(c, at(c, "compression"), "compression", "%s", msg);
+    return 0;
+}
+
+static int fill_metrics_output(sr_ctx *c, sim_scenario *sc) {
+    double h = 6;
+    SC_TRY(sr_float(c, NULL, "metrics.mfu_window_h", &h));
+    sc->metrics.mfu_window_s = h * 3600.0;
+    SC_TRY(sr_bool(c, NULL, "metrics.colocated_baseline", &sc->metrics.colocated_baseline));
+    SC_TRY(sr_float(c, NULL, "metrics.sample_s", &sc->metrics.sample_s));
+
+    SC_TRY(sr_string(c, NULL, "output.trace", &sc->output.trace));
+    if (sc->output.trace && !sc->output.trace[0])
+        return sr_fail(c, at(c, "output.trace"), "output.trace", "empty path");
+    int ev = 0, flush = 0;
+    SC_TRY(sr_enum(c, NULL, "output.events", &ev));
+    sc->output.events = (sim_events_window)ev;
+    if (sc->output.events == SIM_EVENTS_FIRST) {
+        SC_TRY(sr_require(c, NULL, "output.events_cycles", "output.events = \"first\""));
+        SC_TRY(sc_get_int(c, NULL, "output.events_cycles", &sc->output.events_cycles));
+    } else {
+        SC_TRY(sr_refuse(c, NULL, "output.events_cycles", "output.events is not \"first\""));
+        sc->output.events_cycles = 0;
+    }
+    SC_TRY(sr_enum(c, NULL, "output.flush", &flush));
+    sc->output.flush = (sim_flush)flush;
+    return 0;
+}
+
+static int fill_reference(sr_ctx *c, sim_scenario *sc) {
+    sim_reference *r = &sc->reference;
+    static const struct {
+        const char *key;
+        size_t off;
+    } figs[] = {
+#define F(k) {"reference." #k, offsetof(sim_reference, k)}
+        F(utilisation), F(training_phase_min), F(sync_phase_min), F(mfu), F(mfu_peak),
+        F(mfu_peak_window_h), F(throughput_tok_s), F(speed_vs_colocated),
+        F(speed_vs_colocated_peak), F(tokens), F(duration_h), F(cycles), F(cost_per_peer_hour),
+        F(cost_per_replica_hour), F(activation_mib_raw), F(activation_mib_compressed), F(params),
+#undef F
+    };
+    r->present = 0;
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        double *v = (double *)((char *)r + figs[i].off);
+        *v = NAN;
+        if (sr_float(c, NULL, figs[i].key, v) == 1) r->present = 1;
+    }
+    if (r->present) {
+        SC_TRY(sr_require(c, NULL, "reference.source", "reference figures are given"));
+        SC_TRY(sr_require(c, NULL, "reference.url", "reference figures are given"));
+    }
+    SC_TRY(sr_string(c, NULL, "reference.source", &r->source));
+    SC_TRY(sr_string(c, NULL, "reference.url", &r->url));
+    SC_TRY(sr_string(c, NULL, "reference.notes", &r->notes));
+    sn_node *extra = sr_list(c, NULL, "reference.extra_sources");
+    if (extra) {
+        r->extra_sources = xcalloc((size_t)extra->n_kids, sizeof *r->extra_sources);
+        for (int i = 0; i < extra->n_kids; i++) r->extra_sources[i] = xstrdup(extra->kids[i]->s);
+        r->n_extra_sources = extra->n_kids;
+    }
+    return 0;
+}
+
+int sc_fill_general(sr_ctx *c, sim_scenario *sc) {
+    SC_TRY(fill_name(c, sc));
+    SC_TRY(fill_model(c, sc));
+    SC_TRY(fill_training(c, sc));
+    sc->model.seq_len = sc->training.seq_len;
+    char msg[256];
+    if (km_config_validate(&sc->model, msg, (int)sizeof msg))
+        return sr_fail(c, at(c, "model"), "model", "%s", msg);
+    SC_TRY(fill_pipeline(c, sc));
+    SC_TRY(fill_compression(c, sc));
+    SC_TRY(fill_metrics_output(c, sc));
+    SC_TRY(fill_reference(c, sc));
+    return 0;
+}

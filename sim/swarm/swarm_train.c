@@ -1,0 +1,485 @@
+/* sim/swarm/swarm_train.c: the training phase.
+ *
+ * Stage-0 peers inject microbatches when their GPU is free and their activation cache
+ * has room. A forward at stage s leaves its input cached, then the activation is routed
+ * to a stage s+1 peer with a free cache slot (reserved at routing time, so a receiver
+ * never holds more than its capacity); when no stage s+1 peer has room the activation
+ * is parked until one frees a slot. The last stage runs forward + loss + backward in one
+ * task and sends the gradient back to the peer that sent the activation; each stage
+ * then runs its backward (recomputing the forward when configured) and passes the
+ * gradient on, down to stage 0, where the microbatch counts as trained.
+ *
+ * A cached activation whose gradient has not come back within the activation timeout
+ * is dropped (the microbatch is lost). A peer that goes down loses its cache, its
+ * queued work and its running task; flows to and from it fail.
+ *
+ * The phase ends when stage 0 has completed H × accum × replicas backwards and every
+ * microbatch still in flight is resolved (trained or lost); peers then take a last
+ * optimizer step on any partial accumulation, and synchronisation begins.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "sim/swarm/swarm_internal.h"
+#include "sim/base/util.h"
+
+/* ---- microbatches ---- */
+
+int64_t mb_new(swarm *sw, int cycle) {
+    if (sw->n_mbs == sw->cap_mbs) {
+        sw->cap_mbs = sw->cap_mbs ? sw->cap_mbs * 2 : 4096;
+        sw->mbs = xrealloc(sw->mbs, sizeof *sw->mbs * (size_t)sw->cap_mbs);
+        sw->paths = xrealloc(sw->paths, sizeof *sw->paths * (size_t)sw->cap_mbs * (size_t)sw->n_stages);
+    }
+    int64_t id = sw->n_mbs++;
+    mb_rec *m = &sw->mbs[id];
+    memset(m, 0, sizeof *m);
+    m->id = id;
+    m->cycle = cycle;
+    for (int s = 0; s < sw->n_stages; s++) sw->paths[id * sw->n_stages + s] = -1;
+    sw->mbs_injected++;
+    sw->in_flight++;
+    return id;
+}
+
+static int *mb_path(swarm *sw, int64_t mb) { return &sw->paths[mb * sw->n_stages]; }
+
+static void check_drain(swarm *sw);
+
+void mb_lose(swarm *sw, int64_t mb) {
+    mb_rec *m = &sw->mbs[mb];
+    if (m->lost || m->trained) return;
+    m->lost = 1;
+    sw->mbs_lost++;
+    sw->in_flight--;
+    sw->wasted_flops += m->flops;
+    swarm_event(sw, mb_path(sw, mb)[0] >= 0 ? mb_path(sw, mb)[0] : 0, -1, TRACE_EV_DROPPED, mb,
+                0, m->flops, nm_now(sw->sim), nm_now(sw->sim));
+    check_drain(sw);
+}
+
+static void mb_trained(swarm *sw, int64_t mb) {
+    mb_rec *m = &sw->mbs[mb];
+    m->trained = 1;
+    sw->mbs_trained++;
+    sw->in_flight--;
+    sw->tokens_trained += sw->cfg->microbatch_tokens;
+    sw->done_this_phase++;
+    if (!sw->draining && sw->done_this_phase >= sw->target_mbs) sw->draining = 1;
+    check_drain(sw);
+}
+
+/* ---- the activation cache ---- */
+
+static int cache_find(const peer *p, int64_t mb, int cap) {
+    for (int i = 0; i < cap; i++)
+        if (p->cache[i].mb == mb) return i;
+    return -1;
+}
+
+static int cache_alloc(swarm *sw, peer *p, int64_t mb) {
+    int cap = sw->cfg->cache_capacity;
+    for (int i = 0; i < cap; i++)
+        if (p->cache[i].mb < 0) {
+            p->cache[i].mb = mb;
+            p->cache[i].deadline = 0;
+            p->cache[i].sent = 0;
+            p->cache_used++;
+            return i;
+        }
+    SIM_FAIL("peer %d: cache full (%d slots) at a reservation", p->id, cap);
+}
+
+static void unpark(swarm *sw, int stage);
+
+/* Live mode: the peer lets go of a microbatch it will not run a backward for. */
+static void live_drop(swarm *sw, peer *p, int64_t mb) {
+    const swarm_live_ops *L = sw->cfg->live;
+    if (L && L->drop) L->drop(L->ctx, p->id, mb);
+}
+
+static void cache_release(swarm *sw, peer *p, int slot) {
+    p->cache[slot].deadline = 0;
+    p->cache[slot].mb = -1;
+    p->cache_used--;
+    /* A freed slot lets a parked activation of the previous stage in, or stage 0 inject. */
+    if (p->stage > 0) unpark(sw, p->stage - 1);
+    else train_kick(sw, p);
+}
+
+/* Timeouts. The timeout is the same for every activation, so a peer's deadlines come
+ * in send order: one FIFO and one timer per peer (for the earliest deadline) replace a
+ * timer per activation; an answered activation just clears its deadline. */
+static void on_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
+    swarm *sw = ctx;
+    peer *p = &sw->peers[arg];
+    nm_time now = nm_now(sim);
+    p->to_timer = 0;
+    while (p->to_q.n) {
+        int64_t mb = p->to_q.v[p->to_q.head];
+        int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+        if (slot < 0 || p->cache[slot].deadline == 0) {
+            mbq_pop(&p->to_q);
+            continue;
+        }
+        if (p->cache[slot].deadline > now) {
+            p->to_timer = nm_schedule_at(sim, p->cache[slot].deadline, on_timeout, sw, (uint64_t)p->id);
+            return;
+        }
+        mbq_pop(&p->to_q);
+        cache_release(sw, p, slot);
+        live_drop(sw, p, mb);
+        mb_lose(sw, mb);
+    }
+}
+
+static void arm_timeout(swarm *sw, peer *p, int slot) {
+    nm_time deadline = nm_now(sw->sim) + nm_from_s(sw->cfg->activation_timeout_s);
+    p->cache[slot].deadline = deadline;
+    mbq_push(&p->to_q, p->cache[slot].mb);
+    if (!p->to_timer) p->to_timer = nm_schedule_at(sw->sim, deadline, on_timeout, sw, (uint64_t)p->id);
+}
+
+static void timeouts_clear(swarm *sw, peer *p) {
+    if (p->to_timer) nm_cancel(sw->sim, p->to_timer);
+    p->to_timer = 0;
+    mbq_clear(&p->to_q);
+}
+
+/* ---- sending activations and gradients ---- */
+
+static void send_activation(swarm *sw, peer *p, int64_t mb) {
+    int next = p->stage + 1;
+    int q = route_pick(sw, p, next, mb);
+    if (q < 0) {
+        mbq_push(&sw->parked[p->stage], mb);
+        return;
+    }
+    peer *pq = &sw->peers[q];
+    cache_alloc(sw, pq, mb);
+    mb_path(sw, mb)[next] = q;
+    int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+    p->cache[slot].sent = 1;
+    arm_timeout(sw, p, slot);
+    int64_t bytes = km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
+    xfer_start(sw, XF_ACTIVATION, p->id, q, bytes, mb, -1);
+}
+
+static void send_gradient(swarm *sw, peer *p, int64_t mb) {
+    int up = mb_path(sw, mb)[p->stage - 1];
+    int64_t bytes = km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
+    xfer_start(sw, XF_GRADIENT, p->id, up, bytes, mb, -1);
+}
+
+/* Parked activations of `stage` try again to find a slot downstream. */
+static void unpark(swarm *sw, int stage) {
+    mbq *q = &sw->parked[stage];
+    int n = q->n;
+    for (int i = 0; i < n; i++) {
+        int64_t mb = mbq_pop(q);
+        int sender = mb_path(sw, mb)[stage];
+        peer *p = &sw->peers[sender];
+        if (sw->mbs[mb].lost || p->state != PEER_TRAINING ||
+            cache_find(p, mb, sw->cfg->cache_capacity) < 0)
+            continue; /* gone: the sender lost it */
+        int before = q->n;
+        send_activation(sw, p, mb);
+        if (q->n > before) {
+            /* still no room: keep the rest in order behind it */
+            for (int j = i + 1; j < n; j++) mbq_push(q, mbq_pop(q));
+            return;
+        }
+    }
+}
+
+/* ---- GPU tasks ---- */
+
+static km_task km_kind_of(const swarm *sw, enum task_kind k) {
+    switch (k) {
+    case TASK_FORWARD: return KM_TASK_FORWARD;
+    case TASK_BACKWARD: return sw->cfg->recompute ? KM_TASK_BACKWARD_RECOMPUTE : KM_TASK_BACKWARD;
+    case TASK_FUSED: return KM_TASK_LAST_FUSED;
+    default: return KM_TASK_OPTIMIZER;
+    }
+}
+
+static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
+    km_task kk = km_kind_of(sw, kind);
+    double flops = sw->flops[p->stage * KM_TASK_KINDS + kk];
+    double secs;
+    const swarm_live_ops *L = sw->cfg->live;
+    if (L && L->task) { /* live: run the real kernels now; they tell how long it took */
+        swarm_task_info t = {.peer = p->id, .stage = p->stage, .kind = kk, .microbatch = mb,
+                             .from_peer = -1, .cycle = sw->cycle, .inner_step = p->steps_this_cycle,
+                             .tokens = sw->cfg->microbatch_tokens, .flops = flops,
+                             .t_start = nm_now(sw->sim), .speed = p->speed_fault};
+        if (mb >= 0 && kind == TASK_BACKWARD) t.from_peer = mb_path(sw, mb)[p->stage + 1];
+        else if (mb >= 0 && p->stage > 0) t.from_peer = mb_path(sw, mb)[p->stage - 1];
+        secs = L->task(L->ctx, &t);
+        if (secs >= 0) secs /= p->speed_fault;
+        if (secs < 0) {
+            swarm_fail(sw, "live: peer %d stage %d %s of microbatch %lld: %s", p->id, p->stage, km_task_name(kk),
+                       (long long)mb, L->error ? L->error(L->ctx) : "failed");
+            secs = 0;
+        }
+    } else if (kind == TASK_OPTIMIZER) { /* memory-bound: bytes / (memory bandwidth x efficiency) */
+        double bytes = (double)sw->stage_params[p->stage] * sw->cfg->opt_bytes_per_param;
+        secs = bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->efficiency[kk] * p->speed_fault);
+    } else {
+        secs = flops / (swarm_peer_peak(sw, p) * sw->cfg->efficiency[kk] * p->speed_fault);
+    }
+    swarm_start_gpu_task(sw, p, kind, mb, flops, secs);
+}
+
+void train_kick(swarm *sw, peer *p) {
+    if (p->task != TASK_NONE || p->state != PEER_TRAINING) return;
+    if (p->opt_pending > 0) {
+        p->opt_pending--;
+        start_task(sw, p, TASK_OPTIMIZER, -1);
+        return;
+    }
+    int cap = sw->cfg->cache_capacity;
+    while (p->bwd_q.n) {
+        int64_t mb = mbq_pop(&p->bwd_q);
+        if (cache_find(p, mb, cap) < 0) continue; /* timed out meanwhile */
+        start_task(sw, p, TASK_BACKWARD, mb);
+        return;
+    }
+    while (p->fwd_q.n) {
+        int64_t mb = mbq_pop(&p->fwd_q);
+        if (cache_find(p, mb, cap) < 0) continue;
+        start_task(sw, p, p->stage == sw->last ? TASK_FUSED : TASK_FORWARD, mb);
+        return;
+    }
+    if (p->stage == 0 && !sw->draining && !p->notice && p->cache_used < cap &&
+        sw->phase == TRACE_PHASE_TRAINING && !sw->finished) {
+        int64_t mb = mb_new(sw, sw->cycle);
+        mb_path(sw, mb)[0] = p->id;
+        cache_alloc(sw, p, mb);
+        start_task(sw, p, sw->last == 0 ? TASK_FUSED : TASK_FORWARD, mb);
+        return;
+    }
+    swarm_acct_enter(sw, p);
+}
+
+static void count_backward(swarm *sw, peer *p) {
+    if (++p->backwards_since_step >= sw->cfg->accum) {
+        p->backwards_since_step = 0;
+        p->opt_pending++;
+    }
+}
+
+void train_task_done(swarm *sw, peer *p) {
+    enum task_kind kind = p->task;
+    int64_t mb = p->task_mb;
+    nm_time t0 = p->task_start, t1 = nm_now(sw->sim);
+    double flops = p->task_flops;
+    km_task kk = km_kind_of(sw, kind);
+    double secs = nm_to_s(t1 - t0);
+    /* busy-time accounting: the recompute share of a recomputing backward is its forward */
+    if (kind == TASK_OPTIMIZER) p->acct[ACCT_OPTIMIZER] += secs;
+    else if (kk == KM_TASK_BACKWARD_RECOMPUTE) {
+        double f_fwd = sw->flops[p->stage * KM_TASK_KINDS + KM_TASK_FORWARD];
+        double share = flops > 0 ? f_fwd / flops : 0;
+        p->acct[ACCT_RECOMPUTE] += secs * share;
+        p->acct[ACCT_COMPUTE] += secs * (1 - share);
+    } else p->acct[ACCT_COMPUTE] += secs;
+    p->task = TASK_NONE;
+    p->task_mb = -1;
+
+    int ev = kind == TASK_FORWARD ? TRACE_EV_FORWARD
+             : kind == TASK_FUSED ? TRACE_EV_LAST_FUSED
+             : kind == TASK_OPTIMIZER ? TRACE_EV_OPTIMIZER
+             : sw->cfg->recompute ? TRACE_EV_RECOMPUTE_BACKWARD : TRACE_EV_BACKWARD;
+    swarm_event(sw, p->id, -1, ev, mb, 0, flops, t0, t1);
+
+    if (kind == TASK_OPTIMIZER) {
+        p->steps_this_cycle++;
+    } else {
+        mb_rec *m = &sw->mbs[mb];
+        if (m->lost) sw->wasted_flops += flops;
+        else m->flops += flops;
+        route_observe(sw, p, flops, secs);
+        int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+        if (kind == TASK_FORWARD) {
+            if (m->lost) {
+                if (slot >= 0) cache_release(sw, p, slot);
+                live_drop(sw, p, mb);
+            } else {
+                send_activation(sw, p, mb);
+            }
+        } else { /* backward or fused: the microbatch leaves this peer */
+            count_backward(sw, p);
+            if (!m->lost) {
+                if (p->stage > 0) send_gradient(sw, p, mb);
+                else mb_trained(sw, mb); /* before the slot frees: no injection past the target */
+            }
+            if (slot >= 0) cache_release(sw, p, slot);
+        }
+    }
+    train_kick(sw, p);
+    check_drain(sw);
+}
+
+/* ---- transfers of the training phase ---- */
+
+void train_xfer_done(swarm *sw, xfer *x, int ok) {
+    int64_t mb = x->mb;
+    int cap = sw->cfg->cache_capacity;
+    if (x->kind == XF_ACTIVATION) {
+        peer *q = &sw->peers[x->dst];
+        int qslot = cache_find(q, mb, cap);
+        if (!ok) {
+            /* the receiver or the sender went down: the sender drops its cached input */
+            peer *p = &sw->peers[x->src];
+            int ps = cache_find(p, mb, cap);
+            if (ps >= 0) {
+                cache_release(sw, p, ps);
+                live_drop(sw, p, mb);
+            }
+            if (qslot >= 0) {
+                cache_release(sw, q, qslot);
+                live_drop(sw, q, mb);
+            }
+            mb_lose(sw, mb);
+            return;
+        }
+        if (qslot < 0) return; /* the receiver went down and lost its reservation */
+        if (sw->mbs[mb].lost || q->state != PEER_TRAINING) {
+            cache_release(sw, q, qslot);
+            live_drop(sw, q, mb);
+            return;
+        }
+        mbq_push(&q->fwd_q, mb);
+        train_kick(sw, q);
+    } else { /* gradient */
+        if (!ok) {
+            mb_lose(sw, mb);
+            return;
+        }
+        peer *p = &sw->peers[x->dst];
+        int slot = cache_find(p, mb, cap);
+        if (slot < 0) return; /* timed out: the microbatch is already lost */
+        p->cache[slot].deadline = 0;
+        mbq_push(&p->bwd_q, mb);
+        train_kick(sw, p);
+    }
+}
+
+/* ---- peers coming and going ---- */
+
+static void abort_task(swarm *sw, peer *p) {
+    if (p->task == TASK_NONE) return;
+    nm_time now = nm_now(sw->sim);
+    double secs = nm_to_s(now - p->task_start);
+    double frac = p->task_end > p->task_start ? (double)(now - p->task_start) / (double)(p->task_end - p->task_start) : 1;
+    if (p->task == TASK_OPTIMIZER) p->acct[ACCT_OPTIMIZER] += secs;
+    else if (p->task == TASK_MERGE) p->acct[ACCT_MERGE] += secs;
+    else {
+        p->acct[ACCT_COMPUTE] += secs;
+        sw->wasted_flops += p->task_flops * frac;
+    }
+    if (p->task_timer) nm_cancel(sw->sim, p->task_timer);
+    p->task_timer = 0;
+    p->task = TASK_NONE;
+    p->task_mb = -1;
+}
+
+void train_peer_down(swarm *sw, peer *p) {
+    abort_task(sw, p);
+    int cap = sw->cfg->cache_capacity;
+    for (int i = 0; i < cap; i++) {
+        int64_t mb = p->cache[i].mb;
+        if (mb < 0) continue;
+        p->cache[i].deadline = 0;
+        p->cache[i].mb = -1;
+        p->cache_used--;
+        mb_lose(sw, mb);
+    }
+    mbq_clear(&p->fwd_q);
+    mbq_clear(&p->bwd_q);
+    timeouts_clear(sw, p);
+    p->opt_pending = 0;
+    p->backwards_since_step = 0;
+    if (p->stage > 0) unpark(sw, p->stage - 1);
+}
+
+void train_peer_ready(swarm *sw, peer *p) {
+    if (p->stage > 0) unpark(sw, p->stage - 1);
+    train_kick(sw, p);
+}
+
+/* ---- phase boundaries ---- */
+
+static int any_gpu_busy(const swarm *sw) {
+    for (int i = 0; i < sw->n_peers; i++)
+        if (sw->peers[i].task != TASK_NONE || sw->peers[i].opt_pending) return 1;
+    return 0;
+}
+
+/* After the last microbatch resolved: abort work on lost microbatches, flush partial
+ * accumulations into a last optimizer step, and start synchronisation when all is idle.
+ * Runs as its own event (at the current time) so that it never changes the swarm under
+ * a caller that is iterating over it. */
+static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
+    (void)sim;
+    (void)arg;
+    swarm *sw = ctx;
+    sw->drain_check_pending = 0;
+    if (!sw->draining || sw->in_flight > 0 || sw->phase != TRACE_PHASE_TRAINING) return;
+    int cap = sw->cfg->cache_capacity;
+    for (int i = 0; i < sw->n_peers; i++) {
+        peer *p = &sw->peers[i];
+        if (p->task == TASK_FORWARD || p->task == TASK_BACKWARD || p->task == TASK_FUSED) {
+            abort_task(sw, p);
+            swarm_acct_enter(sw, p);
+        }
+        for (int s = 0; s < cap; s++) {
+            if (p->cache[s].mb < 0) continue;
+            live_drop(sw, p, p->cache[s].mb);
+            p->cache[s].deadline = 0;
+            p->cache[s].mb = -1;
+        }
+        p->cache_used = 0;
+        mbq_clear(&p->fwd_q);
+        mbq_clear(&p->bwd_q);
+        timeouts_clear(sw, p);
+        if (p->state == PEER_TRAINING && p->backwards_since_step > 0) {
+            p->backwards_since_step = 0;
+            p->opt_pending++;
+        }
+    }
+    for (int s = 0; s < sw->n_stages; s++) mbq_clear(&sw->parked[s]);
+    xfer_cancel_training(sw);
+    for (int i = 0; i < sw->n_peers; i++) train_kick(sw, &sw->peers[i]);
+    if (any_gpu_busy(sw)) return;
+    sync_begin(sw);
+}
+
+static void check_drain(swarm *sw) {
+    if (!sw->draining || sw->in_flight > 0 || sw->phase != TRACE_PHASE_TRAINING ||
+        sw->drain_check_pending)
+        return;
+    sw->drain_check_pending = 1;
+    nm_schedule_in(sw->sim, 0, on_check_drain, sw, 0);
+}
+
+void train_begin_phase(swarm *sw) {
+    sw->target_mbs = (int64_t)sw->cfg->H * sw->cfg->accum * sw->R;
+    sw->done_this_phase = 0;
+    sw->draining = 0;
+    for (int i = 0; i < sw->n_peers; i++) {
+        peer *p = &sw->peers[i];
+        p->steps_this_cycle = 0;
+        p->backwards_since_step = 0;
+    }
+    for (int i = 0; i < sw->n_peers; i++) {
+        peer *p = &sw->peers[i];
+        if (p->state == PEER_WAITING || p->state == PEER_SYNCING || p->state == PEER_TRAINING) {
+            swarm_acct_leave(sw, p);
+            p->state = PEER_TRAINING;
+            swarm_acct_enter(sw, p);
+            train_peer_ready(sw, p);
+        }
+    }
+}

@@ -1,0 +1,476 @@
+#include "sim/trace/trace.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/base/h5util.h"
+#include "sim/base/util.h"
+
+/* ---- record layouts ---------------------------------------------------------------- */
+
+_Static_assert(sizeof(trace_event_rec) == 5 * 8 + 6 * 4, "trace_event_rec has padding");
+_Static_assert(sizeof(trace_phase_rec) == 2 * 4 + 2 * 8, "trace_phase_rec has padding");
+_Static_assert(sizeof(trace_sample_rec) == 4 * 8 + 2 * 4, "trace_sample_rec has padding");
+_Static_assert(sizeof(trace_loss_rec) == 3 * 8 + 4 * 4, "trace_loss_rec has padding");
+_Static_assert(sizeof(trace_boundary_rec) == 2 * 8 + 2 * 4, "trace_boundary_rec has padding");
+_Static_assert(sizeof(trace_peer_rec) == 4 * 4 + 4 * 8 + 24 + 16, "trace_peer_rec has padding");
+_Static_assert(sizeof(trace_peer_share_rec) == 2 * 4 + 7 * 8, "trace_peer_share_rec has padding");
+
+const char *const trace_event_kind_names[TRACE_EV_KINDS] = {
+    "forward",         "backward",           "recompute_backward", "last_fused",
+    "optimizer",       "send_activation",    "send_gradient",      "upload_pseudograd",
+    "download_partition", "merge",           "upload_merged",      "download_merged",
+    "download_weights", "idle",              "waiting",            "down",
+    "dropped",
+};
+const char *const trace_phase_names[TRACE_PHASES] = {"training", "uploading", "merging", "other"};
+const char *const trace_loss_kind_names[TRACE_LOSS_KINDS] = {"train", "validation"};
+
+#define EV(ft, m, u, d) SIM_FIELD(trace_event_rec, m, ft, u, NULL, d)
+const sim_field trace_event_fields[] = {
+    EV(SIM_FT_I64, t_start_ns, "ns", "simulated start time"),
+    EV(SIM_FT_I64, t_end_ns, "ns", "simulated end time"),
+    EV(SIM_FT_I64, microbatch, "1", "microbatch id, -1 if none"),
+    EV(SIM_FT_I64, bytes, "B", "bytes moved by a transfer, else 0"),
+    EV(SIM_FT_F64, flops, "FLOP", "hardware FLOPs of a compute task (recompute included), else 0"),
+    EV(SIM_FT_I32, peer, "1", "peer doing it (the sender of a transfer)"),
+    EV(SIM_FT_I32, other, "1", "peer at the other end; -1 none, -2 object storage"),
+    EV(SIM_FT_I32, kind, "enum", "event kind, names in attribute kind_names"),
+    EV(SIM_FT_I32, stage, "1", "pipeline stage of peer"),
+    EV(SIM_FT_I32, cycle, "1", "cycle (outer step) number, from 0"),
+    EV(SIM_FT_I32, inner_step, "1", "inner step of peer within the cycle, -1 if none"),
+};
+const size_t trace_event_n_fields = sizeof trace_event_fields / sizeof trace_event_fields[0];
+
+#define PH(ft, m, u, d) SIM_FIELD(trace_phase_rec, m, ft, u, NULL, d)
+const sim_field trace_phase_fields[] = {
+    PH(SIM_FT_I32, cycle, "1", "cycle number, from 0"),
+    PH(SIM_FT_I32, phase, "enum", "phase, names in attribute phase_names"),
+    PH(SIM_FT_I64, t_start_ns, "ns", "simulated start time"),
+    PH(SIM_FT_I64, t_end_ns, "ns", "simulated end time"),
+};
+const size_t trace_phase_n_fields = sizeof trace_phase_fields / sizeof trace_phase_fields[0];
+
+#define TS(ft, m, u, d) SIM_FIELD(trace_sample_rec, m, ft, u, NULL, d)
+const sim_field trace_sample_fields[] = {
+    TS(SIM_FT_I64, t_ns, "ns", "simulated time of the sample"),
+    TS(SIM_FT_I64, tokens_trained, "tokens", "tokens trained so far"),
+    TS(SIM_FT_F64, tokens_per_s, "tokens/s", "throughput over the sampling interval"),
+    TS(SIM_FT_F64, mfu_window, "fraction", "MFU over the trailing MFU window"),
+    TS(SIM_FT_I32, active_peers, "1", "peers up"),
+    TS(SIM_FT_I32, phase, "enum", "phase, names in attribute phase_names"),
+};
+const size_t trace_sample_n_fields = sizeof trace_sample_fields / sizeof trace_sample_fields[0];
+
+#define LO(ft, m, u, d) SIM_FIELD(trace_loss_rec, m, ft, u, NULL, d)
+const sim_field trace_loss_fields[] = {
+    LO(SIM_FT_I64, t_ns, "ns", "simulated time"),
+    LO(SIM_FT_I64, tokens, "tokens", "tokens trained when the loss was taken"),
+    LO(SIM_FT_I32, cycle, "1", "cycle number"),
+    LO(SIM_FT_I32, inner_step, "1", "inner step within the cycle"),
+    LO(SIM_FT_I32, replica, "1", "pipeline replica"),
+    LO(SIM_FT_I32, kind, "enum", "0 train, 1 validation (attribute kind_names)"),
+    LO(SIM_FT_F64, loss, "nats/token", "cross-entropy loss"),
+};
+const size_t trace_loss_n_fields = sizeof trace_loss_fields / sizeof trace_loss_fields[0];
+
+#define BO(ft, m, u, d) SIM_FIELD(trace_boundary_rec, m, ft, u, NULL, d)
+const sim_field trace_boundary_fields[] = {
+    BO(SIM_FT_I64, t_ns, "ns", "simulated time"),
+    BO(SIM_FT_I32, cycle, "1", "cycle number"),
+    BO(SIM_FT_I32, boundary, "1", "boundary b, between stage b and b+1"),
+    BO(SIM_FT_F64, recon_error, "fraction", "||x - dec(enc(x))|| / ||x||"),
+};
+const size_t trace_boundary_n_fields =
+    sizeof trace_boundary_fields / sizeof trace_boundary_fields[0];
+
+#define PE(ft, m, u, d) SIM_FIELD(trace_peer_rec, m, ft, u, NULL, d)
+const sim_field trace_peer_fields[] = {
+    PE(SIM_FT_I32, peer, "1", "peer id (the peer of /events)"),
+    PE(SIM_FT_I32, stage, "1", "pipeline stage"),
+    PE(SIM_FT_I32, replica, "1", "pipeline replica"),
+    PE(SIM_FT_I32, gpus, "1", "GPUs of the peer"),
+    PE(SIM_FT_F64, peak_flops, "FLOP/s", "peak FLOP/s of one GPU (bf16 dense)"),
+    PE(SIM_FT_F64, up_bps, "bit/s", "uplink capacity"),
+    PE(SIM_FT_F64, down_bps, "bit/s", "downlink capacity"),
+    PE(SIM_FT_F64, price_usd_per_h, "USD/h", "price of the peer per hour"),
+    PE(SIM_FT_STR, device, "", "device name"),
+    PE(SIM_FT_STR, region, "", "region name"),
+};
+const size_t trace_peer_n_fields = sizeof trace_peer_fields / sizeof trace_peer_fields[0];
+
+#define SH(ft, m, u, d) SIM_FIELD(trace_peer_share_rec, m, ft, u, NULL, d)
+const sim_field trace_peer_share_fields[] = {
+    SH(SIM_FT_I32, peer, "1", "peer id"),
+    SH(SIM_FT_I32, stage, "1", "pipeline stage"),
+    SH(SIM_FT_F64, compute, "fraction", "forward/backward compute, recompute excluded"),
+    SH(SIM_FT_F64, recompute, "fraction", "forward recomputed inside backward"),
+    SH(SIM_FT_F64, optimizer, "fraction", "inner optimizer steps"),
+    SH(SIM_FT_F64, merge, "fraction", "merging partitions"),
+    SH(SIM_FT_F64, idle, "fraction", "up, nothing to do"),
+    SH(SIM_FT_F64, waiting, "fraction", "up, blocked on the network"),
+    SH(SIM_FT_F64, down, "fraction", "down"),
+};
+const size_t trace_peer_share_n_fields =
+    sizeof trace_peer_share_fields / sizeof trace_peer_share_fields[0];
+
+/* ---- the writer -------------------------------------------------------------------- */
+
+enum { T_EVENTS, T_PHASES, T_SAMPLES, T_LOSS, T_BOUNDARIES, T_PEERS, T_SHARES, T_COUNT };
+
+static const struct {
+    const char *name;
+    const sim_field *fields;
+    const size_t *n_fields;
+    size_t rec_size, chunk_rows, block_rows;
+} tables[T_COUNT] = {
+    [T_EVENTS] = {"events", trace_event_fields, &trace_event_n_fields, sizeof(trace_event_rec),
+                  16384, 65536},
+    [T_PHASES] = {"phases", trace_phase_fields, &trace_phase_n_fields, sizeof(trace_phase_rec),
+                  1024, 1024},
+    [T_SAMPLES] = {"timeseries", trace_sample_fields, &trace_sample_n_fields,
+                   sizeof(trace_sample_rec), 4096, 4096},
+    [T_LOSS] = {"loss", trace_loss_fields, &trace_loss_n_fields, sizeof(trace_loss_rec), 4096,
+                4096},
+    [T_BOUNDARIES] = {"boundaries", trace_boundary_fields, &trace_boundary_n_fields,
+                      sizeof(trace_boundary_rec), 1024, 1024},
+    [T_PEERS] = {"peers", trace_peer_fields, &trace_peer_n_fields, sizeof(trace_peer_rec), 256,
+                 256},
+    [T_SHARES] = {"peer_shares", trace_peer_share_fields, &trace_peer_share_n_fields,
+                  sizeof(trace_peer_share_rec), 256, 256},
+};
+
+struct trace {
+    char *path;
+    hid_t file;
+    hid_t summary, summary_mtype;
+    h5u_table t[T_COUNT];
+    int failed;
+    int swmr; /* single-writer/multiple-reader mode started */
+    int wrote_scenario, wrote_peers, wrote_shares, wrote_reference;
+    int32_t window_cycles;
+    uint64_t dropped;
+    char err[512];
+};
+
+/* Report the failure in t->err once and make the handle inert. */
+static int fail(trace *t) {
+    if (!t->failed) fprintf(stderr, "orionsim: %s: %s\n", t->path, t->err);
+    t->failed = 1;
+    return -1;
+}
+#define TRY(t, call)                  \
+    do {                              \
+        if ((call) < 0) return fail(t); \
+    } while (0)
+
+static void iso_now(char *buf, size_t n) {
+    time_t now = time(NULL);
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    long v;
+    if (sde && !sim_parse_long(sde, &v) && v >= 0) now = (time_t)v;
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, n, "1970-01-01T00:00:00Z");
+}
+
+static void close_handles(trace *t) {
+    char ignore[16];
+    for (int i = 0; i < T_COUNT; i++) h5u_table_close(&t->t[i], ignore, sizeof ignore);
+    if (t->summary >= 0) H5Dclose(t->summary);
+    if (t->summary_mtype >= 0) H5Tclose(t->summary_mtype);
+    if (t->file >= 0) H5Fclose(t->file);
+    t->summary = t->summary_mtype = t->file = H5I_INVALID_HID;
+    H5Eclear2(H5E_DEFAULT);
+}
+
+static void free_trace(trace *t) {
+    close_handles(t);
+    free(t->path);
+    free(t);
+}
+
+static int write_summary(trace *t, const sim_summary *s, int complete) {
+    sim_summary copy = *s;
+    copy.complete = complete ? 1 : 0;
+    if (H5Dwrite(t->summary, t->summary_mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &copy) < 0)
+        return H5U_FAIL(t->err, sizeof t->err, "cannot write dataset", "/summary");
+    return 0;
+}
+
+static int create_summary(trace *t) {
+    hsize_t one[1] = {1};
+    hid_t ft = h5u_compound(sim_summary_fields, sim_summary_n_fields, sizeof(sim_summary),
+                            H5U_FILE);
+    t->summary_mtype = h5u_compound(sim_summary_fields, sim_summary_n_fields,
+                                    sizeof(sim_summary), H5U_MEM);
+    hid_t sp = H5Screate_simple(1, one, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int rc = 0;
+    if (ft < 0 || t->summary_mtype < 0 || sp < 0 || dcpl < 0 ||
+        H5Pset_obj_track_times(dcpl, 0) < 0) {
+        rc = H5U_FAIL(t->err, sizeof t->err, "cannot set up dataset", "/summary");
+    } else {
+        t->summary = H5Dcreate2(t->file, "summary", ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        if (t->summary < 0) rc = H5U_FAIL(t->err, sizeof t->err, "cannot create", "/summary");
+    }
+    if (ft >= 0) H5Tclose(ft);
+    if (sp >= 0) H5Sclose(sp);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (rc) return -1;
+    if (h5u_field_attrs(t->summary, sim_summary_fields, sim_summary_n_fields, t->err,
+                        sizeof t->err))
+        return -1;
+    sim_summary s;
+    sim_summary_init(&s);
+    return write_summary(t, &s, 0);
+}
+
+static int write_events_attrs(trace *t) {
+    hid_t d = t->t[T_EVENTS].dset;
+    if (h5u_attr_i32(d, "window_cycles", t->window_cycles, t->err, sizeof t->err) ||
+        h5u_attr_i64(d, "dropped_by_window", (int64_t)t->dropped, t->err, sizeof t->err))
+        return -1;
+    return 0;
+}
+
+static int open_contents(trace *t, const trace_meta *m) {
+    char created[40];
+    if (m->created)
+        snprintf(created, sizeof created, "%s", m->created);
+    else
+        iso_now(created, sizeof created);
+    char *e = t->err;
+    size_t el = sizeof t->err;
+    hid_t f = t->file;
+    if (h5u_attr_i32(f, "schema_version", TRACE_SCHEMA_VERSION, e, el) ||
+        h5u_attr_str(f, "orionsim_version", m->orionsim_version ? m->orionsim_version : "unknown",
+                     e, el) ||
+        h5u_attr_str(f, "scenario_path", m->scenario_path ? m->scenario_path : "", e, el) ||
+        h5u_attr_u64(f, "seed", m->seed, e, el) || h5u_attr_str(f, "created", created, e, el) ||
+        h5u_attr_str(f, "mode", m->mode ? m->mode : "modeled", e, el) ||
+        h5u_attr_i32(f, "complete", 0, e, el))
+        return -1;
+    for (int i = 0; i < T_COUNT; i++) {
+        size_t block = tables[i].block_rows;
+        if (i == T_EVENTS && m->event_block_rows) block = m->event_block_rows;
+        if (h5u_table_create(&t->t[i], f, tables[i].name, tables[i].fields, *tables[i].n_fields,
+                             tables[i].rec_size, tables[i].chunk_rows, block, e, el))
+            return -1;
+    }
+    if (h5u_attr_strs(t->t[T_EVENTS].dset, "kind_names", trace_event_kind_names, TRACE_EV_KINDS,
+                      e, el) ||
+        h5u_attr_strs(t->t[T_PHASES].dset, "phase_names", trace_phase_names, TRACE_PHASES, e,
+                      el) ||
+        h5u_attr_strs(t->t[T_SAMPLES].dset, "phase_names", trace_phase_names, TRACE_PHASES, e,
+                      el) ||
+        h5u_attr_strs(t->t[T_LOSS].dset, "kind_names", trace_loss_kind_names, TRACE_LOSS_KINDS, e,
+                      el) ||
+        write_events_attrs(t))
+        return -1;
+    return create_summary(t);
+}
+
+trace *trace_open(const char *path, const trace_meta *meta) {
+    h5u_quiet();
+    trace_meta none = {0};
+    if (!meta) meta = &none;
+    trace *t = xcalloc(1, sizeof *t);
+    t->path = xstrdup(path);
+    t->file = t->summary = t->summary_mtype = H5I_INVALID_HID;
+    for (int i = 0; i < T_COUNT; i++) t->t[i].dset = t->t[i].memtype = H5I_INVALID_HID;
+    t->window_cycles = -1;
+    /* The latest format: SWMR needs it (HDF5 >= 1.10 reads it). */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fapl >= 0 && fcpl >= 0 &&
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0 &&
+        H5Pset_obj_track_times(fcpl, 0) >= 0) /* the root group: no timestamps */
+        t->file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    if (t->file < 0) H5U_FAIL(t->err, sizeof t->err, "cannot create trace file", "");
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    if (t->file < 0) {
+        fail(t);
+        free_trace(t);
+        return NULL;
+    }
+    if (open_contents(t, meta) || H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
+        if (!t->err[0]) H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
+        fail(t);
+        free_trace(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- one-off tables ---------------------------------------------------------------- */
+
+/* Objects can be created only before SWMR writing starts (at the first record). */
+#define ONCE(t, flag, what)                                                              \
+    do {                                                                                 \
+        if (!(t) || (t)->failed) return -1;                                              \
+        if ((t)->flag) SIM_FAIL("trace %s: %s written twice", (t)->path, what);          \
+        if ((t)->swmr)                                                                   \
+            SIM_FAIL("trace %s: %s must be written before the first record or flush",    \
+                     (t)->path, what);                                                   \
+        (t)->flag = 1;                                                                   \
+    } while (0)
+
+int trace_write_scenario(trace *t, const char *text, const char *const *overrides, size_t n) {
+    ONCE(t, wrote_scenario, "scenario");
+    static const char *const none[1] = {""};
+    TRY(t, h5u_write_text(t->file, "scenario", text, t->err, sizeof t->err));
+    TRY(t, h5u_write_texts(t->file, "overrides", n ? overrides : none, n, t->err, sizeof t->err));
+    return 0;
+}
+
+static void fix_str(char *s, size_t n) {
+    size_t len = strnlen(s, n);
+    if (len == n) len = n - 1;
+    memset(s + len, 0, n - len);
+}
+
+int trace_write_peers(trace *t, const trace_peer_rec *peers, size_t n) {
+    ONCE(t, wrote_peers, "peers");
+    for (size_t i = 0; i < n; i++) {
+        trace_peer_rec r = peers[i];
+        fix_str(r.device, sizeof r.device);
+        fix_str(r.region, sizeof r.region);
+        TRY(t, h5u_table_append(&t->t[T_PEERS], &r, t->err, sizeof t->err));
+    }
+    TRY(t, h5u_table_flush(&t->t[T_PEERS], t->err, sizeof t->err));
+    return 0;
+}
+
+int trace_write_peer_shares(trace *t, const trace_peer_share_rec *shares, size_t n) {
+    if (!t || t->failed) return -1;
+    if (t->wrote_shares) SIM_FAIL("trace %s: peer shares written twice", t->path);
+    t->wrote_shares = 1; /* rows of an existing table: allowed in SWMR mode too */
+    for (size_t i = 0; i < n; i++)
+        TRY(t, h5u_table_append(&t->t[T_SHARES], &shares[i], t->err, sizeof t->err));
+    TRY(t, h5u_table_flush(&t->t[T_SHARES], t->err, sizeof t->err));
+    return 0;
+}
+
+int trace_write_reference(trace *t, const char *const *names, const double *values, size_t n,
+                          const char *source) {
+    ONCE(t, wrote_reference, "reference");
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i] || !names[i][0] || !strcmp(names[i], "source"))
+            SIM_FAIL("trace %s: bad reference name '%s'", t->path, names[i] ? names[i] : "");
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(names[i], names[j]))
+                SIM_FAIL("trace %s: reference %s given twice", t->path, names[i]);
+    }
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot set up group", "/reference");
+        if (gcpl >= 0) H5Pclose(gcpl);
+        return fail(t);
+    }
+    hid_t g = H5Gcreate2(t->file, "reference", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (g < 0) H5U_FAIL(t->err, sizeof t->err, "cannot create group", "/reference");
+    H5Pclose(gcpl);
+    if (g < 0) return fail(t);
+    int rc = h5u_attr_str(g, "source", source ? source : "", t->err, sizeof t->err);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = h5u_attr_f64(g, names[i], values[i], t->err, sizeof t->err);
+    if (H5Gclose(g) < 0 && !rc) rc = H5U_FAIL(t->err, sizeof t->err, "cannot close", "/reference");
+    return rc ? fail(t) : 0;
+}
+
+/* ---- appends ----------------------------------------------------------------------- */
+
+/* From the first record on, the file is in SWMR-write mode: HDF5 then orders its writes
+ * so that the file on disk stays readable at every moment, and never reuses the space of
+ * a chunk it rewrites. */
+static int start_swmr(trace *t) {
+    if (t->swmr) return 0;
+    if (H5Fstart_swmr_write(t->file) < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot start SWMR writing of", "trace file");
+        return fail(t);
+    }
+    t->swmr = 1;
+    return 0;
+}
+
+static int append(trace *t, int which, const void *rec) {
+    if (!t || t->failed || start_swmr(t)) return -1;
+    uint64_t rows = t->t[which].n_rows;
+    TRY(t, h5u_table_append(&t->t[which], rec, t->err, sizeof t->err));
+    /* A block went to the file: flush so that the file on disk is consistent again. */
+    if (t->t[which].n_rows != rows && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
+        return fail(t);
+    }
+    return 0;
+}
+
+int trace_event(trace *t, const trace_event_rec *e) { return append(t, T_EVENTS, e); }
+int trace_phase(trace *t, const trace_phase_rec *p) { return append(t, T_PHASES, p); }
+int trace_sample(trace *t, const trace_sample_rec *s) { return append(t, T_SAMPLES, s); }
+int trace_loss(trace *t, const trace_loss_rec *l) { return append(t, T_LOSS, l); }
+int trace_boundary(trace *t, const trace_boundary_rec *b) { return append(t, T_BOUNDARIES, b); }
+
+int trace_set_events_window(trace *t, int32_t cycles) {
+    if (!t || t->failed) return -1;
+    t->window_cycles = cycles;
+    return 0;
+}
+
+void trace_count_dropped_events(trace *t, uint64_t n) {
+    if (t) t->dropped += n;
+}
+
+uint64_t trace_events_written(const trace *t) {
+    return t ? t->t[T_EVENTS].n_rows + t->t[T_EVENTS].n_buf : 0;
+}
+
+/* ---- flush and close --------------------------------------------------------------- */
+
+static int flush_all(trace *t, const sim_summary *s, int complete) {
+    for (int i = 0; i < T_COUNT; i++)
+        TRY(t, h5u_table_flush(&t->t[i], t->err, sizeof t->err));
+    TRY(t, write_events_attrs(t));
+    if (s) TRY(t, write_summary(t, s, complete));
+    return 0;
+}
+
+int trace_flush(trace *t, const sim_summary *s) {
+    if (!t || t->failed || start_swmr(t)) return -1;
+    TRY(t, flush_all(t, s, 0));
+    if (H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
+        return fail(t);
+    }
+    return 0;
+}
+
+int trace_close(trace *t, const sim_summary *s, int complete) {
+    if (!t) return 0;
+    int rc = t->failed ? -1 : 0;
+    if (!rc) rc = flush_all(t, s, complete);
+    if (!rc && h5u_attr_i32(t->file, "complete", complete ? 1 : 0, t->err, sizeof t->err))
+        rc = fail(t);
+    if (!rc) {
+        for (int i = 0; i < T_COUNT && !rc; i++)
+            if (h5u_table_close(&t->t[i], t->err, sizeof t->err)) rc = fail(t);
+        if (!rc && H5Dclose(t->summary) < 0) {
+            H5U_FAIL(t->err, sizeof t->err, "cannot close", "/summary");
+            rc = fail(t);
+        }
+        t->summary = H5I_INVALID_HID;
+        if (!rc && H5Fclose(t->file) < 0) {
+            H5U_FAIL(t->err, sizeof t->err, "cannot close", "trace file");
+            rc = fail(t);
+        }
+        if (!rc) t->file = H5I_INVALID_HID;
+    }
+    free_trace(t);
+    return rc;
+}
+
+void trace_abandon(trace *t) {
+    if (t) free_trace(t);
+}
