@@ -58,10 +58,10 @@ typedef struct {
 
 typedef struct kb_backend kb_backend;
 struct kb_backend {
-    const char *name;   /* "cpu" or "cuda" */
-    kb_dtype act;       /* activation / working-weight type */
-    int device;         /* GPU ordinal, -1 for the CPU */
-    void *impl;         /* backend private state */
+    const char *name; /* "cpu" or "cuda" */
+    kb_dtype act;     /* activation / working-weight type */
+    int device;       /* GPU ordinal, -1 for the CPU */
+    void *impl;       /* backend private state */
 
     void (*close)(kb_backend *be);
 
@@ -69,7 +69,7 @@ struct kb_backend {
     void *(*alloc)(kb_backend *be, size_t bytes);
     void (*free)(kb_backend *be, void *p);
     void (*zero)(kb_backend *be, void *p, size_t bytes);
-    void (*copy)(kb_backend *be, void *dst, const void *src, size_t bytes);   /* device to device */
+    void (*copy)(kb_backend *be, void *dst, const void *src, size_t bytes); /* device to device */
     /* host fp32 -> device buffer of type t (converting), and back */
     void (*upload)(kb_backend *be, void *dst, kb_dtype t, const float *src, size_t n);
     void (*download)(kb_backend *be, float *dst, const void *src, kb_dtype t, size_t n);
@@ -82,20 +82,20 @@ struct kb_backend {
     /* ---- linear algebra ----
      * C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major, fp32 accumulation.
      * ta=0: A is stored M x K (lda >= K); ta=1: A is stored K x M (lda >= M). Same for B. */
-    void (*gemm)(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
-                 const void *A, kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb,
-                 float beta, void *C, kb_dtype ct, int ldc);
+    void (*gemm)(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const void *A,
+                 kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb, float beta, void *C,
+                 kb_dtype ct, int ldc);
 
     /* ---- elementwise and row ops (A unless noted) ---- */
     /* out[N,d] = wte[tokens[r], :]   (tokens I[N], wte A[V,d]) */
-    void (*embedding_fwd)(kb_backend *be, void *out, const int32_t *tokens, const void *wte,
-                          int N, int d);
+    void (*embedding_fwd)(kb_backend *be, void *out, const int32_t *tokens, const void *wte, int N,
+                          int d);
     /* dwte F[V,d] += scatter of dout[N,d] by tokens */
     void (*embedding_bwd)(kb_backend *be, float *dwte, const int32_t *tokens, const void *dout,
                           int N, int d);
     /* out[N,d] = x * rstd * w, rstd F[N] = 1/sqrt(mean(x^2) + eps), w A[d] */
-    void (*rmsnorm_fwd)(kb_backend *be, void *out, float *rstd, const void *x, const void *w,
-                        int N, int d, float eps);
+    void (*rmsnorm_fwd)(kb_backend *be, void *out, float *rstd, const void *x, const void *w, int N,
+                        int d, float eps);
     /* dx A[N,d] += ..., dw F[d] += ... */
     void (*rmsnorm_bwd)(kb_backend *be, void *dx, float *dw, const void *dout, const void *x,
                         const void *w, const float *rstd, int N, int d);
@@ -104,7 +104,8 @@ struct kb_backend {
      * pairing (i, i + hd/2), frequency theta^(-2i/hd). rope_bwd applies the inverse
      * rotation to a gradient of the same layout. */
     void (*rope_fwd)(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int hd, float theta);
-    void (*rope_bwd)(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, int hd, float theta);
+    void (*rope_bwd)(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, int hd,
+                     float theta);
     /* Causal grouped-query attention, scale 1/sqrt(hd); query head h uses kv head
      * h / (nh/nkv). out A[N, nh*hd]; lse F[B*nh*T] = log-sum-exp of each score row
      * (kept for the backward). */
@@ -123,7 +124,8 @@ struct kb_backend {
     void (*add)(kb_backend *be, void *out, const void *a, const void *b, size_t n);
     /* dst[r, 0..ncols-1] += src[r, 0..ncols-1] for r < N, with row strides ldd, lds.
      * (ResBM's identity paths: first k channels of x; y zero-padded to d.) */
-    void (*add_cols)(kb_backend *be, void *dst, int ldd, const void *src, int lds, int N, int ncols);
+    void (*add_cols)(kb_backend *be, void *dst, int ldd, const void *src, int lds, int N,
+                     int ncols);
     /* x[n] *= s (type t) */
     void (*scale)(kb_backend *be, void *x, kb_dtype t, size_t n, float s);
     /* sum of squares of x (type t), returned to the host in double (synchronises) */
@@ -138,7 +140,8 @@ struct kb_backend {
     /* int8 activation quantisation, symmetric per row: scale F[N] = max|x_r| / 127,
      * q Q[N,d] = round(x / scale); dequant: x = q * scale. */
     void (*quant_int8)(kb_backend *be, int8_t *q, float *scale, const void *x, int N, int d);
-    void (*dequant_int8)(kb_backend *be, void *x, const int8_t *q, const float *scale, int N, int d);
+    void (*dequant_int8)(kb_backend *be, void *x, const int8_t *q, const float *scale, int N,
+                         int d);
 
     /* ---- optimizers (F buffers, n elements) ---- */
     /* One Adam-family step on master weights p with gradient g (see kb_adam_coef). */
@@ -146,8 +149,8 @@ struct kb_backend {
                       const kb_adam_coef *c);
     /* Outer step, SGD with Nesterov momentum on a pseudo-gradient pg (PyTorch's form):
      *   mom = mu * mom + pg ;  w -= lr * (pg + mu * mom) */
-    void (*nesterov_step)(kb_backend *be, float *w, float *mom, const float *pg, size_t n,
-                          float lr, float mu);
+    void (*nesterov_step)(kb_backend *be, float *w, float *mom, const float *pg, size_t n, float lr,
+                          float mu);
 };
 
 /* ---- opening a backend (kernels/backend_load.c) ----

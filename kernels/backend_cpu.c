@@ -14,16 +14,14 @@
 #include "kernels/cpu_ops.h"
 #include "kernels/cpu_optim.h"
 
-void kcpu_fail(const char *file, int line, const char *msg)
-{
+void kcpu_fail(const char *file, int line, const char *msg) {
     fprintf(stderr, "%s:%d: %s\n", file, line, msg);
     abort();
 }
 
 /* ---- memory ---- */
 
-static void *cpu_alloc(kb_backend *be, size_t bytes)
-{
+static void *cpu_alloc(kb_backend *be, size_t bytes) {
     (void)be;
     void *p = calloc(bytes ? bytes : 1, 1);
     if (!p) {
@@ -33,63 +31,49 @@ static void *cpu_alloc(kb_backend *be, size_t bytes)
     return p;
 }
 
-static void cpu_free(kb_backend *be, void *p)
-{
+static void cpu_free(kb_backend *be, void *p) {
     (void)be;
     free(p);
 }
 
-static void cpu_zero(kb_backend *be, void *p, size_t bytes)
-{
+static void cpu_zero(kb_backend *be, void *p, size_t bytes) {
     (void)be;
     if (bytes) memset(p, 0, bytes);
 }
 
-static void cpu_copy(kb_backend *be, void *dst, const void *src, size_t bytes)
-{
+static void cpu_copy(kb_backend *be, void *dst, const void *src, size_t bytes) {
     (void)be;
     if (bytes && dst != src) memmove(dst, src, bytes);
 }
 
-static void cpu_upload(kb_backend *be, void *dst, kb_dtype t, const float *src, size_t n)
-{
+static void cpu_upload(kb_backend *be, void *dst, kb_dtype t, const float *src, size_t n) {
     KCPU_REQUIRE_F32(t);
     cpu_copy(be, dst, src, n * sizeof(float));
 }
 
-static void cpu_download(kb_backend *be, float *dst, const void *src, kb_dtype t, size_t n)
-{
+static void cpu_download(kb_backend *be, float *dst, const void *src, kb_dtype t, size_t n) {
     KCPU_REQUIRE_F32(t);
     cpu_copy(be, dst, src, n * sizeof(float));
 }
 
-static void cpu_copy_raw(kb_backend *be, void *dst, const void *src, size_t bytes)
-{
+static void cpu_copy_raw(kb_backend *be, void *dst, const void *src, size_t bytes) {
     cpu_copy(be, dst, src, bytes);
 }
 
 static void cpu_convert(kb_backend *be, void *dst, kb_dtype dt, const void *src, kb_dtype st,
-                        size_t n)
-{
+                        size_t n) {
     KCPU_REQUIRE_F32(dt);
     KCPU_REQUIRE_F32(st);
     cpu_copy(be, dst, src, n * sizeof(float));
 }
 
-static void cpu_synchronize(kb_backend *be)
-{
-    (void)be;
-}
+static void cpu_synchronize(kb_backend *be) { (void)be; }
 
-static void cpu_close(kb_backend *be)
-{
-    free(be);
-}
+static void cpu_close(kb_backend *be) { free(be); }
 
 /* ---- the table ---- */
 
-kb_backend *kb_cpu_open(void)
-{
+kb_backend *kb_cpu_open(void) {
     kb_backend *be = calloc(1, sizeof *be);
     if (!be) {
         fprintf(stderr, "%s:%d: out of memory opening the CPU backend\n", __FILE__, __LINE__);

@@ -30,14 +30,12 @@ static void *plugin_handle;
 static kb_cuda_open_fn plugin_open;
 static kb_cuda_count_fn plugin_count;
 
-static void set_err(char *err, size_t errlen, const char *msg)
-{
+static void set_err(char *err, size_t errlen, const char *msg) {
     if (err && errlen) snprintf(err, errlen, "%s", msg);
 }
 
 /* Tries dlopen(path); on failure appends "path: reason" to why (a ';'-separated list). */
-static void *try_dlopen(const char *path, char *why, size_t whylen)
-{
+static void *try_dlopen(const char *path, char *why, size_t whylen) {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
@@ -49,8 +47,7 @@ static void *try_dlopen(const char *path, char *why, size_t whylen)
 }
 
 /* Loads the plugin and resolves its symbols; caller holds plugin_lock. */
-static int load_plugin_locked(char *err, size_t errlen)
-{
+static int load_plugin_locked(char *err, size_t errlen) {
     char why[2048] = "";
     char path[PATH_MAX + sizeof KB_PLUGIN_NAME + 2];
     void *h = NULL;
@@ -97,24 +94,21 @@ static int load_plugin_locked(char *err, size_t errlen)
 }
 
 /* Loads the plugin once (later calls reuse it); 0 on success, else -1 with err. */
-static int load_plugin(char *err, size_t errlen)
-{
+static int load_plugin(char *err, size_t errlen) {
     pthread_mutex_lock(&plugin_lock);
     int rc = plugin_handle ? 0 : load_plugin_locked(err, errlen);
     pthread_mutex_unlock(&plugin_lock);
     return rc;
 }
 
-static kb_backend *open_cuda(int device, kb_dtype act, char *err, size_t errlen)
-{
+static kb_backend *open_cuda(int device, kb_dtype act, char *err, size_t errlen) {
     if (load_plugin(err, errlen) != 0) return NULL;
     kb_backend *be = plugin_open(device, act, err, errlen);
     if (!be && err && errlen && !err[0]) set_err(err, errlen, "the CUDA backend did not open");
     return be;
 }
 
-kb_backend *kb_open(const char *which, int device, kb_dtype act, char *err, size_t errlen)
-{
+kb_backend *kb_open(const char *which, int device, kb_dtype act, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
     if (!which) which = "auto";
     if (strcmp(which, "cpu") == 0) return kb_cpu_open();
@@ -141,7 +135,6 @@ kb_backend *kb_open(const char *which, int device, kb_dtype act, char *err, size
     return NULL;
 }
 
-void kb_close(kb_backend *be)
-{
+void kb_close(kb_backend *be) {
     if (be && be->close) be->close(be);
 }

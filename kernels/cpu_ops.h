@@ -37,18 +37,20 @@
 
 /* Prints "file:line: message" and aborts: a programming error reached a backend op. */
 void kcpu_fail(const char *file, int line, const char *msg);
-#define KCPU_CHECK(cond, msg) \
-    do { if (!(cond)) kcpu_fail(__FILE__, __LINE__, (msg)); } while (0)
+#define KCPU_CHECK(cond, msg)                                                                      \
+    do {                                                                                           \
+        if (!(cond)) kcpu_fail(__FILE__, __LINE__, (msg));                                         \
+    } while (0)
 #define KCPU_REQUIRE_F32(t) KCPU_CHECK((t) == KB_F32, "the CPU backend is fp32 only")
 
 /* ---- linear algebra (cpu_ops_linear.c) ---- */
-void kcpu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
-               const void *A, kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb,
-               float beta, void *C, kb_dtype ct, int ldc);
+void kcpu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const void *A,
+               kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb, float beta, void *C,
+               kb_dtype ct, int ldc);
 
 /* ---- normalisation (cpu_ops_norm.c) ---- */
-void kcpu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w,
-                      int N, int d, float eps);
+void kcpu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w, int N,
+                      int d, float eps);
 void kcpu_rmsnorm_bwd(kb_backend *be, void *dx, float *dw, const void *dout, const void *x,
                       const void *w, const float *rstd, int N, int d);
 
@@ -61,10 +63,10 @@ void kcpu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void
                         const void *out, const float *lse, int B, int T, int nh, int nkv, int hd);
 
 /* ---- pointwise and row ops (cpu_ops_pointwise.c) ---- */
-void kcpu_embedding_fwd(kb_backend *be, void *out, const int32_t *tokens, const void *wte,
-                        int N, int d);
-void kcpu_embedding_bwd(kb_backend *be, float *dwte, const int32_t *tokens, const void *dout,
-                        int N, int d);
+void kcpu_embedding_fwd(kb_backend *be, void *out, const int32_t *tokens, const void *wte, int N,
+                        int d);
+void kcpu_embedding_bwd(kb_backend *be, float *dwte, const int32_t *tokens, const void *dout, int N,
+                        int d);
 void kcpu_swiglu_fwd(kb_backend *be, void *out, const void *gu, int N, int f);
 void kcpu_swiglu_bwd(kb_backend *be, void *dgu, const void *dout, const void *gu, int N, int f);
 void kcpu_silu_fwd(kb_backend *be, void *out, const void *x, size_t n);

@@ -50,8 +50,7 @@
 /* ---- RoPE ---- */
 
 /* cos/sin tables [T][hd/2]; returns a block of 2 * T * hd/2 floats (cos first). */
-static float *rope_table(int T, int hd, float theta)
-{
+static float *rope_table(int T, int hd, float theta) {
     int half = hd / 2;
     float *tab = malloc((size_t)2 * T * half * sizeof(float) + 1);
     KCPU_CHECK(tab != NULL, "rope: out of memory");
@@ -65,14 +64,13 @@ static float *rope_table(int T, int hd, float theta)
 }
 
 /* dir = +1 rotates forward, -1 applies the inverse rotation. */
-static void rope_apply(void *qkv, int N, int T, int nh, int nkv, int hd, float theta, int dir)
-{
+static void rope_apply(void *qkv, int N, int T, int nh, int nkv, int hd, float theta, int dir) {
     KCPU_CHECK(hd % 2 == 0 && T > 0 && N % T == 0, "rope: bad shape");
     int half = hd / 2, width = (nh + 2 * nkv) * hd, nrot = nh + nkv;
     float *tab = rope_table(T, hd, theta);
     const float *cs = tab, *sn = tab + (size_t)T * half;
     float *x = qkv;
-    #pragma omp parallel for schedule(static) if((size_t)N * nrot * hd >= KCPU_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)N * nrot * hd >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++) {
         int t = r % T;
         const float *c = cs + (size_t)t * half, *s = sn + (size_t)t * half;
@@ -88,14 +86,12 @@ static void rope_apply(void *qkv, int N, int T, int nh, int nkv, int hd, float t
     free(tab);
 }
 
-void kcpu_rope_fwd(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int hd, float theta)
-{
+void kcpu_rope_fwd(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int hd, float theta) {
     (void)be;
     rope_apply(qkv, N, T, nh, nkv, hd, theta, +1);
 }
 
-void kcpu_rope_bwd(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, int hd, float theta)
-{
+void kcpu_rope_bwd(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, int hd, float theta) {
     (void)be;
     rope_apply(dqkv, N, T, nh, nkv, hd, theta, -1);
 }
@@ -115,8 +111,7 @@ void kcpu_rope_bwd(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, in
 #endif
 
 /* Bitwise select: a where mask is all ones, b where it is 0. */
-static inline int32_t att_blend(int32_t mask, int32_t a, int32_t b)
-{
+static inline int32_t att_blend(int32_t mask, int32_t a, int32_t b) {
     return (a & mask) | (b & ~mask);
 }
 
@@ -127,8 +122,7 @@ static inline int32_t att_blend(int32_t mask, int32_t a, int32_t b)
  * (a float compare would keep GCC's -ftrapping-math from vectorising the loop).
  * Within 1.5 ulp of exp wherever that is a normal float (-87.3 <= x <= 88.3; the softmax
  * has x <= 0); 0 below x = -87.7 (n < -126), +inf above 88.4 (n > 127); NaN stays NaN. */
-static inline float att_exp(float x)
-{
+static inline float att_exp(float x) {
     const int32_t mid = 0x4B400000, lo = mid - 126, hi = mid + 127;
     float t = x * 1.44269504088896341f + 12582912.0f;
     int32_t tb;
@@ -159,13 +153,12 @@ static inline float att_exp(float x)
 
 /* Forward softmax of one score row of n: row[j] = exp(row[j] - max) for j < len (the
  * causal part), 0 after. Returns the sum of the exponentials (in double), *mx the max. */
-ATT_CLONES static double att_softmax_row(float *row, int len, int n, float *mx)
-{
+ATT_CLONES static double att_softmax_row(float *row, int len, int n, float *mx) {
     float m = -INFINITY;
-    #pragma omp simd reduction(max:m)
+#pragma omp simd reduction(max : m)
     for (int j = 0; j < len; j++) m = row[j] > m ? row[j] : m;
     double sum = 0.0;
-    #pragma omp simd reduction(+:sum)
+#pragma omp simd reduction(+ : sum)
     for (int j = 0; j < len; j++) {
         float e = att_exp(row[j] - m);
         row[j] = e;
@@ -178,9 +171,8 @@ ATT_CLONES static double att_softmax_row(float *row, int len, int n, float *mx)
 
 /* Backward of one score row: p[j] = exp(s[j] - lse), dp[j] = p[j] (dp[j] - D) for j < len,
  * both 0 after. */
-ATT_CLONES static void att_grad_row(float *p, float *dp, int len, int n, float lse, float D)
-{
-    #pragma omp simd
+ATT_CLONES static void att_grad_row(float *p, float *dp, int len, int n, float lse, float D) {
+#pragma omp simd
     for (int j = 0; j < len; j++) {
         float e = att_exp(p[j] - lse);
         p[j] = e;
@@ -189,16 +181,14 @@ ATT_CLONES static void att_grad_row(float *p, float *dp, int len, int n, float l
     for (int j = len; j < n; j++) p[j] = dp[j] = 0.0f;
 }
 
-static float dotf(const float *a, const float *b, int n)
-{
+static float dotf(const float *a, const float *b, int n) {
     float s = 0.0f;
     for (int i = 0; i < n; i++) s += a[i] * b[i];
     return s;
 }
 
 /* Positions per tile: ATT_ROWS / group, at least 1, at most T. */
-static int att_tile_len(int T, int group)
-{
+static int att_tile_len(int T, int group) {
     int tq = ATT_ROWS / group;
     if (tq < 1) tq = 1;
     return tq < T ? tq : T;
@@ -207,24 +197,21 @@ static int att_tile_len(int T, int group)
 /* Whether a call runs its tasks on the OpenMP team: only with more than one task, enough
  * work, and OpenBLAS on one thread. Every task's GEMMs on a threaded OpenBLAS as well
  * would put two pools on the same cores (measured 2x slower than one task at a time). */
-static int att_parallel(int B, int T, int nh, int nkv, int hd)
-{
+static int att_parallel(int B, int T, int nh, int nkv, int hd) {
 #ifdef OPENBLAS_VERSION
     if (openblas_get_num_threads() > 1) return 0;
 #endif
     return B * nkv > 1 && (size_t)B * nh * T * T * hd / 2 >= KCPU_PAR_MIN;
 }
 
-static float *att_scratch(size_t n)
-{
+static float *att_scratch(size_t n) {
     float *p = malloc(n * sizeof(float));
     KCPU_CHECK(p != NULL, "attention: out of memory");
     return p;
 }
 
 void kcpu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, int B, int T,
-                        int nh, int nkv, int hd)
-{
+                        int nh, int nkv, int hd) {
     (void)be;
     KCPU_CHECK(nkv > 0 && nh % nkv == 0, "attention: nh must be a multiple of nkv");
     KCPU_CHECK(B >= 0 && T >= 0 && hd > 0, "attention: bad shape");
@@ -235,12 +222,12 @@ void kcpu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, 
     const float scale = 1.0f / sqrtf((float)hd);
     const float *x = qkv;
     float *o = out;
-    #pragma omp parallel if(att_parallel(B, T, nh, nkv, hd))
+#pragma omp parallel if (att_parallel(B, T, nh, nkv, hd))
     {
         /* scores [rows][t1]; packed q, then out [rows][hd]; 1/sum [rows] */
         float *s = att_scratch(rmax * T + rmax * hd + rmax);
         float *qp = s + rmax * T, *inv = qp + rmax * hd;
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (int task = 0; task < B * nkv; task++) {
             const int b = task / nkv, g = task % nkv;
             const float *xb = x + (size_t)b * T * width;
@@ -251,8 +238,8 @@ void kcpu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, 
                     memcpy(qp + (size_t)i * gw, xb + (size_t)(t0 + i) * width + (size_t)g * gw,
                            (size_t)gw * sizeof(float));
                 /* S = Q K^T / sqrt(hd) over keys 0..t1-1 */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t1, hd, scale, qp, hd,
-                            k, width, 0.0f, s, t1);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t1, hd, scale, qp, hd, k,
+                            width, 0.0f, s, t1);
                 for (int r = 0; r < rows; r++) {
                     const int t = t0 + r / group, h = g * group + r % group;
                     float mx;
@@ -261,8 +248,8 @@ void kcpu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, 
                     lse[((size_t)b * nh + h) * T + t] = mx + (float)log(sum);
                 }
                 /* out = exp(S - max) V / sum */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, t1, 1.0f, s, t1,
-                            v, width, 0.0f, qp, hd);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, t1, 1.0f, s, t1, v,
+                            width, 0.0f, qp, hd);
                 for (int r = 0; r < rows; r++) {
                     float *orow = o + (size_t)(b * T + t0 + r / group) * ow +
                                   (size_t)(g * group + r % group) * hd;
@@ -276,8 +263,7 @@ void kcpu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, 
 }
 
 void kcpu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void *qkv,
-                        const void *out, const float *lse, int B, int T, int nh, int nkv, int hd)
-{
+                        const void *out, const float *lse, int B, int T, int nh, int nkv, int hd) {
     (void)be;
     KCPU_CHECK(nkv > 0 && nh % nkv == 0, "attention: nh must be a multiple of nkv");
     KCPU_CHECK(B >= 0 && T >= 0 && hd > 0, "attention: bad shape");
@@ -288,13 +274,13 @@ void kcpu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void
     const float scale = 1.0f / sqrtf((float)hd);
     const float *x = qkv, *go = dout, *o = out;
     float *dx = dqkv;
-    #pragma omp parallel if(att_parallel(B, T, nh, nkv, hd))
+#pragma omp parallel if (att_parallel(B, T, nh, nkv, hd))
     {
         /* P and dP, then dS [rows][t1]; packed q (then dq) and dout [rows][hd]; lse, D [rows] */
         float *p = att_scratch(2 * rmax * T + 2 * rmax * hd + 2 * rmax);
         float *dp = p + rmax * T, *qp = dp + rmax * T, *gp = qp + rmax * hd;
         float *L = gp + rmax * hd, *D = L + rmax;
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (int task = 0; task < B * nkv; task++) {
             const int b = task / nkv, g = task % nkv;
             const size_t kcol = (size_t)(nh + g) * hd, vcol = (size_t)(nh + nkv + g) * hd;
@@ -313,19 +299,19 @@ void kcpu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void
                     const int t = t0 + r / group, h = g * group + r % group;
                     L[r] = lse[((size_t)b * nh + h) * T + t];
                     D[r] = dotf(gp + (size_t)r * hd, o + ((size_t)b * T + t) * ow + (size_t)h * hd,
-                                hd);   /* D = dout . out */
+                                hd); /* D = dout . out */
                 }
                 /* P = exp(Q K^T / sqrt(hd) - lse); dP = dout V^T; dS = P (dP - D) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t1, hd, scale, qp, hd,
-                            k, width, 0.0f, p, t1);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t1, hd, 1.0f, gp, hd,
-                            v, width, 0.0f, dp, t1);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t1, hd, scale, qp, hd, k,
+                            width, 0.0f, p, t1);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, t1, hd, 1.0f, gp, hd, v,
+                            width, 0.0f, dp, t1);
                 for (int r = 0; r < rows; r++)
                     att_grad_row(p + (size_t)r * t1, dp + (size_t)r * t1, t0 + r / group + 1, t1,
                                  L[r], D[r]);
                 /* dV += P^T dout; dK += dS^T Q / sqrt(hd) (summing over the group's heads) */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, hd, rows, 1.0f, p, t1,
-                            gp, hd, 1.0f, dxb + vcol, width);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, hd, rows, 1.0f, p, t1, gp,
+                            hd, 1.0f, dxb + vcol, width);
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, hd, rows, scale, dp, t1,
                             qp, hd, 1.0f, dxb + kcol, width);
                 /* dQ += dS K / sqrt(hd) (into qp, then added to the group's q columns) */

@@ -10,18 +10,18 @@
 #include "kernels/cpu_ops.h"
 
 void kcpu_crossentropy(kb_backend *be, float *losses, void *dlogits, const void *logits,
-                       const int32_t *targets, int N, int V, float dscale)
-{
+                       const int32_t *targets, int N, int V, float dscale) {
     (void)be;
     const float *z = logits;
     float *dz = dlogits;
-    #pragma omp parallel for schedule(static) if((size_t)N * V >= KCPU_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++) {
         const float *zr = z + (size_t)r * V;
         int tgt = targets[r];
         KCPU_CHECK(tgt >= 0 && tgt < V, "crossentropy: target out of range");
         float mx = -INFINITY;
-        for (int j = 0; j < V; j++) if (zr[j] > mx) mx = zr[j];
+        for (int j = 0; j < V; j++)
+            if (zr[j] > mx) mx = zr[j];
         double sum = 0.0;
         for (int j = 0; j < V; j++) sum += exp((double)zr[j] - mx);
         double lse = mx + log(sum);

@@ -11,13 +11,12 @@
 
 #include "kernels/cpu_ops.h"
 
-void kcpu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w,
-                      int N, int d, float eps)
-{
+void kcpu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w, int N,
+                      int d, float eps) {
     (void)be;
     float *o = out;
     const float *xs = x, *ws = w;
-    #pragma omp parallel for schedule(static) if((size_t)N * d >= KCPU_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)N * d >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++) {
         const float *xr = xs + (size_t)r * d;
         float *orow = o + (size_t)r * d;
@@ -30,12 +29,11 @@ void kcpu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, con
 }
 
 void kcpu_rmsnorm_bwd(kb_backend *be, void *dx, float *dw, const void *dout, const void *x,
-                      const void *w, const float *rstd, int N, int d)
-{
+                      const void *w, const float *rstd, int N, int d) {
     (void)be;
     float *dxs = dx;
     const float *go = dout, *xs = x, *ws = w;
-    #pragma omp parallel for schedule(static) if((size_t)N * d >= KCPU_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)N * d >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++) {
         const float *xr = xs + (size_t)r * d, *gr = go + (size_t)r * d;
         float *dxr = dxs + (size_t)r * d;
@@ -45,8 +43,8 @@ void kcpu_rmsnorm_bwd(kb_backend *be, void *dx, float *dw, const void *dout, con
         float c = (float)(dot / d) * rs * rs;
         for (int j = 0; j < d; j++) dxr[j] += rs * (gr[j] * ws[j] - xr[j] * c);
     }
-    /* dw: one column per iteration, rows summed in order (deterministic). */
-    #pragma omp parallel for schedule(static) if((size_t)N * d >= KCPU_PAR_MIN)
+/* dw: one column per iteration, rows summed in order (deterministic). */
+#pragma omp parallel for schedule(static) if ((size_t)N * d >= KCPU_PAR_MIN)
     for (int j = 0; j < d; j++) {
         double acc = 0.0;
         for (int r = 0; r < N; r++)

@@ -8,11 +8,10 @@
 
 #include "kernels/cpu_ops.h"
 
-void kcpu_quant_int8(kb_backend *be, int8_t *q, float *scale, const void *x, int N, int d)
-{
+void kcpu_quant_int8(kb_backend *be, int8_t *q, float *scale, const void *x, int N, int d) {
     (void)be;
     const float *xs = x;
-    #pragma omp parallel for schedule(static) if((size_t)N * d >= KCPU_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)N * d >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++) {
         const float *xr = xs + (size_t)r * d;
         int8_t *qr = q + (size_t)r * d;
@@ -29,11 +28,10 @@ void kcpu_quant_int8(kb_backend *be, int8_t *q, float *scale, const void *x, int
     }
 }
 
-void kcpu_dequant_int8(kb_backend *be, void *x, const int8_t *q, const float *scale, int N, int d)
-{
+void kcpu_dequant_int8(kb_backend *be, void *x, const int8_t *q, const float *scale, int N, int d) {
     (void)be;
     float *xs = x;
-    #pragma omp parallel for schedule(static) if((size_t)N * d >= KCPU_PAR_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)N * d >= KCPU_PAR_MIN)
     for (int r = 0; r < N; r++)
         for (int j = 0; j < d; j++) xs[(size_t)r * d + j] = (float)q[(size_t)r * d + j] * scale[r];
 }

@@ -7,8 +7,7 @@
 #define KCPU_OPTIM_PARALLEL_MIN 65536
 
 void kcpu_adam_step(kb_backend *be, float *p, const float *g, float *m, float *v, size_t n,
-                    const kb_adam_coef *c)
-{
+                    const kb_adam_coef *c) {
     (void)be;
     const float decay = 1.0f - c->lr * c->wd;
     const float b1 = c->b1, b2 = c->b2, one_b1 = 1.0f - c->b1, one_b2 = 1.0f - c->b2;
@@ -27,9 +26,8 @@ void kcpu_adam_step(kb_backend *be, float *p, const float *g, float *m, float *v
     }
 }
 
-void kcpu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n,
-                        float lr, float mu)
-{
+void kcpu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n, float lr,
+                        float mu) {
     (void)be;
     const long long count = (long long)n;
 #pragma omp parallel for schedule(static) if (count >= KCPU_OPTIM_PARALLEL_MIN)

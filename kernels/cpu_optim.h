@@ -18,7 +18,7 @@ void kcpu_adam_step(kb_backend *be, float *p, const float *g, float *m, float *v
                     const kb_adam_coef *c);
 
 /* mom = mu·mom + pg; w -= lr·(pg + mu·mom). */
-void kcpu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n,
-                        float lr, float mu);
+void kcpu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n, float lr,
+                        float mu);
 
 #endif

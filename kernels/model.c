@@ -29,8 +29,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-km_config km_orion_100b(void)
-{
+km_config km_orion_100b(void) {
     km_config c = {
         .d_model = 9216,
         .n_blocks = 90,
@@ -51,8 +50,7 @@ km_config km_orion_100b(void)
 
 static int fail(char *msg, int msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int fail(char *msg, int msglen, const char *fmt, ...)
-{
+static int fail(char *msg, int msglen, const char *fmt, ...) {
     if (msg && msglen > 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -62,16 +60,19 @@ static int fail(char *msg, int msglen, const char *fmt, ...)
     return -1;
 }
 
-int km_config_validate(const km_config *c, char *msg, int msglen)
-{
-    const struct { const char *name; int value; } ints[] = {
-        {"d_model", c->d_model},   {"n_blocks", c->n_blocks}, {"n_heads", c->n_heads},
+int km_config_validate(const km_config *c, char *msg, int msglen) {
+    const struct {
+        const char *name;
+        int value;
+    } ints[] = {
+        {"d_model", c->d_model},       {"n_blocks", c->n_blocks}, {"n_heads", c->n_heads},
         {"n_kv_heads", c->n_kv_heads}, {"head_dim", c->head_dim}, {"ffn", c->ffn},
-        {"vocab", c->vocab},       {"seq_len", c->seq_len},   {"dtype_bytes", c->dtype_bytes},
+        {"vocab", c->vocab},           {"seq_len", c->seq_len},   {"dtype_bytes", c->dtype_bytes},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (ints[i].value <= 0)
-            return fail(msg, msglen, "model.%s = %d: must be positive", ints[i].name, ints[i].value);
+            return fail(msg, msglen, "model.%s = %d: must be positive", ints[i].name,
+                        ints[i].value);
     if (!(c->rope_theta > 0))
         return fail(msg, msglen, "model.rope_theta = %g: must be positive", c->rope_theta);
     if (!(c->norm_eps > 0))
@@ -80,23 +81,23 @@ int km_config_validate(const km_config *c, char *msg, int msglen)
         return fail(msg, msglen, "model.d_model = %d: must equal n_heads × head_dim = %d × %d",
                     c->d_model, c->n_heads, c->head_dim);
     if (c->n_heads % c->n_kv_heads != 0)
-        return fail(msg, msglen, "model.n_kv_heads = %d: must divide n_heads = %d",
-                    c->n_kv_heads, c->n_heads);
+        return fail(msg, msglen, "model.n_kv_heads = %d: must divide n_heads = %d", c->n_kv_heads,
+                    c->n_heads);
     if (c->head_dim % 2 != 0)
         return fail(msg, msglen, "model.head_dim = %d: must be even for RoPE", c->head_dim);
     return 0;
 }
 
-int km_split_validate(const km_config *c, const km_split *s, char *msg, int msglen)
-{
+int km_split_validate(const km_config *c, const km_split *s, char *msg, int msglen) {
     if (s->n_stages < 1 || s->n_stages > KM_MAX_STAGES)
         return fail(msg, msglen, "pipeline.n_stages = %d: must be in [1, %d]", s->n_stages,
                     KM_MAX_STAGES);
     int64_t sum = 0;
     for (int i = 0; i < s->n_stages; i++) {
         if (s->blocks[i] < 1)
-            return fail(msg, msglen, "pipeline.blocks[%d] = %d: every stage needs at least one block",
-                        i, s->blocks[i]);
+            return fail(msg, msglen,
+                        "pipeline.blocks[%d] = %d: every stage needs at least one block", i,
+                        s->blocks[i]);
         sum += s->blocks[i];
     }
     if (sum != c->n_blocks)
@@ -105,12 +106,10 @@ int km_split_validate(const km_config *c, const km_split *s, char *msg, int msgl
     return 0;
 }
 
-int km_boundary_validate(const km_config *c, const km_boundary *b, char *msg, int msglen)
-{
+int km_boundary_validate(const km_config *c, const km_boundary *b, char *msg, int msglen) {
     switch (b->method) {
     case KM_COMP_NONE:
-    case KM_COMP_INT8:
-        return 0;
+    case KM_COMP_INT8: return 0;
     case KM_COMP_RESBM:
     case KM_COMP_LINEAR:
         if (b->k < 1 || b->k > c->d_model)
@@ -125,8 +124,7 @@ int km_boundary_validate(const km_config *c, const km_boundary *b, char *msg, in
 
 /* ---- parameters ---- */
 
-int64_t km_params_block_matmul(const km_config *c)
-{
+int64_t km_params_block_matmul(const km_config *c) {
     const int64_t d = c->d_model;
     const int64_t q = (int64_t)c->n_heads * c->head_dim;
     const int64_t kv = (int64_t)c->n_kv_heads * c->head_dim;
@@ -135,34 +133,24 @@ int64_t km_params_block_matmul(const km_config *c)
     return attn + mlp;
 }
 
-int64_t km_params_block(const km_config *c)
-{
+int64_t km_params_block(const km_config *c) {
     return km_params_block_matmul(c) + 2 * (int64_t)c->d_model;
 }
 
-int64_t km_params_embedding(const km_config *c)
-{
-    return (int64_t)c->vocab * c->d_model;
-}
+int64_t km_params_embedding(const km_config *c) { return (int64_t)c->vocab * c->d_model; }
 
-int64_t km_params_head(const km_config *c)
-{
+int64_t km_params_head(const km_config *c) {
     return (int64_t)c->d_model + (int64_t)c->vocab * c->d_model;
 }
 
-int64_t km_params_total(const km_config *c)
-{
+int64_t km_params_total(const km_config *c) {
     return km_params_embedding(c) + c->n_blocks * km_params_block(c) + km_params_head(c);
 }
 
-int64_t km_params_matmul(const km_config *c)
-{
-    return km_params_total(c) - km_params_embedding(c);
-}
+int64_t km_params_matmul(const km_config *c) { return km_params_total(c) - km_params_embedding(c); }
 
 /* Matmul weights of a boundary's encoder and decoder (the ResBM norm excluded). */
-static int64_t encoder_matmul(const km_config *c, const km_boundary *b)
-{
+static int64_t encoder_matmul(const km_config *c, const km_boundary *b) {
     const int64_t d = c->d_model, k = b->k, h = b->hidden;
     switch (b->method) {
     case KM_COMP_RESBM: return d * h + h * k;
@@ -173,8 +161,7 @@ static int64_t encoder_matmul(const km_config *c, const km_boundary *b)
     return 0;
 }
 
-static int64_t decoder_matmul(const km_config *c, const km_boundary *b)
-{
+static int64_t decoder_matmul(const km_config *c, const km_boundary *b) {
     const int64_t d = c->d_model, k = b->k, h = b->hidden;
     switch (b->method) {
     case KM_COMP_RESBM: return k * h + h * d;
@@ -185,74 +172,53 @@ static int64_t decoder_matmul(const km_config *c, const km_boundary *b)
     return 0;
 }
 
-int64_t km_params_encoder(const km_config *c, const km_boundary *b)
-{
+int64_t km_params_encoder(const km_config *c, const km_boundary *b) {
     const int64_t norm = b->method == KM_COMP_RESBM ? c->d_model : 0;
     return norm + encoder_matmul(c, b);
 }
 
-int64_t km_params_decoder(const km_config *c, const km_boundary *b)
-{
-    return decoder_matmul(c, b);
-}
+int64_t km_params_decoder(const km_config *c, const km_boundary *b) { return decoder_matmul(c, b); }
 
-int64_t km_params_boundary(const km_config *c, const km_boundary *b)
-{
+int64_t km_params_boundary(const km_config *c, const km_boundary *b) {
     return km_params_encoder(c, b) + km_params_decoder(c, b);
 }
 
-static int stage_ok(const km_split *sp, int s)
-{
+static int stage_ok(const km_split *sp, int s) {
     return sp->n_stages >= 1 && sp->n_stages <= KM_MAX_STAGES && s >= 0 && s < sp->n_stages;
 }
 
-int64_t km_params_stage(const km_config *c, const km_split *sp, const km_boundary *b, int s)
-{
-    if (!stage_ok(sp, s))
-        return -1;
+int64_t km_params_stage(const km_config *c, const km_split *sp, const km_boundary *b, int s) {
+    if (!stage_ok(sp, s)) return -1;
     int64_t p = sp->blocks[s] * km_params_block(c);
-    if (s == 0)
-        p += km_params_embedding(c);
-    if (s == sp->n_stages - 1)
-        p += km_params_head(c);
-    else
-        p += km_params_encoder(c, b);
-    if (s > 0)
-        p += km_params_decoder(c, b);
+    if (s == 0) p += km_params_embedding(c);
+    if (s == sp->n_stages - 1) p += km_params_head(c);
+    else p += km_params_encoder(c, b);
+    if (s > 0) p += km_params_decoder(c, b);
     return p;
 }
 
 int64_t km_params_stage_matmul(const km_config *c, const km_split *sp, const km_boundary *b,
-                               int s)
-{
-    if (!stage_ok(sp, s))
-        return -1;
+                               int s) {
+    if (!stage_ok(sp, s)) return -1;
     int64_t p = sp->blocks[s] * km_params_block_matmul(c);
-    if (s == sp->n_stages - 1)
-        p += (int64_t)c->vocab * c->d_model;
-    else
-        p += encoder_matmul(c, b);
-    if (s > 0)
-        p += decoder_matmul(c, b);
+    if (s == sp->n_stages - 1) p += (int64_t)c->vocab * c->d_model;
+    else p += encoder_matmul(c, b);
+    if (s > 0) p += decoder_matmul(c, b);
     return p;
 }
 
 /* ---- balanced split ---- */
 
-int km_block_slots(const km_config *c, int64_t params)
-{
+int km_block_slots(const km_config *c, int64_t params) {
     const int64_t block = km_params_block(c);
-    if (block <= 0 || params <= 0)
-        return 0;
+    if (block <= 0 || params <= 0) return 0;
     return (int)((params + block - 1) / block);
 }
 
-km_split km_split_balanced(const km_config *c, int n_stages)
-{
+km_split km_split_balanced(const km_config *c, int n_stages) {
     km_split sp = {0};
     const int L = c->n_blocks, S = n_stages;
-    if (S < 1 || S > KM_MAX_STAGES || S > L)
-        return sp;
+    if (S < 1 || S > KM_MAX_STAGES || S > L) return sp;
     sp.n_stages = S;
     if (S == 1) {
         sp.blocks[0] = L;
@@ -270,37 +236,30 @@ km_split km_split_balanced(const km_config *c, int n_stages)
      * outweighs many blocks: then take blocks back from the heavier end (the last
      * stage on a tie) until every middle stage can have one. Terminates as S <= L. */
     while (L - first - last < S - 2) {
-        if (last >= first && last > 1)
-            last--;
-        else
-            first--;
+        if (last >= first && last > 1) last--;
+        else first--;
     }
     sp.blocks[0] = first;
     sp.blocks[S - 1] = last;
     const int mid = L - first - last, n_mid = S - 2;
-    for (int i = 0; i < n_mid; i++)
-        sp.blocks[1 + i] = mid / n_mid + (i < mid % n_mid ? 1 : 0);
+    for (int i = 0; i < n_mid; i++) sp.blocks[1 + i] = mid / n_mid + (i < mid % n_mid ? 1 : 0);
     return sp;
 }
 
 /* ---- FLOPs ---- */
 
-double km_model_flops_per_token(const km_config *c)
-{
+double km_model_flops_per_token(const km_config *c) {
     const double N = (double)km_params_matmul(c);
     const double attn = 12.0 * c->n_blocks * c->n_heads * c->head_dim * (double)c->seq_len;
     return 6.0 * N + attn;
 }
 
-double km_model_flops_per_token_compressed(const km_config *c, const km_boundary *b,
-                                           int n_stages)
-{
+double km_model_flops_per_token_compressed(const km_config *c, const km_boundary *b, int n_stages) {
     const int boundaries = n_stages > 1 ? n_stages - 1 : 0;
     return km_model_flops_per_token(c) + 6.0 * boundaries * (double)km_params_boundary(c, b);
 }
 
-const char *km_task_name(km_task t)
-{
+const char *km_task_name(km_task t) {
     switch (t) {
     case KM_TASK_FORWARD: return "forward";
     case KM_TASK_BACKWARD: return "backward";
@@ -314,19 +273,17 @@ const char *km_task_name(km_task t)
 
 /* F of the convention above. */
 static double stage_forward_flops(const km_config *c, const km_split *sp, const km_boundary *b,
-                                  int s, int64_t n_tokens)
-{
+                                  int s, int64_t n_tokens) {
     const double n = (double)n_tokens;
     const double matmul = 2.0 * (double)km_params_stage_matmul(c, sp, b, s) * n;
-    const double attn_per_block = 2.0 * 2.0 * c->n_heads * c->head_dim * (double)c->seq_len * n / 2.0;
+    const double attn_per_block =
+        2.0 * 2.0 * c->n_heads * c->head_dim * (double)c->seq_len * n / 2.0;
     return matmul + sp->blocks[s] * attn_per_block;
 }
 
-double km_task_flops(const km_config *c, const km_split *sp, const km_boundary *b, int s,
-                     km_task t, int64_t n_tokens)
-{
-    if (!stage_ok(sp, s))
-        return -1.0;
+double km_task_flops(const km_config *c, const km_split *sp, const km_boundary *b, int s, km_task t,
+                     int64_t n_tokens) {
+    if (!stage_ok(sp, s)) return -1.0;
     switch (t) {
     case KM_TASK_FORWARD: return stage_forward_flops(c, sp, b, s, n_tokens);
     case KM_TASK_BACKWARD: return 2.0 * stage_forward_flops(c, sp, b, s, n_tokens);
@@ -341,13 +298,11 @@ double km_task_flops(const km_config *c, const km_split *sp, const km_boundary *
 
 /* ---- activation bytes ---- */
 
-int64_t km_activation_bytes_raw(const km_config *c, int64_t n_tokens)
-{
+int64_t km_activation_bytes_raw(const km_config *c, int64_t n_tokens) {
     return n_tokens * c->d_model * c->dtype_bytes;
 }
 
-int64_t km_activation_bytes(const km_config *c, const km_boundary *b, int64_t n_tokens)
-{
+int64_t km_activation_bytes(const km_config *c, const km_boundary *b, int64_t n_tokens) {
     switch (b->method) {
     case KM_COMP_RESBM:
     case KM_COMP_LINEAR: return n_tokens * b->k * c->dtype_bytes;

@@ -50,10 +50,10 @@
 #define KM_OPTIMIZER_FLOPS_PER_PARAM 12
 
 typedef enum {
-    KM_COMP_NONE = 0,  /* the full d-wide residual crosses the network */
-    KM_COMP_RESBM,     /* ResBM: identity on the first k channels + SiLU MLP corrections */
-    KM_COMP_LINEAR,    /* plain linear bottleneck d -> k -> d, no identity path */
-    KM_COMP_INT8       /* int8 per-row quantisation of the d-wide activation */
+    KM_COMP_NONE = 0, /* the full d-wide residual crosses the network */
+    KM_COMP_RESBM,    /* ResBM: identity on the first k channels + SiLU MLP corrections */
+    KM_COMP_LINEAR,   /* plain linear bottleneck d -> k -> d, no identity path */
+    KM_COMP_INT8      /* int8 per-row quantisation of the d-wide activation */
 } km_compression;
 
 typedef struct {
@@ -61,19 +61,19 @@ typedef struct {
     int n_blocks;
     int n_heads;
     int n_kv_heads;
-    int head_dim;       /* d_model / n_heads for Llama */
-    int ffn;            /* SwiGLU hidden width */
+    int head_dim; /* d_model / n_heads for Llama */
+    int ffn;      /* SwiGLU hidden width */
     int vocab;
-    int seq_len;        /* tokens per sequence */
+    int seq_len; /* tokens per sequence */
     double rope_theta;
     double norm_eps;
-    int dtype_bytes;    /* bytes per element on the wire and in the model (bf16: 2) */
+    int dtype_bytes; /* bytes per element on the wire and in the model (bf16: 2) */
 } km_config;
 
 typedef struct {
     km_compression method;
-    int k;              /* bottleneck width (ResBM, linear); ratio = d_model / k */
-    int hidden;         /* hidden width of the ResBM SiLU MLPs */
+    int k;      /* bottleneck width (ResBM, linear); ratio = d_model / k */
+    int hidden; /* hidden width of the ResBM SiLU MLPs */
 } km_boundary;
 
 typedef struct {
@@ -103,11 +103,11 @@ km_split km_split_balanced(const km_config *c, int n_stages);
 
 /* ---- parameters ---- */
 int64_t km_params_block(const km_config *c);
-int64_t km_params_block_matmul(const km_config *c);  /* a block without its two norms */
-int64_t km_params_embedding(const km_config *c);  /* vocab * d */
-int64_t km_params_head(const km_config *c);       /* final norm + LM head */
-int64_t km_params_total(const km_config *c);      /* embedding + blocks + head */
-int64_t km_params_matmul(const km_config *c);     /* N of the MFU formula: total - embedding */
+int64_t km_params_block_matmul(const km_config *c); /* a block without its two norms */
+int64_t km_params_embedding(const km_config *c);    /* vocab * d */
+int64_t km_params_head(const km_config *c);         /* final norm + LM head */
+int64_t km_params_total(const km_config *c);        /* embedding + blocks + head */
+int64_t km_params_matmul(const km_config *c);       /* N of the MFU formula: total - embedding */
 /* Parameters of the compressor on one boundary (encoder + decoder), and of each half. */
 int64_t km_params_boundary(const km_config *c, const km_boundary *b);
 int64_t km_params_encoder(const km_config *c, const km_boundary *b);
@@ -117,14 +117,12 @@ int64_t km_params_decoder(const km_config *c, const km_boundary *b);
 int64_t km_params_stage(const km_config *c, const km_split *sp, const km_boundary *b, int s);
 /* The part of them that is a matmul weight (no norms, no embedding). -1 if s is out of
  * range. */
-int64_t km_params_stage_matmul(const km_config *c, const km_split *sp, const km_boundary *b,
-                               int s);
+int64_t km_params_stage_matmul(const km_config *c, const km_split *sp, const km_boundary *b, int s);
 
 /* ---- FLOPs ---- */
 double km_model_flops_per_token(const km_config *c);
 /* The same with the compressors of the n_stages-1 boundaries added to N. */
-double km_model_flops_per_token_compressed(const km_config *c, const km_boundary *b,
-                                           int n_stages);
+double km_model_flops_per_token_compressed(const km_config *c, const km_boundary *b, int n_stages);
 
 typedef enum {
     KM_TASK_FORWARD = 0,        /* stage forward, intermediates discarded */
@@ -141,8 +139,8 @@ const char *km_task_name(km_task t);
 /* Hardware FLOPs of one task of stage s on a microbatch of n_tokens tokens
  * (n_tokens a multiple of seq_len; ignored by KM_TASK_OPTIMIZER). -1 if s or t is out
  * of range. */
-double km_task_flops(const km_config *c, const km_split *sp, const km_boundary *b, int s,
-                     km_task t, int64_t n_tokens);
+double km_task_flops(const km_config *c, const km_split *sp, const km_boundary *b, int s, km_task t,
+                     int64_t n_tokens);
 
 /* Bytes of the activation (or its gradient) crossing boundary after stage s, for
  * n_tokens tokens: raw d-wide, or compressed by b (ResBM and linear: n·k·dtype_bytes;

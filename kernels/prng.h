@@ -12,7 +12,7 @@
 
 typedef struct {
     uint64_t state;
-    int has_spare;     /* Box-Muller produces normals in pairs */
+    int has_spare; /* Box-Muller produces normals in pairs */
     double spare;
 } kprng;
 

@@ -10,14 +10,12 @@
 #include "kernels/prng.h"
 #include "kernels/stage_internal.h"
 
-void ks_fail(const char *file, int line, const char *msg)
-{
+void ks_fail(const char *file, int line, const char *msg) {
     fprintf(stderr, "%s:%d: %s\n", file, line, msg);
     abort();
 }
 
-static void *xcalloc(size_t n, size_t size, const char *file, int line)
-{
+static void *xcalloc(size_t n, size_t size, const char *file, int line) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
         fprintf(stderr, "%s:%d: out of memory (%zu × %zu bytes)\n", file, line, n, size);
@@ -46,9 +44,8 @@ typedef struct {
     int cap;
 } table_builder;
 
-static size_t add_tensor(table_builder *tb, const char *name, int rows, int cols,
-                         init_kind kind, double std)
-{
+static size_t add_tensor(table_builder *tb, const char *name, int rows, int cols, init_kind kind,
+                         double std) {
     ks_stage *st = tb->st;
     KS_CHECK(st->n_tensors < tb->cap, "stage: tensor table overflow");
     KS_CHECK(strlen(name) < sizeof st->tensors[0].name, "stage: tensor name too long");
@@ -67,14 +64,12 @@ static size_t add_tensor(table_builder *tb, const char *name, int rows, int cols
 
 /* "<prefix><index>.<suffix>", e.g. "block3.wqkv" or "boundary4.enc.w1". */
 static const char *indexed_name(char *buf, size_t len, const char *prefix, int index,
-                                const char *suffix)
-{
+                                const char *suffix) {
     snprintf(buf, len, "%s%d.%s", prefix, index, suffix);
     return buf;
 }
 
-static void build_table(ks_stage *st, tensor_init **init_out)
-{
+static void build_table(ks_stage *st, tensor_init **init_out) {
     const ks_stage_config *cfg = &st->cfg;
     const km_config *c = &cfg->model;
     const int d = c->d_model, f = c->ffn;
@@ -88,33 +83,33 @@ static void build_table(ks_stage *st, tensor_init **init_out)
     const int bin = cfg->first_block, bout = cfg->first_block + cfg->n_blocks;
     if (cfg->in.method == KM_COMP_RESBM) {
         const int k = cfg->in.k, h = cfg->in.hidden;
-        st->dec.w1 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bin, "dec.w3"),
-                                h, k, INIT_NORMAL, 0.02);
-        st->dec.w2 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bin, "dec.w4"),
-                                d, h, INIT_ZEROS, 0.0);
+        st->dec.w1 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bin, "dec.w3"), h, k,
+                                INIT_NORMAL, 0.02);
+        st->dec.w2 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bin, "dec.w4"), d, h,
+                                INIT_ZEROS, 0.0);
     } else if (cfg->in.method == KM_COMP_LINEAR) {
-        st->dec.wlin = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bin, "dec.wd"),
-                                  d, cfg->in.k, INIT_TRANSPOSED_NORMAL, 1.0 / sqrt(d));
-        indexed_name(tb.init[st->n_tensors - 1].source, sizeof tb.init[0].source, "boundary",
-                     bin, "enc.we");
+        st->dec.wlin = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bin, "dec.wd"), d,
+                                  cfg->in.k, INIT_TRANSPOSED_NORMAL, 1.0 / sqrt(d));
+        indexed_name(tb.init[st->n_tensors - 1].source, sizeof tb.init[0].source, "boundary", bin,
+                     "enc.we");
     }
     if (cfg->has_embedding)
         st->embedding = add_tensor(&tb, "embedding", c->vocab, d, INIT_NORMAL, 0.02);
     for (int b = 0; b < cfg->n_blocks; b++) {
         ks_block_params *p = &st->blocks[b];
         const int j = cfg->first_block + b;
-        p->attn_norm = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "attn_norm"),
-                                  1, d, INIT_ONES, 0.0);
-        p->wqkv = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "wqkv"),
-                             st->qkv_width, d, INIT_NORMAL, 0.02);
-        p->wo = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "wo"),
-                           d, st->att_width, INIT_NORMAL, out_std);
-        p->mlp_norm = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "mlp_norm"),
-                                 1, d, INIT_ONES, 0.0);
-        p->w_gate_up = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "w_gate_up"),
-                                  2 * f, d, INIT_NORMAL, 0.02);
-        p->w_down = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "w_down"),
-                               d, f, INIT_NORMAL, out_std);
+        p->attn_norm = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "attn_norm"), 1, d,
+                                  INIT_ONES, 0.0);
+        p->wqkv = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "wqkv"), st->qkv_width, d,
+                             INIT_NORMAL, 0.02);
+        p->wo = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "wo"), d, st->att_width,
+                           INIT_NORMAL, out_std);
+        p->mlp_norm = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "mlp_norm"), 1, d,
+                                 INIT_ONES, 0.0);
+        p->w_gate_up = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "w_gate_up"), 2 * f,
+                                  d, INIT_NORMAL, 0.02);
+        p->w_down = add_tensor(&tb, indexed_name(nm, sizeof nm, "block", j, "w_down"), d, f,
+                               INIT_NORMAL, out_std);
     }
     if (cfg->has_head) {
         st->final_norm = add_tensor(&tb, "final_norm", 1, d, INIT_ONES, 0.0);
@@ -122,12 +117,12 @@ static void build_table(ks_stage *st, tensor_init **init_out)
     }
     if (cfg->out.method == KM_COMP_RESBM) {
         const int k = cfg->out.k, h = cfg->out.hidden;
-        st->enc.norm = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bout, "enc.norm"),
-                                  1, d, INIT_ONES, 0.0);
-        st->enc.w1 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bout, "enc.w1"),
-                                h, d, INIT_NORMAL, 0.02);
-        st->enc.w2 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bout, "enc.w2"),
-                                k, h, INIT_ZEROS, 0.0);
+        st->enc.norm = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bout, "enc.norm"), 1,
+                                  d, INIT_ONES, 0.0);
+        st->enc.w1 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bout, "enc.w1"), h, d,
+                                INIT_NORMAL, 0.02);
+        st->enc.w2 = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bout, "enc.w2"), k, h,
+                                INIT_ZEROS, 0.0);
     } else if (cfg->out.method == KM_COMP_LINEAR) {
         st->enc.wlin = add_tensor(&tb, indexed_name(nm, sizeof nm, "boundary", bout, "enc.we"),
                                   cfg->out.k, d, INIT_NORMAL, 1.0 / sqrt(d));
@@ -136,8 +131,7 @@ static void build_table(ks_stage *st, tensor_init **init_out)
 }
 
 /* Fills the host copy of the parameters from the seed; every tensor has its own stream. */
-static void init_params(const ks_stage *st, const tensor_init *init, float *host)
-{
+static void init_params(const ks_stage *st, const tensor_init *init, float *host) {
     for (int i = 0; i < st->n_tensors; i++) {
         const ks_tensor *t = &st->tensors[i];
         float *p = host + t->offset;
@@ -147,8 +141,7 @@ static void init_params(const ks_stage *st, const tensor_init *init, float *host
         case INIT_ONES:
             for (size_t e = 0; e < n; e++) p[e] = 1.0f;
             break;
-        case INIT_ZEROS:
-            break;                                  /* host buffer is zeroed */
+        case INIT_ZEROS: break; /* host buffer is zeroed */
         case INIT_NORMAL:
             kprng_init(&r, kprng_seed_for(st->cfg.seed, t->name));
             for (size_t e = 0; e < n; e++) p[e] = (float)(init[i].std * kprng_normal(&r));
@@ -168,13 +161,11 @@ static void init_params(const ks_stage *st, const tensor_init *init, float *host
 
 static void *balloc(ks_stage *st, size_t bytes) { return st->be->alloc(st->be, bytes); }
 
-static void bfree(kb_backend *be, void *p)
-{
+static void bfree(kb_backend *be, void *p) {
     if (p) be->free(be, p);
 }
 
-static void alloc_acts(ks_stage *st, ks_acts *a, int keep_input)
-{
+static void alloc_acts(ks_stage *st, ks_acts *a, int keep_input) {
     const ks_stage_config *cfg = &st->cfg;
     const size_t N = (size_t)st->N, d = (size_t)cfg->model.d_model, f = (size_t)cfg->model.ffn;
     const size_t asz = st->asz, F = sizeof(float);
@@ -211,8 +202,7 @@ static void alloc_acts(ks_stage *st, ks_acts *a, int keep_input)
     }
 }
 
-static void free_acts(ks_stage *st, ks_acts *a)
-{
+static void free_acts(ks_stage *st, ks_acts *a) {
     kb_backend *be = st->be;
     bfree(be, a->input);
     if (a->x)
@@ -221,18 +211,29 @@ static void free_acts(ks_stage *st, ks_acts *a)
     if (a->blk)
         for (int b = 0; b < st->cfg.n_blocks; b++) {
             ks_block_acts *k = &a->blk[b];
-            bfree(be, k->ln1); bfree(be, k->qkv); bfree(be, k->att); bfree(be, k->xmid);
-            bfree(be, k->ln2); bfree(be, k->gu); bfree(be, k->sw);
-            bfree(be, k->rstd1); bfree(be, k->rstd2); bfree(be, k->lse);
+            bfree(be, k->ln1);
+            bfree(be, k->qkv);
+            bfree(be, k->att);
+            bfree(be, k->xmid);
+            bfree(be, k->ln2);
+            bfree(be, k->gu);
+            bfree(be, k->sw);
+            bfree(be, k->rstd1);
+            bfree(be, k->rstd2);
+            bfree(be, k->lse);
         }
     free(a->blk);
-    bfree(be, a->dec_h); bfree(be, a->dec_s);
-    bfree(be, a->enc_n); bfree(be, a->enc_h); bfree(be, a->enc_s); bfree(be, a->enc_rstd);
-    bfree(be, a->head_n); bfree(be, a->head_rstd);
+    bfree(be, a->dec_h);
+    bfree(be, a->dec_s);
+    bfree(be, a->enc_n);
+    bfree(be, a->enc_h);
+    bfree(be, a->enc_s);
+    bfree(be, a->enc_rstd);
+    bfree(be, a->head_n);
+    bfree(be, a->head_rstd);
 }
 
-static void alloc_scratch(ks_stage *st)
-{
+static void alloc_scratch(ks_stage *st) {
     const ks_stage_config *cfg = &st->cfg;
     ks_grads_scratch *g = &st->g;
     const size_t N = (size_t)st->N, d = (size_t)cfg->model.d_model, f = (size_t)cfg->model.ffn;
@@ -261,26 +262,31 @@ static void alloc_scratch(ks_stage *st)
     }
 }
 
-static void free_scratch(ks_stage *st)
-{
+static void free_scratch(ks_stage *st) {
     kb_backend *be = st->be;
     ks_grads_scratch *g = &st->g;
-    bfree(be, g->dx); bfree(be, g->dln); bfree(be, g->dsw); bfree(be, g->dgu);
-    bfree(be, g->datt); bfree(be, g->dqkv); bfree(be, g->ds); bfree(be, g->dh);
-    bfree(be, g->wire_out); bfree(be, g->logits); bfree(be, g->losses);
+    bfree(be, g->dx);
+    bfree(be, g->dln);
+    bfree(be, g->dsw);
+    bfree(be, g->dgu);
+    bfree(be, g->datt);
+    bfree(be, g->dqkv);
+    bfree(be, g->ds);
+    bfree(be, g->dh);
+    bfree(be, g->wire_out);
+    bfree(be, g->logits);
+    bfree(be, g->losses);
     free(g->host_losses);
 }
 
 /* ---- life cycle ---- */
 
-static int config_error(char *err, size_t errlen, const char *msg)
-{
+static int config_error(char *err, size_t errlen, const char *msg) {
     if (err && errlen) snprintf(err, errlen, "%s", msg);
     return -1;
 }
 
-static int validate(const ks_stage_config *cfg, char *err, size_t errlen)
-{
+static int validate(const ks_stage_config *cfg, char *err, size_t errlen) {
     char msg[256];
     const km_config *c = &cfg->model;
     if (km_config_validate(c, msg, (int)sizeof msg) != 0) return config_error(err, errlen, msg);
@@ -293,8 +299,7 @@ static int validate(const ks_stage_config *cfg, char *err, size_t errlen)
         return config_error(err, errlen, "stage: the embedding stage has no input boundary");
     if (cfg->has_head && cfg->out.method != KM_COMP_NONE)
         return config_error(err, errlen, "stage: the head stage has no output boundary");
-    if (cfg->batch < 1)
-        return config_error(err, errlen, "stage: batch must be positive");
+    if (cfg->batch < 1) return config_error(err, errlen, "stage: batch must be positive");
     if ((int64_t)cfg->batch * c->seq_len > (1 << 30) / 4)
         return config_error(err, errlen, "stage: batch × seq_len too large");
     if (!cfg->recompute && cfg->slots < 1)
@@ -302,8 +307,7 @@ static int validate(const ks_stage_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-ks_stage *ks_stage_new(kb_backend *be, const ks_stage_config *cfg, char *err, size_t errlen)
-{
+ks_stage *ks_stage_new(kb_backend *be, const ks_stage_config *cfg, char *err, size_t errlen) {
     if (validate(cfg, err, errlen) != 0) return NULL;
     ks_stage *st = XCALLOC(1, sizeof *st);
     const km_config *c = &cfg->model;
@@ -351,8 +355,7 @@ ks_stage *ks_stage_new(kb_backend *be, const ks_stage_config *cfg, char *err, si
     return st;
 }
 
-void ks_stage_free(ks_stage *st)
-{
+void ks_stage_free(ks_stage *st) {
     if (!st) return;
     kb_backend *be = st->be;
     if (st->sets)
@@ -360,7 +363,10 @@ void ks_stage_free(ks_stage *st)
     free(st->sets);
     free_scratch(st);
     if (st->work != st->params) bfree(be, st->work);
-    bfree(be, st->params); bfree(be, st->grads); bfree(be, st->m); bfree(be, st->v);
+    bfree(be, st->params);
+    bfree(be, st->grads);
+    bfree(be, st->m);
+    bfree(be, st->v);
     free(st->tensors);
     free(st->blocks);
     free(st);
@@ -380,38 +386,30 @@ float *ks_stage_adam_m(ks_stage *st) { return st->m; }
 float *ks_stage_adam_v(ks_stage *st) { return st->v; }
 int ks_stage_n_tensors(const ks_stage *st) { return st->n_tensors; }
 
-const ks_tensor *ks_stage_tensor(const ks_stage *st, int i)
-{
+const ks_tensor *ks_stage_tensor(const ks_stage *st, int i) {
     return i >= 0 && i < st->n_tensors ? &st->tensors[i] : NULL;
 }
 
-const ks_tensor *ks_stage_find_tensor(const ks_stage *st, const char *name)
-{
+const ks_tensor *ks_stage_find_tensor(const ks_stage *st, const char *name) {
     for (int i = 0; i < st->n_tensors; i++)
         if (strcmp(st->tensors[i].name, name) == 0) return &st->tensors[i];
     return NULL;
 }
 
-void ks_params_changed(ks_stage *st)
-{
+void ks_params_changed(ks_stage *st) {
     if (st->work != st->params)
         st->be->convert(st->be, st->work, st->be->act, st->params, KB_F32, st->n_params);
 }
 
 /* ---- optimizer ---- */
 
-void ks_zero_grad(ks_stage *st)
-{
-    st->be->zero(st->be, st->grads, st->n_params * sizeof(float));
-}
+void ks_zero_grad(ks_stage *st) { st->be->zero(st->be, st->grads, st->n_params * sizeof(float)); }
 
-double ks_grad_norm(ks_stage *st)
-{
+double ks_grad_norm(ks_stage *st) {
     return sqrt(st->be->sumsq(st->be, st->grads, KB_F32, st->n_params));
 }
 
-void ks_optimizer_step(ks_stage *st, const kb_adam_coef *c, float clip_scale)
-{
+void ks_optimizer_step(ks_stage *st, const kb_adam_coef *c, float clip_scale) {
     kb_backend *be = st->be;
     if (clip_scale != 1.0f) be->scale(be, st->grads, KB_F32, st->n_params, clip_scale);
     be->adam_step(be, st->params, st->grads, st->m, st->v, st->n_params, c);

@@ -67,16 +67,16 @@
 
 typedef struct {
     km_config model;
-    int first_block;      /* global index of the stage's first block */
-    int n_blocks;         /* blocks held (may be 0) */
-    int has_embedding;    /* stage 0: input is I tokens[N] */
-    int has_head;         /* last stage: final norm, LM head, loss */
-    km_boundary in;       /* boundary before the stage (NONE for stage 0) */
-    km_boundary out;      /* boundary after the stage (NONE for the last stage) */
-    int batch;            /* B sequences per microbatch; N = batch × model.seq_len */
-    int recompute;        /* 1: recompute in the backward; 0: keep activations per slot */
-    int slots;            /* recompute = 0: microbatches in flight at once (>= 1) */
-    uint64_t seed;        /* initialisation seed (the same for every stage of a model) */
+    int first_block;   /* global index of the stage's first block */
+    int n_blocks;      /* blocks held (may be 0) */
+    int has_embedding; /* stage 0: input is I tokens[N] */
+    int has_head;      /* last stage: final norm, LM head, loss */
+    km_boundary in;    /* boundary before the stage (NONE for stage 0) */
+    km_boundary out;   /* boundary after the stage (NONE for the last stage) */
+    int batch;         /* B sequences per microbatch; N = batch × model.seq_len */
+    int recompute;     /* 1: recompute in the backward; 0: keep activations per slot */
+    int slots;         /* recompute = 0: microbatches in flight at once (>= 1) */
+    uint64_t seed;     /* initialisation seed (the same for every stage of a model) */
 } ks_stage_config;
 
 typedef struct ks_stage ks_stage;
@@ -85,22 +85,22 @@ typedef struct ks_stage ks_stage;
 typedef struct {
     char name[48];
     size_t offset;
-    int rows, cols;       /* a vector has rows = 1 */
+    int rows, cols; /* a vector has rows = 1 */
 } ks_tensor;
 
 /* ---- wire formats ---- */
 typedef enum {
-    KS_WIRE_TOKENS = 0,   /* I tokens[N] (stage 0's input) */
-    KS_WIRE_ACT,          /* A [N, width], width = d (NONE) or k (RESBM, LINEAR) */
-    KS_WIRE_INT8          /* Q [N, d], then F scales[N] at byte scale_offset */
+    KS_WIRE_TOKENS = 0, /* I tokens[N] (stage 0's input) */
+    KS_WIRE_ACT,        /* A [N, width], width = d (NONE) or k (RESBM, LINEAR) */
+    KS_WIRE_INT8        /* Q [N, d], then F scales[N] at byte scale_offset */
 } ks_wire_kind;
 
 typedef struct {
     ks_wire_kind kind;
-    int rows, width;      /* N and elements per row */
-    size_t mem_bytes;     /* size of the buffer in backend memory */
-    size_t scale_offset;  /* INT8: byte offset of the row scales (16-byte aligned) */
-    int64_t wire_bytes;   /* bytes on the network in the model's dtype */
+    int rows, width;     /* N and elements per row */
+    size_t mem_bytes;    /* size of the buffer in backend memory */
+    size_t scale_offset; /* INT8: byte offset of the row scales (16-byte aligned) */
+    int64_t wire_bytes;  /* bytes on the network in the model's dtype */
 } ks_wire;
 
 /* The buffer crossing boundary b for n_tokens tokens, with activations of type act. */
@@ -116,14 +116,14 @@ ks_wire ks_stage_output_wire(const ks_stage *st);
 ks_stage *ks_stage_new(kb_backend *be, const ks_stage_config *cfg, char *err, size_t errlen);
 void ks_stage_free(ks_stage *st);
 const ks_stage_config *ks_stage_get_config(const ks_stage *st);
-int ks_stage_tokens(const ks_stage *st);  /* N = batch × seq_len */
+int ks_stage_tokens(const ks_stage *st); /* N = batch × seq_len */
 
 /* ---- parameters ---- */
 size_t ks_stage_param_count(const ks_stage *st);
-float *ks_stage_params(ks_stage *st);     /* F master [count] */
-float *ks_stage_grads(ks_stage *st);      /* F [count] */
-float *ks_stage_adam_m(ks_stage *st);     /* F [count] */
-float *ks_stage_adam_v(ks_stage *st);     /* F [count] */
+float *ks_stage_params(ks_stage *st); /* F master [count] */
+float *ks_stage_grads(ks_stage *st);  /* F [count] */
+float *ks_stage_adam_m(ks_stage *st); /* F [count] */
+float *ks_stage_adam_v(ks_stage *st); /* F [count] */
 int ks_stage_n_tensors(const ks_stage *st);
 const ks_tensor *ks_stage_tensor(const ks_stage *st, int i);
 /* The tensor of that name, or NULL. */
@@ -149,7 +149,7 @@ float ks_last_loss(ks_stage *st, const void *input, const int32_t *targets);
 
 /* ---- optimizer ---- */
 void ks_zero_grad(ks_stage *st);
-double ks_grad_norm(ks_stage *st);        /* L2 norm of the flat gradient */
+double ks_grad_norm(ks_stage *st); /* L2 norm of the flat gradient */
 /* Multiplies the gradient by clip_scale (1 = no clipping; see ko_clip_scale), takes one
  * Adam-family step with the coefficients c over the whole flat buffer (weight decay on
  * every parameter), and refreshes the working copy. */

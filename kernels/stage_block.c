@@ -11,8 +11,7 @@
  */
 #include "kernels/stage_internal.h"
 
-void ks_block_forward(ks_stage *st, ks_acts *a, int b)
-{
+void ks_block_forward(ks_stage *st, ks_acts *a, int b) {
     kb_backend *be = st->be;
     const km_config *c = &st->cfg.model;
     const ks_block_params *p = &st->blocks[b];
@@ -27,21 +26,20 @@ void ks_block_forward(ks_stage *st, ks_acts *a, int b)
     be->gemm(be, 0, 1, N, qw, d, 1.0f, k->ln1, A, d, ks_w(st, p->wqkv), A, d, 0.0f, k->qkv, A, qw);
     be->rope_fwd(be, k->qkv, N, st->T, c->n_heads, c->n_kv_heads, c->head_dim,
                  (float)c->rope_theta);
-    be->attention_fwd(be, k->att, k->lse, k->qkv, st->cfg.batch, st->T, c->n_heads,
-                      c->n_kv_heads, c->head_dim);
+    be->attention_fwd(be, k->att, k->lse, k->qkv, st->cfg.batch, st->T, c->n_heads, c->n_kv_heads,
+                      c->head_dim);
     be->gemm(be, 0, 1, N, d, aw, 1.0f, k->att, A, aw, ks_w(st, p->wo), A, aw, 0.0f, k->xmid, A, d);
     be->add(be, k->xmid, k->xmid, x, (size_t)N * d);
 
     be->rmsnorm_fwd(be, k->ln2, k->rstd2, k->xmid, ks_w(st, p->mlp_norm), N, d, eps);
-    be->gemm(be, 0, 1, N, 2 * f, d, 1.0f, k->ln2, A, d, ks_w(st, p->w_gate_up), A, d, 0.0f,
-             k->gu, A, 2 * f);
+    be->gemm(be, 0, 1, N, 2 * f, d, 1.0f, k->ln2, A, d, ks_w(st, p->w_gate_up), A, d, 0.0f, k->gu,
+             A, 2 * f);
     be->swiglu_fwd(be, k->sw, k->gu, N, f);
     be->gemm(be, 0, 1, N, d, f, 1.0f, k->sw, A, f, ks_w(st, p->w_down), A, f, 0.0f, xo, A, d);
     be->add(be, xo, xo, k->xmid, (size_t)N * d);
 }
 
-void ks_block_backward(ks_stage *st, ks_acts *a, int b)
-{
+void ks_block_backward(ks_stage *st, ks_acts *a, int b) {
     kb_backend *be = st->be;
     const km_config *c = &st->cfg.model;
     const ks_block_params *p = &st->blocks[b];

@@ -17,8 +17,10 @@
 
 /* Aborts with file:line on a misuse of the stage API. */
 void ks_fail(const char *file, int line, const char *msg);
-#define KS_CHECK(cond, msg) \
-    do { if (!(cond)) ks_fail(__FILE__, __LINE__, (msg)); } while (0)
+#define KS_CHECK(cond, msg)                                                                        \
+    do {                                                                                           \
+        if (!(cond)) ks_fail(__FILE__, __LINE__, (msg));                                           \
+    } while (0)
 
 /* Offsets (elements into the flat buffers) of one block's tensors. */
 typedef struct {
@@ -27,44 +29,44 @@ typedef struct {
 
 /* Offsets of a boundary half's tensors (unused ones stay 0). */
 typedef struct {
-    size_t norm, w1, w2;   /* ResBM encoder: norm, W1, W2; decoder: W3 in w1, W4 in w2 */
-    size_t wlin;           /* linear: W_e (encoder) or W_d (decoder) */
+    size_t norm, w1, w2; /* ResBM encoder: norm, W1, W2; decoder: W3 in w1, W4 in w2 */
+    size_t wlin;         /* linear: W_e (encoder) or W_d (decoder) */
 } ks_boundary_params;
 
 typedef struct {
-    void *ln1, *qkv, *att, *xmid, *ln2, *gu, *sw;    /* A */
-    float *rstd1, *rstd2, *lse;                      /* F */
+    void *ln1, *qkv, *att, *xmid, *ln2, *gu, *sw; /* A */
+    float *rstd1, *rstd2, *lse;                   /* F */
 } ks_block_acts;
 
 typedef struct {
-    void *input;          /* keep mode: the slot's copy of the input; NULL in recompute mode */
-    void **x;             /* [n_blocks + 1] residual stream A[N,d]; x[0] enters block 0 */
-    ks_block_acts *blk;   /* [n_blocks] */
-    void *dec_h, *dec_s;  /* ResBM decoder: W3 y and silu of it, A[N,hidden] */
-    void *enc_n, *enc_h, *enc_s;  /* ResBM encoder: RMSNorm(x), W1 of it, silu */
+    void *input;         /* keep mode: the slot's copy of the input; NULL in recompute mode */
+    void **x;            /* [n_blocks + 1] residual stream A[N,d]; x[0] enters block 0 */
+    ks_block_acts *blk;  /* [n_blocks] */
+    void *dec_h, *dec_s; /* ResBM decoder: W3 y and silu of it, A[N,hidden] */
+    void *enc_n, *enc_h, *enc_s; /* ResBM encoder: RMSNorm(x), W1 of it, silu */
     float *enc_rstd;
-    void *head_n;         /* last stage: final RMSNorm(x) */
+    void *head_n; /* last stage: final RMSNorm(x) */
     float *head_rstd;
 } ks_acts;
 
 /* Gradient scratch (A unless noted), reused by every block. */
 typedef struct {
-    void *dx;             /* [N,d] the gradient flowing down the residual stream */
-    void *dln;            /* [N,d] gradient of a norm's output */
-    void *dsw, *dgu;      /* [N,ffn], [N,2 ffn] */
-    void *datt, *dqkv;    /* [N, nh hd], [N, (nh+2nkv) hd] */
-    void *ds, *dh;        /* [N, hidden] boundary MLPs (max of both boundaries) */
-    void *wire_out;       /* recompute with a ResBM encoder: the recomputed output */
-    void *logits;         /* [N,V] last stage; its gradient overwrites it */
-    float *losses;        /* F [N] */
-    float *host_losses;   /* host [N] */
+    void *dx;           /* [N,d] the gradient flowing down the residual stream */
+    void *dln;          /* [N,d] gradient of a norm's output */
+    void *dsw, *dgu;    /* [N,ffn], [N,2 ffn] */
+    void *datt, *dqkv;  /* [N, nh hd], [N, (nh+2nkv) hd] */
+    void *ds, *dh;      /* [N, hidden] boundary MLPs (max of both boundaries) */
+    void *wire_out;     /* recompute with a ResBM encoder: the recomputed output */
+    void *logits;       /* [N,V] last stage; its gradient overwrites it */
+    float *losses;      /* F [N] */
+    float *host_losses; /* host [N] */
 } ks_grads_scratch;
 
 struct ks_stage {
     kb_backend *be;
     ks_stage_config cfg;
     int N, T, qkv_width, att_width;
-    size_t asz;           /* bytes per activation element */
+    size_t asz; /* bytes per activation element */
     ks_wire in_wire, out_wire;
 
     ks_tensor *tensors;
@@ -74,8 +76,8 @@ struct ks_stage {
     ks_boundary_params dec, enc;
     size_t embedding, final_norm, lm_head;
 
-    float *params, *grads, *m, *v;  /* F [n_params] */
-    void *work;           /* A working weights (== params when A is fp32) */
+    float *params, *grads, *m, *v; /* F [n_params] */
+    void *work;                    /* A working weights (== params when A is fp32) */
 
     ks_acts *sets;
     int n_sets;
@@ -83,8 +85,7 @@ struct ks_stage {
 };
 
 /* Working weight / gradient pointer of the tensor at element offset off. */
-static inline void *ks_w(const ks_stage *st, size_t off)
-{
+static inline void *ks_w(const ks_stage *st, size_t off) {
     return (char *)st->work + off * st->asz;
 }
 static inline float *ks_g(const ks_stage *st, size_t off) { return st->grads + off; }

@@ -151,10 +151,8 @@ static void sift_down(nm_sim *s, size_t i, heap_entry e) {
 
 /* Put entry e at position i after its key changed. */
 static void fix_at(nm_sim *s, size_t i, heap_entry e) {
-    if (i > 0 && before(&e, &s->heap[(i - 1) / ARITY]))
-        sift_up(s, i, e);
-    else
-        sift_down(s, i, e);
+    if (i > 0 && before(&e, &s->heap[(i - 1) / ARITY])) sift_up(s, i, e);
+    else sift_down(s, i, e);
 }
 
 /* Remove the entry at position i, bottom-up: the hole descends along the smallest
@@ -252,8 +250,8 @@ int nm_cancel(nm_sim *s, nm_timer t) {
 
 int nm_reschedule(nm_sim *s, nm_timer t, nm_time when) {
     if (when < s->now)
-        NM_FATAL("event rescheduled into the past (t=%lld ns < now=%lld ns)",
-                 (long long)when, (long long)s->now);
+        NM_FATAL("event rescheduled into the past (t=%lld ns < now=%lld ns)", (long long)when,
+                 (long long)s->now);
     uint32_t slot = live_slot(s, t);
     if (slot == NO_SLOT) return 0;
     heap_entry e = {when, next_key(s, slot)};
@@ -290,8 +288,7 @@ uint64_t nm_run(nm_sim *s) {
 
 uint64_t nm_run_until(nm_sim *s, nm_time t_end) {
     if (t_end < s->now)
-        NM_FATAL("run_until(%lld ns) is before now (%lld ns)", (long long)t_end,
-                 (long long)s->now);
+        NM_FATAL("run_until(%lld ns) is before now (%lld ns)", (long long)t_end, (long long)s->now);
     uint64_t count = 0;
     s->stop = 0;
     while (!s->stop && s->n > 0 && s->heap[0].t <= t_end) {

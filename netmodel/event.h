@@ -82,8 +82,8 @@ void nm_stop(nm_sim *sim);
  * time changes nothing observable. */
 void nm_sim_renumber(nm_sim *sim);
 
-size_t nm_pending(const nm_sim *sim);        /* events waiting */
-uint64_t nm_dispatched(const nm_sim *sim);   /* events dispatched since creation */
+size_t nm_pending(const nm_sim *sim);      /* events waiting */
+uint64_t nm_dispatched(const nm_sim *sim); /* events dispatched since creation */
 
 /* Conversions (rounding to the nearest nanosecond). */
 static inline nm_time nm_from_s(double s) {

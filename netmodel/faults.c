@@ -222,7 +222,7 @@ static int slot_schedule_in(slot *s, int track, double dt_s, nm_time margin, nm_
     process *pr = s->proc;
     nm_sim *sim = pr->f->sim;
     nm_time now = nm_now(sim);
-    const nm_time room = pr->stop - now; /* > 0: the process is running */
+    const nm_time room = pr->stop - now;        /* > 0: the process is running */
     if (!(dt_s * 1e9 < (double)room)) return 0; /* also keeps nm_from_s within int64 */
     const nm_time dt = nm_from_s(dt_s);
     if (dt >= room || margin >= room - dt) return 0;
@@ -457,16 +457,16 @@ static int positive_seconds(double v) { return isfinite(v) && v > 0 && v < SECON
 static int nonneg_seconds(double v) { return isfinite(v) && v >= 0 && v < SECONDS_LIMIT; }
 
 /* Checks shared by every process kind. */
-static int check_common(const nm_faults *f, const char *what, uint32_t id,
-                        const nm_fault_window *w, const int *nodes, int count,
-                        nm_time *start, nm_time *stop, char *err, size_t errlen) {
+static int check_common(const nm_faults *f, const char *what, uint32_t id, const nm_fault_window *w,
+                        const int *nodes, int count, nm_time *start, nm_time *stop, char *err,
+                        size_t errlen) {
     for (int i = 0; i < f->n_procs; i++)
         if (f->procs[i]->id == id)
             return fail(err, errlen, "%s process %u: id already used", what, id);
     if (!w) return fail(err, errlen, "%s process %u: no window", what, id);
     if (!nonneg_seconds(w->start_s))
-        return fail(err, errlen, "%s process %u: start %g s must be finite, >= 0 and < %.0f",
-                    what, id, w->start_s, SECONDS_LIMIT);
+        return fail(err, errlen, "%s process %u: start %g s must be finite, >= 0 and < %.0f", what,
+                    id, w->start_s, SECONDS_LIMIT);
     if (!(w->stop_s > w->start_s) || isnan(w->stop_s) ||
         (isfinite(w->stop_s) && w->stop_s >= SECONDS_LIMIT))
         return fail(err, errlen,
@@ -476,15 +476,15 @@ static int check_common(const nm_faults *f, const char *what, uint32_t id,
     *start = nm_from_s(w->start_s);
     *stop = isinf(w->stop_s) ? NM_TIME_MAX : nm_from_s(w->stop_s);
     if (*stop <= *start)
-        return fail(err, errlen, "%s process %u: stop %g s is within 1 ns of start %g s", what,
-                    id, w->stop_s, w->start_s);
+        return fail(err, errlen, "%s process %u: stop %g s is within 1 ns of start %g s", what, id,
+                    w->stop_s, w->start_s);
     nm_time now = nm_now(f->sim);
     if (*start < now)
-        return fail(err, errlen, "%s process %u: start %g s lies in the past (now %.9g s)",
-                    what, id, w->start_s, nm_to_s(now));
+        return fail(err, errlen, "%s process %u: start %g s lies in the past (now %.9g s)", what,
+                    id, w->start_s, nm_to_s(now));
     if (nodes == NULL && count != 0)
-        return fail(err, errlen, "%s process %u: %d nodes announced but no list given", what,
-                    id, count);
+        return fail(err, errlen, "%s process %u: %d nodes announced but no list given", what, id,
+                    count);
     if (nodes != NULL && count < 1)
         return fail(err, errlen, "%s process %u: empty node list", what, id);
     if (nodes) {
@@ -545,9 +545,8 @@ static process *process_add(nm_faults *f, enum proc_type type, uint32_t id, nm_t
     return pr;
 }
 
-int nm_faults_add_churn(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                        const int *nodes, int count, const nm_churn_params *p,
-                        char *err, size_t errlen) {
+int nm_faults_add_churn(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                        int count, const nm_churn_params *p, char *err, size_t errlen) {
     nm_time start, stop;
     if (check_common(f, "churn", id, w, nodes, count, &start, &stop, err, errlen)) return -1;
     if (!p) return fail(err, errlen, "churn process %u: no parameters", id);
@@ -562,9 +561,8 @@ int nm_faults_add_churn(nm_faults *f, uint32_t id, const nm_fault_window *w,
     return 0;
 }
 
-int nm_faults_add_spot(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                       const int *nodes, int count, const nm_spot_params *p,
-                       char *err, size_t errlen) {
+int nm_faults_add_spot(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                       int count, const nm_spot_params *p, char *err, size_t errlen) {
     nm_time start, stop;
     if (check_common(f, "spot", id, w, nodes, count, &start, &stop, err, errlen)) return -1;
     if (!p) return fail(err, errlen, "spot process %u: no parameters", id);
@@ -586,9 +584,8 @@ int nm_faults_add_spot(nm_faults *f, uint32_t id, const nm_fault_window *w,
     return 0;
 }
 
-int nm_faults_add_stragglers(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                             const int *nodes, int count, const nm_straggler_params *p,
-                             char *err, size_t errlen) {
+int nm_faults_add_stragglers(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                             int count, const nm_straggler_params *p, char *err, size_t errlen) {
     nm_time start, stop;
     if (check_common(f, "straggler", id, w, nodes, count, &start, &stop, err, errlen)) return -1;
     if (!p) return fail(err, errlen, "straggler process %u: no parameters", id);
@@ -596,24 +593,30 @@ int nm_faults_add_stragglers(nm_faults *f, uint32_t id, const nm_fault_window *w
         return fail(err, errlen, "straggler process %u: fraction %g must lie in [0, 1]", id,
                     p->fraction);
     if (!(isfinite(p->multiplier) && p->multiplier > 0))
-        return fail(err, errlen, "straggler process %u: multiplier %g must be finite and > 0",
-                    id, p->multiplier);
+        return fail(err, errlen, "straggler process %u: multiplier %g must be finite and > 0", id,
+                    p->multiplier);
     if (!positive_seconds(p->mean_slow_s))
-        return fail(err, errlen, "straggler process %u: mean slow period %g s must be finite "
-                    "and > 0", id, p->mean_slow_s);
+        return fail(err, errlen,
+                    "straggler process %u: mean slow period %g s must be finite "
+                    "and > 0",
+                    id, p->mean_slow_s);
     if (!positive_seconds(p->mean_normal_s))
-        return fail(err, errlen, "straggler process %u: mean normal period %g s must be finite "
-                    "and > 0", id, p->mean_normal_s);
+        return fail(err, errlen,
+                    "straggler process %u: mean normal period %g s must be finite "
+                    "and > 0",
+                    id, p->mean_normal_s);
     if (p->affects == 0 || (p->affects & ~(unsigned)(NM_STRAGGLE_SPEED | NM_STRAGGLE_BANDWIDTH)))
-        return fail(err, errlen, "straggler process %u: affects must be a non-empty combination "
-                    "of NM_STRAGGLE_SPEED and NM_STRAGGLE_BANDWIDTH, got %u", id, p->affects);
+        return fail(err, errlen,
+                    "straggler process %u: affects must be a non-empty combination "
+                    "of NM_STRAGGLE_SPEED and NM_STRAGGLE_BANDWIDTH, got %u",
+                    id, p->affects);
     process *pr = process_add(f, P_STRAGGLER, id, start, stop, nodes, count);
     pr->p.strag = *p;
     return 0;
 }
 
-int nm_faults_add_profiles(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                           const int *nodes, int count, const nm_profile *const *state,
+int nm_faults_add_profiles(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                           int count, const nm_profile *const *state,
                            const nm_profile *const *speed, const nm_profile *const *bandwidth,
                            char *err, size_t errlen) {
     nm_time start, stop;
@@ -628,9 +631,11 @@ int nm_faults_add_profiles(nm_faults *f, uint32_t id, const nm_fault_window *w,
         for (int i = 0; i < n; i++) {
             const nm_profile *prof = tracks[k][i];
             if (prof && !nm_profile_values_in(prof, &ranges[k]))
-                return fail(err, errlen, "profile process %u: %s profile '%s' of node %d has "
-                            "values that are not %s", id, track_names[k], nm_profile_name(prof),
-                            nodes ? nodes[i] : i, ranges[k].what);
+                return fail(err, errlen,
+                            "profile process %u: %s profile '%s' of node %d has "
+                            "values that are not %s",
+                            id, track_names[k], nm_profile_name(prof), nodes ? nodes[i] : i,
+                            ranges[k].what);
         }
     }
     process *pr = process_add(f, P_PROFILE, id, start, stop, nodes, count);

@@ -73,8 +73,8 @@ typedef enum nm_fault_kind {
 const char *nm_fault_kind_name(nm_fault_kind kind);
 
 typedef void (*nm_fault_cb)(void *ctx, int node, nm_fault_kind kind, double value, nm_time t);
-typedef void (*nm_fault_trace_cb)(void *ctx, uint32_t process_id, int node,
-                                  nm_fault_kind kind, double value, nm_time t);
+typedef void (*nm_fault_trace_cb)(void *ctx, uint32_t process_id, int node, nm_fault_kind kind,
+                                  double value, nm_time t);
 
 typedef struct nm_faults nm_faults;
 
@@ -109,8 +109,7 @@ typedef struct nm_straggler_params {
 
 /* New object for nodes 0..n_nodes-1 on sim; on_change may be NULL. n_nodes < 1 or a NULL
  * sim is a caller's logic error: NULL with a file:line message on stderr. */
-nm_faults *nm_faults_new(nm_sim *sim, int n_nodes, uint64_t seed, nm_fault_cb on_change,
-                         void *ctx);
+nm_faults *nm_faults_new(nm_sim *sim, int n_nodes, uint64_t seed, nm_fault_cb on_change, void *ctx);
 /* Cancels every pending event of the object and frees it (NULL is fine). */
 void nm_faults_free(nm_faults *f);
 void nm_faults_set_trace(nm_faults *f, nm_fault_trace_cb trace, void *ctx);
@@ -119,21 +118,18 @@ void nm_faults_set_trace(nm_faults *f, nm_fault_trace_cb trace, void *ctx);
  * means every node. Returns 0, or -1 with a message in err (bad parameters, unknown or
  * repeated node, id already used), adding nothing. The process's start and stop are
  * scheduled at once. */
-int nm_faults_add_churn(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                        const int *nodes, int count, const nm_churn_params *p,
-                        char *err, size_t errlen);
-int nm_faults_add_spot(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                       const int *nodes, int count, const nm_spot_params *p,
-                       char *err, size_t errlen);
-int nm_faults_add_stragglers(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                             const int *nodes, int count, const nm_straggler_params *p,
-                             char *err, size_t errlen);
+int nm_faults_add_churn(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                        int count, const nm_churn_params *p, char *err, size_t errlen);
+int nm_faults_add_spot(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                       int count, const nm_spot_params *p, char *err, size_t errlen);
+int nm_faults_add_stragglers(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                             int count, const nm_straggler_params *p, char *err, size_t errlen);
 /* Profiles per node: state[i], speed[i], bandwidth[i] belong to nodes[i] (node i when
  * nodes = NULL); any array may be NULL and any entry NULL (nothing of that kind). State
  * profiles must hold 0/1 values, speed and bandwidth profiles values > 0. Profiles are
  * borrowed: they must outlive f. */
-int nm_faults_add_profiles(nm_faults *f, uint32_t id, const nm_fault_window *w,
-                           const int *nodes, int count, const nm_profile *const *state,
+int nm_faults_add_profiles(nm_faults *f, uint32_t id, const nm_fault_window *w, const int *nodes,
+                           int count, const nm_profile *const *state,
                            const nm_profile *const *speed, const nm_profile *const *bandwidth,
                            char *err, size_t errlen);
 

@@ -153,8 +153,8 @@ static int new_link(nm_net *net, double bps, int node) {
 }
 
 int nm_net_add_node(nm_net *net, int region, double up_bps, double down_bps) {
-    NM_REQUIRE(region >= 0 && region < net->n_regions, "add node: region %d out of 0..%d",
-               region, net->n_regions - 1);
+    NM_REQUIRE(region >= 0 && region < net->n_regions, "add node: region %d out of 0..%d", region,
+               net->n_regions - 1);
     check_rate(up_bps, 0, "add node: uplink");
     check_rate(down_bps, 0, "add node: downlink");
     if (net->n_nodes == net->nodes_cap) {
@@ -184,20 +184,23 @@ void nm_net_attach(nm_net *net, int node, int link, int dirs) {
     NM_REQUIRE(dirs > 0 && (dirs & ~(NM_OUT | NM_IN)) == 0, "attach: bad directions %d", dirs);
     nm_node *n = &net->nodes[node];
     if (dirs & NM_OUT) {
-        NM_REQUIRE(n->n_out < NM_MAX_SHARED_PER_DIR, "attach: node %d already has %d outgoing "
-                   "shared links", node, NM_MAX_SHARED_PER_DIR);
+        NM_REQUIRE(n->n_out < NM_MAX_SHARED_PER_DIR,
+                   "attach: node %d already has %d outgoing "
+                   "shared links",
+                   node, NM_MAX_SHARED_PER_DIR);
         n->out[n->n_out++] = link;
     }
     if (dirs & NM_IN) {
-        NM_REQUIRE(n->n_in < NM_MAX_SHARED_PER_DIR, "attach: node %d already has %d incoming "
-                   "shared links", node, NM_MAX_SHARED_PER_DIR);
+        NM_REQUIRE(n->n_in < NM_MAX_SHARED_PER_DIR,
+                   "attach: node %d already has %d incoming "
+                   "shared links",
+                   node, NM_MAX_SHARED_PER_DIR);
         n->in[n->n_in++] = link;
     }
 }
 
 void nm_net_set_tcp_window(nm_net *net, double window_bytes) {
-    NM_REQUIRE(isfinite(window_bytes) && window_bytes >= 0, "tcp window %g bytes",
-               window_bytes);
+    NM_REQUIRE(isfinite(window_bytes) && window_bytes >= 0, "tcp window %g bytes", window_bytes);
     net->window_bytes = window_bytes;
 }
 
@@ -226,8 +229,8 @@ nm_time nm_net_latency(const nm_net *net, int a, int b) {
              i = (i + 1) & (net->pair_cap - 1))
             if (net->pair_key[i] == key) return net->pair_lat[i];
     }
-    return net->lat[(size_t)net->nodes[a].region * (size_t)net->n_regions +
-                    (size_t)net->nodes[b].region];
+    return net
+        ->lat[(size_t)net->nodes[a].region * (size_t)net->n_regions + (size_t)net->nodes[b].region];
 }
 
 /* ---- flow records ------------------------------------------------------------------ */
@@ -467,8 +470,8 @@ static void on_latency(nm_sim *sim, void *ctx, uint64_t arg) {
     activate(net, (uint32_t)(f - net->flows));
 }
 
-nm_flow nm_net_start_flow(nm_net *net, int src, int dst, uint64_t bytes, nm_flow_cb cb,
-                          void *ctx, uint64_t arg) {
+nm_flow nm_net_start_flow(nm_net *net, int src, int dst, uint64_t bytes, nm_flow_cb cb, void *ctx,
+                          uint64_t arg) {
     check_node(net, src, "start flow: source");
     check_node(net, dst, "start flow: destination");
     NM_REQUIRE(cb != NULL, "start flow: NULL callback");
@@ -509,10 +512,8 @@ nm_flow nm_net_start_flow(nm_net *net, int src, int dst, uint64_t bytes, nm_flow
         f->timer = nm_schedule_at(net->sim, now, on_complete, net, h);
     } else {
         nm_time lat = nm_net_latency(net, src, dst);
-        if (lat > 0)
-            f->timer = nm_schedule_at(net->sim, now + lat, on_latency, net, h);
-        else
-            activate(net, slot);
+        if (lat > 0) f->timer = nm_schedule_at(net->sim, now + lat, on_latency, net, h);
+        else activate(net, slot);
     }
     return h;
 }
@@ -577,8 +578,7 @@ static void set_cap(nm_net *net, int link) {
 
 void nm_net_set_node_bw_factor(nm_net *net, int node, double factor) {
     check_node(net, node, "bandwidth factor");
-    NM_REQUIRE(isfinite(factor) && factor >= 0, "bandwidth factor %g for node %d", factor,
-               node);
+    NM_REQUIRE(isfinite(factor) && factor >= 0, "bandwidth factor %g for node %d", factor, node);
     nm_node *n = &net->nodes[node];
     n->factor = factor;
     set_cap(net, n->up_link);

@@ -114,18 +114,18 @@ nm_time nm_net_latency(const nm_net *net, int a, int b);
 
 /* Start a flow of `bytes` from src to dst now; cb(net, ctx, arg, result) runs exactly
  * once when it ends. */
-nm_flow nm_net_start_flow(nm_net *net, int src, int dst, uint64_t bytes, nm_flow_cb cb,
-                          void *ctx, uint64_t arg);
+nm_flow nm_net_start_flow(nm_net *net, int src, int dst, uint64_t bytes, nm_flow_cb cb, void *ctx,
+                          uint64_t arg);
 /* Cancel a live flow: it leaves the network now; its callback (NM_FLOW_CANCELLED, bytes
  * so far) is an event at the current time. Returns 1, or 0 if the handle is stale or
  * the flow has already ended. */
 int nm_net_cancel_flow(nm_net *net, nm_flow f);
 
 typedef enum nm_flow_state {
-    NM_FLOW_GONE = 0,     /* stale handle: callback has run */
-    NM_FLOW_LATENCY = 1,  /* waiting its one-way latency */
-    NM_FLOW_ACTIVE = 2,   /* transferring */
-    NM_FLOW_ENDING = 3,   /* ended, callback pending */
+    NM_FLOW_GONE = 0,    /* stale handle: callback has run */
+    NM_FLOW_LATENCY = 1, /* waiting its one-way latency */
+    NM_FLOW_ACTIVE = 2,  /* transferring */
+    NM_FLOW_ENDING = 3,  /* ended, callback pending */
 } nm_flow_state;
 
 nm_flow_state nm_net_flow_state(const nm_net *net, nm_flow f);
@@ -159,12 +159,12 @@ double nm_net_node_bytes_received(const nm_net *net, int node);
 
 /* Work counters of the sharing solver, for benchmarks. */
 typedef struct nm_net_stats {
-    uint64_t solves;         /* re-solves (one per start/end/capacity change) */
-    uint64_t flows_solved;   /* sum over solves of flows re-solved */
-    uint64_t widenings;      /* times a solve had to widen its set */
-    uint64_t rate_changes;   /* flows whose rate changed (timer moved) */
-    uint64_t completions;    /* flows done */
-    uint64_t failures;       /* flows failed or cancelled */
+    uint64_t solves;       /* re-solves (one per start/end/capacity change) */
+    uint64_t flows_solved; /* sum over solves of flows re-solved */
+    uint64_t widenings;    /* times a solve had to widen its set */
+    uint64_t rate_changes; /* flows whose rate changed (timer moved) */
+    uint64_t completions;  /* flows done */
+    uint64_t failures;     /* flows failed or cancelled */
 } nm_net_stats;
 nm_net_stats nm_net_get_stats(const nm_net *net);
 

@@ -25,17 +25,17 @@
 
 typedef struct nm_link {
     /* what the solver touches, first */
-    uint64_t mark; /* == net->epoch: in the solve's link set */
-    double cap;    /* effective: nominal x owner's factor */
-    double res;    /* solver: capacity left for the unfrozen flows of the solve set */
+    uint64_t mark;     /* == net->epoch: in the solve's link set */
+    double cap;        /* effective: nominal x owner's factor */
+    double res;        /* solver: capacity left for the unfrozen flows of the solve set */
     double load, maxr; /* solver: sum and max of the rates on it */
-    uint32_t cnt;  /* solver: unfrozen flows of the solve set crossing this link */
+    uint32_t cnt;      /* solver: unfrozen flows of the solve set crossing this link */
     uint32_t n_flows;
     uint32_t *flows; /* slots of the transferring flows crossing it */
     /* the rest */
     uint32_t flows_cap;
-    int node;       /* owning node, or -1 for a shared link */
-    double nominal; /* bits/s as set */
+    int node;          /* owning node, or -1 for a shared link */
+    double nominal;    /* bits/s as set */
     double bytes_done; /* bytes of flows that have left the link */
     nm_time busy_since, busy_ns;
 } nm_link;
@@ -104,9 +104,9 @@ struct nm_net {
     /* solver */
     nm_idvec seeds;      /* links whose flows must be re-solved */
     nm_idvec seed_flows; /* flows that must be re-solved */
-    nm_idvec set;   /* flows of the solve set */
-    nm_idvec lset;  /* links crossed by the solve set */
-    nm_idvec viol;  /* flows failing the certificate */
+    nm_idvec set;        /* flows of the solve set */
+    nm_idvec lset;       /* links crossed by the solve set */
+    nm_idvec viol;       /* flows failing the certificate */
     nm_idvec tmp;
     uint64_t epoch, chk_epoch;
     nm_net_stats stats;

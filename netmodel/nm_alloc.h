@@ -24,9 +24,9 @@ void nm_fatal_at(const char *file, int line, const char *fmt, ...)
 #define NM_FATAL(...) nm_fatal_at(__FILE__, __LINE__, __VA_ARGS__)
 
 /* Abort with a file:line message naming the broken condition when cond is false. */
-#define NM_REQUIRE(cond, ...)                                                    \
-    do {                                                                         \
-        if (!(cond)) nm_fatal_at(__FILE__, __LINE__, __VA_ARGS__);               \
+#define NM_REQUIRE(cond, ...)                                                                      \
+    do {                                                                                           \
+        if (!(cond)) nm_fatal_at(__FILE__, __LINE__, __VA_ARGS__);                                 \
     } while (0)
 
 #endif

@@ -16,7 +16,7 @@
 struct nm_profile {
     char *name;
     size_t n, cap;
-    nm_time *times;    /* strictly increasing, ns */
+    nm_time *times; /* strictly increasing, ns */
     double *values;
     nm_time loop_after; /* LOOPAFTER period in ns, -1 when not looping */
     nm_time loop_len;   /* times[n-1] + loop_after when looping */
@@ -36,13 +36,16 @@ nm_value_range nm_range_state(void) {
 }
 
 nm_value_range nm_range_multiplier(void) {
-    return (nm_value_range){.min = 0, .max = INFINITY, .min_open = 1, .max_open = 1,
+    return (nm_value_range){.min = 0,
+                            .max = INFINITY,
+                            .min_open = 1,
+                            .max_open = 1,
                             .what = "a multiplier (finite, > 0)"};
 }
 
 nm_value_range nm_range_any(void) {
-    return (nm_value_range){.min = -INFINITY, .max = INFINITY, .min_open = 1, .max_open = 1,
-                            .what = "a finite number"};
+    return (nm_value_range){
+        .min = -INFINITY, .max = INFINITY, .min_open = 1, .max_open = 1, .what = "a finite number"};
 }
 
 int nm_range_contains(const nm_value_range *r, double v) {
@@ -118,8 +121,8 @@ static void push_event(nm_profile *p, nm_time t, double v) {
 }
 
 typedef struct parse_state {
-    int loop_line;      /* line of LOOPAFTER, 0 if none */
-    int prev_line;      /* line of the previous event */
+    int loop_line; /* line of LOOPAFTER, 0 if none */
+    int prev_line; /* line of the previous event */
 } parse_state;
 
 static int parse_loopafter(parser *ps, nm_profile *p, parse_state *st, char *rest) {
@@ -183,11 +186,13 @@ static int parse_event(parser *ps, nm_profile *p, parse_state *st, char *time_to
     if (p->n > 0 && ns <= p->times[p->n - 1]) {
         double prev = nm_to_s(p->times[p->n - 1]);
         if (t <= prev)
-            perr(ps, "time '%s' is not after the previous event's time %.9g s (line %d); "
-                     "times must increase strictly", time_tok, prev, st->prev_line);
+            perr(ps,
+                 "time '%s' is not after the previous event's time %.9g s (line %d); "
+                 "times must increase strictly",
+                 time_tok, prev, st->prev_line);
         else
-            perr(ps, "time '%s' is within 1 ns of the previous event's time (line %d)",
-                 time_tok, st->prev_line);
+            perr(ps, "time '%s' is within 1 ns of the previous event's time (line %d)", time_tok,
+                 st->prev_line);
         return -1;
     }
     if (!nm_range_contains(ps->range, v)) {
@@ -261,13 +266,13 @@ static nm_profile *parse_text(const char *text, size_t len, const char *name,
     return p;
 }
 
-nm_profile *nm_profile_parse_string(const char *text, const char *name,
-                                    const nm_value_range *range, char *err, size_t errlen) {
+nm_profile *nm_profile_parse_string(const char *text, const char *name, const nm_value_range *range,
+                                    char *err, size_t errlen) {
     return parse_text(text, strlen(text), name ? name : "<string>", range, err, errlen);
 }
 
-nm_profile *nm_profile_parse_file(const char *path, const nm_value_range *range,
-                                  char *err, size_t errlen) {
+nm_profile *nm_profile_parse_file(const char *path, const nm_value_range *range, char *err,
+                                  size_t errlen) {
     if (err && errlen) err[0] = '\0';
     FILE *fp = fopen(path, "rb");
     if (!fp) {

@@ -65,15 +65,15 @@ typedef struct nm_profile nm_profile;
 
 /* Parse `text` (NUL-terminated); `name` stands for the file in messages. On error
  * returns NULL and writes "name:line: message" to err (errlen bytes, may be 0). */
-nm_profile *nm_profile_parse_string(const char *text, const char *name,
-                                    const nm_value_range *range, char *err, size_t errlen);
+nm_profile *nm_profile_parse_string(const char *text, const char *name, const nm_value_range *range,
+                                    char *err, size_t errlen);
 /* Read and parse a file; messages use its path as the name. */
-nm_profile *nm_profile_parse_file(const char *path, const nm_value_range *range,
-                                  char *err, size_t errlen);
+nm_profile *nm_profile_parse_file(const char *path, const nm_value_range *range, char *err,
+                                  size_t errlen);
 void nm_profile_free(nm_profile *p);
 
 const char *nm_profile_name(const nm_profile *p);
-size_t nm_profile_count(const nm_profile *p);            /* events in one loop */
+size_t nm_profile_count(const nm_profile *p); /* events in one loop */
 /* Event i (0 <= i < count) of the first loop. */
 nm_time nm_profile_event_time(const nm_profile *p, size_t i);
 double nm_profile_event_value(const nm_profile *p, size_t i);
@@ -88,8 +88,8 @@ double nm_profile_value_at(const nm_profile *p, nm_time t, double dflt);
 
 /* Cursor over the sequence of events across loops. */
 typedef struct nm_profile_cursor {
-    size_t index;  /* event index within the loop */
-    int64_t loop;  /* loop number, 0 for the first pass */
+    size_t index; /* event index within the loop */
+    int64_t loop; /* loop number, 0 for the first pass */
 } nm_profile_cursor;
 
 /* Position c at the first event at or after time t (t < 0 counts as 0). */

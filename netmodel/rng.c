@@ -55,9 +55,7 @@ uint64_t nm_rng_next(nm_rng *rng) {
     return result;
 }
 
-double nm_rng_uniform(nm_rng *rng) {
-    return (double)(nm_rng_next(rng) >> 11) * 0x1.0p-53;
-}
+double nm_rng_uniform(nm_rng *rng) { return (double)(nm_rng_next(rng) >> 11) * 0x1.0p-53; }
 
 uint64_t nm_rng_below(nm_rng *rng, uint64_t n) {
     NM_REQUIRE(n > 0, "nm_rng_below: empty range (n = 0)");

@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 typedef struct nm_rng {
-    uint64_t s[4];       /* xoshiro256** state, never all zero */
-    double spare;        /* second normal of the last polar pair */
+    uint64_t s[4]; /* xoshiro256** state, never all zero */
+    double spare;  /* second normal of the last polar pair */
     int has_spare;
 } nm_rng;
 
@@ -40,8 +40,8 @@ void nm_rng_init(nm_rng *rng, uint64_t seed, uint64_t stream);
  * returns -1 and leaves rng unchanged). Clears the normal spare. */
 int nm_rng_set_state(nm_rng *rng, const uint64_t s[4]);
 
-uint64_t nm_rng_next(nm_rng *rng);                 /* raw 64-bit output */
-double nm_rng_uniform(nm_rng *rng);                /* [0,1), 53 random bits */
+uint64_t nm_rng_next(nm_rng *rng);  /* raw 64-bit output */
+double nm_rng_uniform(nm_rng *rng); /* [0,1), 53 random bits */
 /* [0,n) without bias. n = 0 is a logic error of the caller: file:line message, abort. */
 uint64_t nm_rng_below(nm_rng *rng, uint64_t n);
 double nm_rng_exponential(nm_rng *rng, double mean); /* mean > 0 */

@@ -68,8 +68,7 @@
 /* fp32 traffic of one Adam step per parameter: read p, g, m, v; write p, m, v. */
 #define OPT_BYTES_PER_PARAM 28.0
 
-static double wall(void)
-{
+static double wall(void) {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
         perror("bench_kernels: clock_gettime");
@@ -78,8 +77,7 @@ static double wall(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void *xmalloc(size_t n)
-{
+static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
     if (!p) {
         fprintf(stderr, "bench_kernels: %s:%d: out of memory (%zu bytes)\n", __FILE__, __LINE__, n);
@@ -93,8 +91,7 @@ static void *xmalloc(size_t n)
 typedef void (*bench_fn)(void *ctx);
 
 /* One warm-up call, then the best of `reps` timings; returns seconds per call. */
-static double time_best(kb_backend *be, bench_fn fn, void *ctx, int reps)
-{
+static double time_best(kb_backend *be, bench_fn fn, void *ctx, int reps) {
     double t0 = wall();
     fn(ctx);
     be->synchronize(be);
@@ -118,40 +115,39 @@ static double time_best(kb_backend *be, bench_fn fn, void *ctx, int reps)
 /* ---- options ----------------------------------------------------------------------- */
 
 typedef struct {
-    const char *backend;   /* cpu, cuda, auto */
-    int dtype;             /* -1 default, else kb_dtype */
+    const char *backend; /* cpu, cuda, auto */
+    int dtype;           /* -1 default, else kb_dtype */
     int gpu;
     int orion;
-    int d, ffn, heads, kv_heads, seq, seqs, blocks;  /* 0: default */
+    int d, ffn, heads, kv_heads, seq, seqs, blocks; /* 0: default */
     int reps;
-    double peak_tflops;    /* 0: not given */
+    double peak_tflops; /* 0: not given */
     int ops;
 } options;
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bench_kernels [--backend cpu|cuda|auto] [--dtype fp32|bf16] [--gpu N] [--orion]\n"
-            "                     [--d D] [--ffn F] [--heads H] [--kv-heads K] [--seq T] [--seqs B]\n"
-            "                     [--blocks N] [--reps R] [--peak-tflops X] [--no-ops]\n\n"
-            "Times a middle pipeline stage of N transformer blocks (forward, backward with and\n"
-            "without recompute, optimizer step) and a plain GEMM at the block's largest shapes.\n\n"
-            "  --backend B        auto (default), cpu or cuda\n"
-            "  --dtype T          activation type: bf16 (CUDA default) or fp32 (the CPU's only one)\n"
-            "  --gpu N            GPU ordinal (default 0)\n"
-            "  --orion            Orion-100B's block: d 9216, ffn 32256, 72/8 heads, 10 x 800 tokens\n"
-            "                     (the default on CUDA; on the CPU the default is d 1024, ffn 3584,\n"
-            "                     16/4 heads, 2 x 256 tokens)\n"
-            "  --d, --ffn, --heads, --kv-heads, --seq, --seqs, --blocks   override one shape field\n"
-            "                     (head_dim = d / heads)\n"
-            "  --reps R           timed repetitions after a warm-up, the best kept (default 5 on\n"
-            "                     CUDA, 3 on the CPU)\n"
-            "  --peak-tflops X    the device's dense peak, to print %% of peak\n"
-            "  --no-ops           skip the per-operation table\n");
+static void usage(FILE *f) {
+    fprintf(
+        f,
+        "usage: bench_kernels [--backend cpu|cuda|auto] [--dtype fp32|bf16] [--gpu N] [--orion]\n"
+        "                     [--d D] [--ffn F] [--heads H] [--kv-heads K] [--seq T] [--seqs B]\n"
+        "                     [--blocks N] [--reps R] [--peak-tflops X] [--no-ops]\n\n"
+        "Times a middle pipeline stage of N transformer blocks (forward, backward with and\n"
+        "without recompute, optimizer step) and a plain GEMM at the block's largest shapes.\n\n"
+        "  --backend B        auto (default), cpu or cuda\n"
+        "  --dtype T          activation type: bf16 (CUDA default) or fp32 (the CPU's only one)\n"
+        "  --gpu N            GPU ordinal (default 0)\n"
+        "  --orion            Orion-100B's block: d 9216, ffn 32256, 72/8 heads, 10 x 800 tokens\n"
+        "                     (the default on CUDA; on the CPU the default is d 1024, ffn 3584,\n"
+        "                     16/4 heads, 2 x 256 tokens)\n"
+        "  --d, --ffn, --heads, --kv-heads, --seq, --seqs, --blocks   override one shape field\n"
+        "                     (head_dim = d / heads)\n"
+        "  --reps R           timed repetitions after a warm-up, the best kept (default 5 on\n"
+        "                     CUDA, 3 on the CPU)\n"
+        "  --peak-tflops X    the device's dense peak, to print %% of peak\n"
+        "  --no-ops           skip the per-operation table\n");
 }
 
-static int bad(const char *fmt, const char *a, const char *b)
-{
+static int bad(const char *fmt, const char *a, const char *b) {
     fprintf(stderr, "bench_kernels: ");
     fprintf(stderr, fmt, a, b);
     fprintf(stderr, "\n");
@@ -159,8 +155,7 @@ static int bad(const char *fmt, const char *a, const char *b)
 }
 
 /* Whole string a positive integer below 2^31 / 4. */
-static int parse_pos_int(const char *s, int *out)
-{
+static int parse_pos_int(const char *s, int *out) {
     char *end;
     long v = strtol(s, &end, 10);
     if (end == s || *end || v <= 0 || v > (1L << 29)) return -1;
@@ -169,8 +164,7 @@ static int parse_pos_int(const char *s, int *out)
 }
 
 /* 0 on success, else the exit code (usage already printed for bad flags); *done = 1 for --help. */
-static int parse_options(int argc, char **argv, options *o, int *done)
-{
+static int parse_options(int argc, char **argv, options *o, int *done) {
     memset(o, 0, sizeof *o);
     o->backend = "auto";
     o->dtype = -1;
@@ -179,9 +173,13 @@ static int parse_options(int argc, char **argv, options *o, int *done)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        struct { const char *flag; int *dst; } ints[] = {
-            {"--d", &o->d},         {"--ffn", &o->ffn},   {"--heads", &o->heads},
-            {"--kv-heads", &o->kv_heads}, {"--seq", &o->seq}, {"--seqs", &o->seqs},
+        struct {
+            const char *flag;
+            int *dst;
+        } ints[] = {
+            {"--d", &o->d},           {"--ffn", &o->ffn},
+            {"--heads", &o->heads},   {"--kv-heads", &o->kv_heads},
+            {"--seq", &o->seq},       {"--seqs", &o->seqs},
             {"--blocks", &o->blocks}, {"--reps", &o->reps},
         };
         int matched = 0;
@@ -240,8 +238,7 @@ static int parse_options(int argc, char **argv, options *o, int *done)
 
 /* ---- the shape ----------------------------------------------------------------------- */
 
-static km_config shape_config(const options *o, int use_orion, int *seqs, int *blocks)
-{
+static km_config shape_config(const options *o, int use_orion, int *seqs, int *blocks) {
     km_config c = km_orion_100b();
     int b = 10;
     if (!use_orion) {
@@ -272,18 +269,15 @@ typedef struct {
     kb_adam_coef coef;
 } stage_ctx;
 
-static void run_forward(void *p)
-{
+static void run_forward(void *p) {
     stage_ctx *s = p;
     ks_forward(s->st, 0, s->in, s->out);
 }
-static void run_backward(void *p)
-{
+static void run_backward(void *p) {
     stage_ctx *s = p;
     ks_backward(s->st, 0, s->in, s->dout, s->din);
 }
-static void run_optimizer(void *p)
-{
+static void run_optimizer(void *p) {
     stage_ctx *s = p;
     ks_optimizer_step(s->st, &s->coef, 1.0f);
 }
@@ -292,8 +286,8 @@ static void run_optimizer(void *p)
  * timing, but zeros could: a GPU draws less power on zero operands). One chunk is drawn
  * and uploaded, and copied on the device over the rest of the buffer, so that filling
  * gigabytes costs no host time. */
-static void upload_random(kb_backend *be, void *dst, kb_dtype t, size_t n, uint64_t seed, float scale)
-{
+static void upload_random(kb_backend *be, void *dst, kb_dtype t, size_t n, uint64_t seed,
+                          float scale) {
     const size_t chunk = (size_t)1 << 20, es = kb_dtype_size(t);
     const size_t m = n < chunk ? n : chunk;
     float *h = xmalloc(sizeof *h * m);
@@ -311,8 +305,7 @@ static void upload_random(kb_backend *be, void *dst, kb_dtype t, size_t n, uint6
     free(h);
 }
 
-static void *alloc_random(kb_backend *be, kb_dtype t, size_t n, uint64_t seed, float scale)
-{
+static void *alloc_random(kb_backend *be, kb_dtype t, size_t n, uint64_t seed, float scale) {
     void *p = be->alloc(be, n * kb_dtype_size(t));
     upload_random(be, p, t, n, seed, scale);
     return p;
@@ -323,38 +316,41 @@ static void *alloc_random(kb_backend *be, kb_dtype t, size_t n, uint64_t seed, f
 typedef struct {
     const char *name;
     double seconds, flops;
-    double gbs;            /* > 0: memory-bound row (optimizer), GB/s of fp32 traffic */
+    double gbs; /* > 0: memory-bound row (optimizer), GB/s of fp32 traffic */
 } row;
 
 typedef struct {
     const char *backend, *dtype;
     char shape[96];
-    double gemm_tflops;    /* the reference rate */
-    double peak_tflops;    /* 0: unknown */
+    double gemm_tflops; /* the reference rate */
+    double peak_tflops; /* 0: unknown */
 } report;
 
-static void print_header(void)
-{
-    printf("%-22s %12s %12s %9s %8s %8s\n", "measurement", "seconds", "GFLOP", "TFLOP/s", "%GEMM", "%peak");
+static void print_header(void) {
+    printf("%-22s %12s %12s %9s %8s %8s\n", "measurement", "seconds", "GFLOP", "TFLOP/s", "%GEMM",
+           "%peak");
 }
 
-static void print_row(const report *rp, const row *r)
-{
+static void print_row(const report *rp, const row *r) {
     double tf = r->flops / r->seconds / 1e12;
     char pg[16] = "-", pp[16] = "-";
-    if (rp->gemm_tflops > 0 && !(r->gbs > 0)) snprintf(pg, sizeof pg, "%.1f", 100.0 * tf / rp->gemm_tflops);
-    if (rp->peak_tflops > 0 && !(r->gbs > 0)) snprintf(pp, sizeof pp, "%.1f", 100.0 * tf / rp->peak_tflops);
+    if (rp->gemm_tflops > 0 && !(r->gbs > 0))
+        snprintf(pg, sizeof pg, "%.1f", 100.0 * tf / rp->gemm_tflops);
+    if (rp->peak_tflops > 0 && !(r->gbs > 0))
+        snprintf(pp, sizeof pp, "%.1f", 100.0 * tf / rp->peak_tflops);
     printf("%-22s %12.6f %12.3f %9.4g %8s %8s", r->name, r->seconds, r->flops / 1e9, tf, pg, pp);
     if (r->gbs > 0) printf("   %.1f GB/s", r->gbs);
     printf("\n");
 }
 
-static void print_bench(const report *rp, const row *r)
-{
+static void print_bench(const report *rp, const row *r) {
     double tf = r->flops / r->seconds / 1e12;
-    printf("BENCH impl=orionsim name=%s seconds=%.9g flops=%.6g tflops=%.6g", r->name, r->seconds, r->flops, tf);
-    if (rp->gemm_tflops > 0 && !(r->gbs > 0)) printf(" pct_gemm=%.2f", 100.0 * tf / rp->gemm_tflops);
-    if (rp->peak_tflops > 0 && !(r->gbs > 0)) printf(" pct_peak=%.2f", 100.0 * tf / rp->peak_tflops);
+    printf("BENCH impl=orionsim name=%s seconds=%.9g flops=%.6g tflops=%.6g", r->name, r->seconds,
+           r->flops, tf);
+    if (rp->gemm_tflops > 0 && !(r->gbs > 0))
+        printf(" pct_gemm=%.2f", 100.0 * tf / rp->gemm_tflops);
+    if (rp->peak_tflops > 0 && !(r->gbs > 0))
+        printf(" pct_peak=%.2f", 100.0 * tf / rp->peak_tflops);
     if (r->gbs > 0) printf(" gbs=%.4g", r->gbs);
     printf(" backend=%s dtype=%s shape=%s\n", rp->backend, rp->dtype, rp->shape);
 }
@@ -371,29 +367,42 @@ typedef struct {
     float beta;
 } gemm_ctx;
 
-static void run_gemm(void *p)
-{
+static void run_gemm(void *p) {
     gemm_ctx *g = p;
-    g->be->gemm(g->be, g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A, g->at, g->lda, g->B, g->bt, g->ldb, g->beta,
-                g->C, g->ct, g->ldc);
+    g->be->gemm(g->be, g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A, g->at, g->lda, g->B, g->bt,
+                g->ldb, g->beta, g->C, g->ct, g->ldc);
 }
 
 /* y = x W^T, x [M,K] and W [N,K] in the activation type, as the block's projections. */
-static double time_projection(kb_backend *be, int M, int N, int K, void *x, void *w, void *y, int reps)
-{
-    gemm_ctx g = {.be = be, .ta = 0, .tb = 1, .M = M, .N = N, .K = K, .A = x, .B = w, .C = y,
-                  .at = be->act, .bt = be->act, .ct = be->act, .lda = K, .ldb = K, .ldc = N, .beta = 0.0f};
+static double time_projection(kb_backend *be, int M, int N, int K, void *x, void *w, void *y,
+                              int reps) {
+    gemm_ctx g = {.be = be,
+                  .ta = 0,
+                  .tb = 1,
+                  .M = M,
+                  .N = N,
+                  .K = K,
+                  .A = x,
+                  .B = w,
+                  .C = y,
+                  .at = be->act,
+                  .bt = be->act,
+                  .ct = be->act,
+                  .lda = K,
+                  .ldb = K,
+                  .ldc = N,
+                  .beta = 0.0f};
     return time_best(be, run_gemm, &g, reps);
 }
 
 /* The block's two largest projections, gate/up [N,d] x [2f,d]^T and down [N,f] x [d,f]^T;
  * each time is lowered to this measurement's if it is faster. */
-static void time_gemms(kb_backend *be, size_t N, size_t d, size_t f, int reps, double *t_gu, double *t_down)
-{
+static void time_gemms(kb_backend *be, size_t N, size_t d, size_t f, int reps, double *t_gu,
+                       double *t_down) {
     const size_t wide = 2 * f > d ? 2 * f : d;
-    void *x = alloc_random(be, be->act, N * wide, 1, 2.0f);        /* [N,d] or [N,f] */
-    void *w = alloc_random(be, be->act, 2 * f * d, 2, 0.04f);      /* [2f,d] or [d,f] */
-    void *y = be->alloc(be, N * wide * kb_dtype_size(be->act));    /* [N,2f] or [N,d] */
+    void *x = alloc_random(be, be->act, N * wide, 1, 2.0f);     /* [N,d] or [N,f] */
+    void *w = alloc_random(be, be->act, 2 * f * d, 2, 0.04f);   /* [2f,d] or [d,f] */
+    void *y = be->alloc(be, N * wide * kb_dtype_size(be->act)); /* [N,2f] or [N,d] */
     double t = time_projection(be, (int)N, (int)(2 * f), (int)d, x, w, y, reps);
     if (t < *t_gu) *t_gu = t;
     t = time_projection(be, (int)N, (int)d, (int)f, x, w, y, reps);
@@ -421,31 +430,59 @@ typedef struct {
 } ops_ctx;
 
 enum {
-    OP_F_NORM, OP_F_QKV, OP_F_ROPE, OP_F_ATT, OP_F_O, OP_F_ADD, OP_F_GU, OP_F_SWIGLU, OP_F_DOWN,
-    OP_B_DOWN_DX, OP_B_DOWN_DW, OP_B_SWIGLU, OP_B_GU_DX, OP_B_GU_DW, OP_B_NORM, OP_B_O_DX, OP_B_O_DW,
-    OP_B_ATT, OP_B_ROPE, OP_B_QKV_DX, OP_B_QKV_DW, OP_COUNT
+    OP_F_NORM,
+    OP_F_QKV,
+    OP_F_ROPE,
+    OP_F_ATT,
+    OP_F_O,
+    OP_F_ADD,
+    OP_F_GU,
+    OP_F_SWIGLU,
+    OP_F_DOWN,
+    OP_B_DOWN_DX,
+    OP_B_DOWN_DW,
+    OP_B_SWIGLU,
+    OP_B_GU_DX,
+    OP_B_GU_DW,
+    OP_B_NORM,
+    OP_B_O_DX,
+    OP_B_O_DW,
+    OP_B_ATT,
+    OP_B_ROPE,
+    OP_B_QKV_DX,
+    OP_B_QKV_DW,
+    OP_COUNT
 };
 
 static const struct {
     const char *name;
-    int calls;   /* per block */
+    int calls; /* per block */
 } op_info[OP_COUNT] = {
-    [OP_F_NORM] = {"fwd.rmsnorm", 2},     [OP_F_QKV] = {"fwd.gemm_qkv", 1},
-    [OP_F_ROPE] = {"fwd.rope", 1},        [OP_F_ATT] = {"fwd.attention", 1},
-    [OP_F_O] = {"fwd.gemm_o", 1},         [OP_F_ADD] = {"fwd.residual_add", 2},
-    [OP_F_GU] = {"fwd.gemm_gate_up", 1},  [OP_F_SWIGLU] = {"fwd.swiglu", 1},
+    [OP_F_NORM] = {"fwd.rmsnorm", 2},
+    [OP_F_QKV] = {"fwd.gemm_qkv", 1},
+    [OP_F_ROPE] = {"fwd.rope", 1},
+    [OP_F_ATT] = {"fwd.attention", 1},
+    [OP_F_O] = {"fwd.gemm_o", 1},
+    [OP_F_ADD] = {"fwd.residual_add", 2},
+    [OP_F_GU] = {"fwd.gemm_gate_up", 1},
+    [OP_F_SWIGLU] = {"fwd.swiglu", 1},
     [OP_F_DOWN] = {"fwd.gemm_down", 1},
-    [OP_B_DOWN_DX] = {"bwd.gemm_down_dx", 1}, [OP_B_DOWN_DW] = {"bwd.gemm_down_dw", 1},
-    [OP_B_SWIGLU] = {"bwd.swiglu", 1},    [OP_B_GU_DX] = {"bwd.gemm_gate_up_dx", 1},
-    [OP_B_GU_DW] = {"bwd.gemm_gate_up_dw", 1}, [OP_B_NORM] = {"bwd.rmsnorm", 2},
-    [OP_B_O_DX] = {"bwd.gemm_o_dx", 1},   [OP_B_O_DW] = {"bwd.gemm_o_dw", 1},
-    [OP_B_ATT] = {"bwd.attention", 1},    [OP_B_ROPE] = {"bwd.rope", 1},
-    [OP_B_QKV_DX] = {"bwd.gemm_qkv_dx", 1}, [OP_B_QKV_DW] = {"bwd.gemm_qkv_dw", 1},
+    [OP_B_DOWN_DX] = {"bwd.gemm_down_dx", 1},
+    [OP_B_DOWN_DW] = {"bwd.gemm_down_dw", 1},
+    [OP_B_SWIGLU] = {"bwd.swiglu", 1},
+    [OP_B_GU_DX] = {"bwd.gemm_gate_up_dx", 1},
+    [OP_B_GU_DW] = {"bwd.gemm_gate_up_dw", 1},
+    [OP_B_NORM] = {"bwd.rmsnorm", 2},
+    [OP_B_O_DX] = {"bwd.gemm_o_dx", 1},
+    [OP_B_O_DW] = {"bwd.gemm_o_dw", 1},
+    [OP_B_ATT] = {"bwd.attention", 1},
+    [OP_B_ROPE] = {"bwd.rope", 1},
+    [OP_B_QKV_DX] = {"bwd.gemm_qkv_dx", 1},
+    [OP_B_QKV_DW] = {"bwd.gemm_qkv_dw", 1},
 };
 
 /* The same calls as kernels/stage_block.c makes, one at a time. */
-static void run_op(void *p)
-{
+static void run_op(void *p) {
     ops_ctx *o = p;
     kb_backend *be = o->be;
     const km_config *c = o->c;
@@ -454,18 +491,33 @@ static void run_op(void *p)
     const float theta = (float)c->rope_theta, eps = (float)c->norm_eps;
     switch (o->which) {
     case OP_F_NORM: be->rmsnorm_fwd(be, o->ln, o->rstd, o->x, o->wnorm, N, d, eps); break;
-    case OP_F_QKV: be->gemm(be, 0, 1, N, qw, d, 1.0f, o->ln, A, d, o->wqkv, A, d, 0.0f, o->qkv, A, qw); break;
-    case OP_F_ROPE: be->rope_fwd(be, o->qkv, N, o->T, c->n_heads, c->n_kv_heads, c->head_dim, theta); break;
-    case OP_F_ATT:
-        be->attention_fwd(be, o->att, o->lse, o->qkv, o->B, o->T, c->n_heads, c->n_kv_heads, c->head_dim);
+    case OP_F_QKV:
+        be->gemm(be, 0, 1, N, qw, d, 1.0f, o->ln, A, d, o->wqkv, A, d, 0.0f, o->qkv, A, qw);
         break;
-    case OP_F_O: be->gemm(be, 0, 1, N, d, aw, 1.0f, o->att, A, aw, o->wo, A, aw, 0.0f, o->xmid, A, d); break;
+    case OP_F_ROPE:
+        be->rope_fwd(be, o->qkv, N, o->T, c->n_heads, c->n_kv_heads, c->head_dim, theta);
+        break;
+    case OP_F_ATT:
+        be->attention_fwd(be, o->att, o->lse, o->qkv, o->B, o->T, c->n_heads, c->n_kv_heads,
+                          c->head_dim);
+        break;
+    case OP_F_O:
+        be->gemm(be, 0, 1, N, d, aw, 1.0f, o->att, A, aw, o->wo, A, aw, 0.0f, o->xmid, A, d);
+        break;
     case OP_F_ADD: be->add(be, o->xmid, o->xmid, o->x, (size_t)N * d); break;
-    case OP_F_GU: be->gemm(be, 0, 1, N, 2 * f, d, 1.0f, o->ln, A, d, o->wgu, A, d, 0.0f, o->gu, A, 2 * f); break;
+    case OP_F_GU:
+        be->gemm(be, 0, 1, N, 2 * f, d, 1.0f, o->ln, A, d, o->wgu, A, d, 0.0f, o->gu, A, 2 * f);
+        break;
     case OP_F_SWIGLU: be->swiglu_fwd(be, o->sw, o->gu, N, f); break;
-    case OP_F_DOWN: be->gemm(be, 0, 1, N, d, f, 1.0f, o->sw, A, f, o->wdown, A, f, 0.0f, o->xmid, A, d); break;
-    case OP_B_DOWN_DX: be->gemm(be, 0, 0, N, f, d, 1.0f, o->dx, A, d, o->wdown, A, f, 0.0f, o->dsw, A, f); break;
-    case OP_B_DOWN_DW: be->gemm(be, 1, 0, d, f, N, 1.0f, o->dx, A, d, o->sw, A, f, 1.0f, o->gdown, F, f); break;
+    case OP_F_DOWN:
+        be->gemm(be, 0, 1, N, d, f, 1.0f, o->sw, A, f, o->wdown, A, f, 0.0f, o->xmid, A, d);
+        break;
+    case OP_B_DOWN_DX:
+        be->gemm(be, 0, 0, N, f, d, 1.0f, o->dx, A, d, o->wdown, A, f, 0.0f, o->dsw, A, f);
+        break;
+    case OP_B_DOWN_DW:
+        be->gemm(be, 1, 0, d, f, N, 1.0f, o->dx, A, d, o->sw, A, f, 1.0f, o->gdown, F, f);
+        break;
     case OP_B_SWIGLU:
         be->zero(be, o->dgu, (size_t)N * 2 * f * kb_dtype_size(A));
         be->swiglu_bwd(be, o->dgu, o->dsw, o->gu, N, f);
@@ -476,15 +528,23 @@ static void run_op(void *p)
     case OP_B_GU_DW:
         be->gemm(be, 1, 0, 2 * f, d, N, 1.0f, o->dgu, A, 2 * f, o->ln, A, d, 1.0f, o->ggu, F, d);
         break;
-    case OP_B_NORM: be->rmsnorm_bwd(be, o->dx, o->gnorm, o->dln, o->x, o->wnorm, o->rstd, N, d); break;
-    case OP_B_O_DX: be->gemm(be, 0, 0, N, aw, d, 1.0f, o->dx, A, d, o->wo, A, aw, 0.0f, o->datt, A, aw); break;
-    case OP_B_O_DW: be->gemm(be, 1, 0, d, aw, N, 1.0f, o->dx, A, d, o->att, A, aw, 1.0f, o->go, F, aw); break;
+    case OP_B_NORM:
+        be->rmsnorm_bwd(be, o->dx, o->gnorm, o->dln, o->x, o->wnorm, o->rstd, N, d);
+        break;
+    case OP_B_O_DX:
+        be->gemm(be, 0, 0, N, aw, d, 1.0f, o->dx, A, d, o->wo, A, aw, 0.0f, o->datt, A, aw);
+        break;
+    case OP_B_O_DW:
+        be->gemm(be, 1, 0, d, aw, N, 1.0f, o->dx, A, d, o->att, A, aw, 1.0f, o->go, F, aw);
+        break;
     case OP_B_ATT:
         be->zero(be, o->dqkv, (size_t)N * qw * kb_dtype_size(A));
-        be->attention_bwd(be, o->dqkv, o->datt, o->qkv, o->att, o->lse, o->B, o->T, c->n_heads, c->n_kv_heads,
-                          c->head_dim);
+        be->attention_bwd(be, o->dqkv, o->datt, o->qkv, o->att, o->lse, o->B, o->T, c->n_heads,
+                          c->n_kv_heads, c->head_dim);
         break;
-    case OP_B_ROPE: be->rope_bwd(be, o->dqkv, N, o->T, c->n_heads, c->n_kv_heads, c->head_dim, theta); break;
+    case OP_B_ROPE:
+        be->rope_bwd(be, o->dqkv, N, o->T, c->n_heads, c->n_kv_heads, c->head_dim, theta);
+        break;
     case OP_B_QKV_DX:
         be->gemm(be, 0, 0, N, d, qw, 1.0f, o->dqkv, A, qw, o->wqkv, A, d, 0.0f, o->dln, A, d);
         break;
@@ -496,15 +556,23 @@ static void run_op(void *p)
 }
 
 /* Hardware FLOPs of one call of op k (kernels/model.c's convention: GEMMs and attention). */
-static double op_flops(const ops_ctx *o, int k)
-{
+static double op_flops(const ops_ctx *o, int k) {
     const double N = o->N, d = o->d, f = o->f, qw = o->qw, aw = o->aw;
-    const double att = 2.0 * o->c->n_heads * o->c->head_dim * (double)o->T * N; /* causal QK^T + AV */
+    const double att =
+        2.0 * o->c->n_heads * o->c->head_dim * (double)o->T * N; /* causal QK^T + AV */
     switch (k) {
-    case OP_F_QKV: case OP_B_QKV_DX: case OP_B_QKV_DW: return 2.0 * N * qw * d;
-    case OP_F_O: case OP_B_O_DX: case OP_B_O_DW: return 2.0 * N * d * aw;
-    case OP_F_GU: case OP_B_GU_DX: case OP_B_GU_DW: return 2.0 * N * 2.0 * f * d;
-    case OP_F_DOWN: case OP_B_DOWN_DX: case OP_B_DOWN_DW: return 2.0 * N * d * f;
+    case OP_F_QKV:
+    case OP_B_QKV_DX:
+    case OP_B_QKV_DW: return 2.0 * N * qw * d;
+    case OP_F_O:
+    case OP_B_O_DX:
+    case OP_B_O_DW: return 2.0 * N * d * aw;
+    case OP_F_GU:
+    case OP_B_GU_DX:
+    case OP_B_GU_DW: return 2.0 * N * 2.0 * f * d;
+    case OP_F_DOWN:
+    case OP_B_DOWN_DX:
+    case OP_B_DOWN_DW: return 2.0 * N * d * f;
     case OP_F_ATT: return att;
     case OP_B_ATT: return 2.0 * att;
     default: return 0.0;
@@ -512,12 +580,19 @@ static double op_flops(const ops_ctx *o, int k)
 }
 
 static void ops_breakdown(kb_backend *be, const km_config *c, int B, int reps, const report *rp,
-                          double t_fwd_block, double t_bwd_block)
-{
-    ops_ctx o = {.be = be, .c = c, .B = B, .T = c->seq_len, .N = B * c->seq_len, .d = c->d_model, .f = c->ffn,
-                 .qw = (c->n_heads + 2 * c->n_kv_heads) * c->head_dim, .aw = c->n_heads * c->head_dim};
+                          double t_fwd_block, double t_bwd_block) {
+    ops_ctx o = {.be = be,
+                 .c = c,
+                 .B = B,
+                 .T = c->seq_len,
+                 .N = B * c->seq_len,
+                 .d = c->d_model,
+                 .f = c->ffn,
+                 .qw = (c->n_heads + 2 * c->n_kv_heads) * c->head_dim,
+                 .aw = c->n_heads * c->head_dim};
     const kb_dtype A = be->act;
-    const size_t N = (size_t)o.N, d = (size_t)o.d, f = (size_t)o.f, qw = (size_t)o.qw, aw = (size_t)o.aw;
+    const size_t N = (size_t)o.N, d = (size_t)o.d, f = (size_t)o.f, qw = (size_t)o.qw,
+                 aw = (size_t)o.aw;
     o.x = alloc_random(be, A, N * d, 11, 2.0f);
     o.ln = alloc_random(be, A, N * d, 12, 2.0f);
     o.qkv = alloc_random(be, A, N * qw, 13, 2.0f);
@@ -565,29 +640,34 @@ static void ops_breakdown(kb_backend *be, const km_config *c, int B, int reps, c
         char tf[16] = "-", pg[16] = "-";
         if (fl > 0) {
             snprintf(tf, sizeof tf, "%.4g", fl / t[k] / 1e12);
-            if (rp->gemm_tflops > 0) snprintf(pg, sizeof pg, "%.1f", 100.0 * fl / t[k] / 1e12 / rp->gemm_tflops);
+            if (rp->gemm_tflops > 0)
+                snprintf(pg, sizeof pg, "%.1f", 100.0 * fl / t[k] / 1e12 / rp->gemm_tflops);
         }
-        printf("%-22s %5d %12.6f %7.1f%% %9s %8s\n", op_info[k].name, op_info[k].calls, t[k], share, tf, pg);
+        printf("%-22s %5d %12.6f %7.1f%% %9s %8s\n", op_info[k].name, op_info[k].calls, t[k], share,
+               tf, pg);
     }
-    printf("%-22s %5s %12.6f   (the stage's block forward: %.6f s)\n", "sum of fwd ops", "", sum_f, t_fwd_block);
-    printf("%-22s %5s %12.6f   (the stage's block backward, kept: %.6f s)\n", "sum of bwd ops", "", sum_b,
-           t_bwd_block);
+    printf("%-22s %5s %12.6f   (the stage's block forward: %.6f s)\n", "sum of fwd ops", "", sum_f,
+           t_fwd_block);
+    printf("%-22s %5s %12.6f   (the stage's block backward, kept: %.6f s)\n", "sum of bwd ops", "",
+           sum_b, t_bwd_block);
     for (int k = 0; k < OP_COUNT; k++) {
         double fl = op_flops(&o, k) * op_info[k].calls;
-        printf("BENCH impl=orionsim name=op.%s calls=%d seconds=%.9g flops=%.6g tflops=%.6g backend=%s dtype=%s "
+        printf("BENCH impl=orionsim name=op.%s calls=%d seconds=%.9g flops=%.6g tflops=%.6g "
+               "backend=%s dtype=%s "
                "shape=%s\n",
-               op_info[k].name, op_info[k].calls, t[k], fl, fl / t[k] / 1e12, rp->backend, rp->dtype, rp->shape);
+               op_info[k].name, op_info[k].calls, t[k], fl, fl / t[k] / 1e12, rp->backend,
+               rp->dtype, rp->shape);
     }
 
-    void *bufs[] = {o.x, o.ln, o.qkv, o.att, o.xmid, o.gu, o.sw, o.dx, o.dln, o.datt, o.dqkv, o.dgu, o.dsw,
-                    o.wqkv, o.wo, o.wgu, o.wdown, o.wnorm, o.gqkv, o.go, o.ggu, o.gdown, o.gnorm, o.rstd, o.lse};
+    void *bufs[] = {o.x,    o.ln,   o.qkv, o.att,   o.xmid,  o.gu,   o.sw,  o.dx,    o.dln,
+                    o.datt, o.dqkv, o.dgu, o.dsw,   o.wqkv,  o.wo,   o.wgu, o.wdown, o.wnorm,
+                    o.gqkv, o.go,   o.ggu, o.gdown, o.gnorm, o.rstd, o.lse};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) be->free(be, bufs[i]);
 }
 
 /* ---- main ---------------------------------------------------------------------------- */
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     options o;
     int done;
     int rc = parse_options(argc, argv, &o, &done);
@@ -595,14 +675,17 @@ int main(int argc, char **argv)
 
     char err[1024] = "";
     kb_dtype want = o.dtype < 0 ? KB_BF16 : (kb_dtype)o.dtype;
-    kb_backend *be = kb_open(o.backend, o.gpu, strcmp(o.backend, "cpu") ? want : KB_F32, err, sizeof err);
+    kb_backend *be =
+        kb_open(o.backend, o.gpu, strcmp(o.backend, "cpu") ? want : KB_F32, err, sizeof err);
     if (!be) {
         fprintf(stderr, "bench_kernels: cannot open the %s backend: %s\n", o.backend, err);
         return EXIT_BAD_RUN;
     }
     const int is_cpu = !strcmp(be->name, "cpu");
     if (is_cpu && o.dtype == KB_BF16) {
-        fprintf(stderr, "bench_kernels: --dtype bf16: the CPU backend (which --backend %s opened) is fp32 only\n",
+        fprintf(stderr,
+                "bench_kernels: --dtype bf16: the CPU backend (which --backend %s opened) is fp32 "
+                "only\n",
                 o.backend);
         kb_close(be);
         return EXIT_BAD_FLAGS;
@@ -613,19 +696,23 @@ int main(int argc, char **argv)
     km_config m = shape_config(&o, o.orion || !is_cpu, &seqs, &blocks);
     char msg[256];
     if (m.n_heads <= 0 || m.d_model % m.n_heads) {
-        fprintf(stderr, "bench_kernels: --d %d is not a multiple of --heads %d (head_dim = d / heads)\n", m.d_model,
-                m.n_heads);
+        fprintf(stderr,
+                "bench_kernels: --d %d is not a multiple of --heads %d (head_dim = d / heads)\n",
+                m.d_model, m.n_heads);
         kb_close(be);
         return EXIT_BAD_FLAGS;
     }
     if (!is_cpu && m.head_dim > 128) {
-        fprintf(stderr, "bench_kernels: head_dim %d (d %d / %d heads): the CUDA attention supports head_dim <= 128\n",
+        fprintf(stderr,
+                "bench_kernels: head_dim %d (d %d / %d heads): the CUDA attention supports "
+                "head_dim <= 128\n",
                 m.head_dim, m.d_model, m.n_heads);
         kb_close(be);
         return EXIT_BAD_FLAGS;
     }
     if ((int64_t)seqs * m.seq_len > (1 << 29)) {
-        fprintf(stderr, "bench_kernels: --seq x --seqs = %lld tokens is too many\n", (long long)seqs * m.seq_len);
+        fprintf(stderr, "bench_kernels: --seq x --seqs = %lld tokens is too many\n",
+                (long long)seqs * m.seq_len);
         kb_close(be);
         return EXIT_BAD_FLAGS;
     }
@@ -654,23 +741,29 @@ int main(int argc, char **argv)
         return EXIT_BAD_RUN;
     }
 
-    report rp = {.backend = be->name, .dtype = be->act == KB_BF16 ? "bf16" : "fp32", .peak_tflops = o.peak_tflops};
-    snprintf(rp.shape, sizeof rp.shape, "d%d_f%d_h%dx%d_t%dx%d_n%d", m.d_model, m.ffn, m.n_heads, m.n_kv_heads,
-             m.seq_len, seqs, blocks);
+    report rp = {.backend = be->name,
+                 .dtype = be->act == KB_BF16 ? "bf16" : "fp32",
+                 .peak_tflops = o.peak_tflops};
+    snprintf(rp.shape, sizeof rp.shape, "d%d_f%d_h%dx%d_t%dx%d_n%d", m.d_model, m.ffn, m.n_heads,
+             m.n_kv_heads, m.seq_len, seqs, blocks);
     double load[3] = {0, 0, 0};
     FILE *lf = fopen("/proc/loadavg", "r");
     if (lf) {
-        if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = load[1] = load[2] = -1;
+        if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+            load[0] = load[1] = load[2] = -1;
         fclose(lf);
     }
     printf("orionsim kernel benchmark: %s backend", be->name);
     if (!is_cpu) printf(" (GPU %d)", be->device);
-    printf(", %s activations; host: %ld cores, load %.2f %.2f %.2f\n", rp.dtype, sysconf(_SC_NPROCESSORS_ONLN),
-           load[0], load[1], load[2]);
-    printf("shape: %d block(s), d %d, ffn %d, heads %d/%d (head_dim %d), %d x %d = %lld tokens, %lld parameters\n",
-           blocks, m.d_model, m.ffn, m.n_heads, m.n_kv_heads, m.head_dim, seqs, m.seq_len, (long long)tokens,
-           (long long)n_params);
-    printf("timing: best of %d after a warm-up, synchronised; FLOPs: km_task_flops of a middle stage\n\n", o.reps);
+    printf(", %s activations; host: %ld cores, load %.2f %.2f %.2f\n", rp.dtype,
+           sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
+    printf("shape: %d block(s), d %d, ffn %d, heads %d/%d (head_dim %d), %d x %d = %lld tokens, "
+           "%lld parameters\n",
+           blocks, m.d_model, m.ffn, m.n_heads, m.n_kv_heads, m.head_dim, seqs, m.seq_len,
+           (long long)tokens, (long long)n_params);
+    printf("timing: best of %d after a warm-up, synchronised; FLOPs: km_task_flops of a middle "
+           "stage\n\n",
+           o.reps);
     fflush(stdout);
 
     /* 1. reference GEMMs at the block's two largest shapes (again after the stage, below) */
@@ -680,12 +773,20 @@ int main(int argc, char **argv)
 
     /* 2. the recompute stage (forward, backward with recompute, optimizer), then the
      *    kept-activation stage (backward_kept), one at a time to halve the memory */
-    ks_stage_config cfg = {.model = m, .first_block = 1, .n_blocks = blocks, .in = none, .out = none,
-                           .batch = seqs, .recompute = 1, .slots = 1, .seed = 1234};
+    ks_stage_config cfg = {.model = m,
+                           .first_block = 1,
+                           .n_blocks = blocks,
+                           .in = none,
+                           .out = none,
+                           .batch = seqs,
+                           .recompute = 1,
+                           .slots = 1,
+                           .seed = 1234};
     double t_fwd = 0, t_bwd_rc = 0, t_opt = 0, t_bwd = 0;
     for (int pass = 0; pass < 2; pass++) {
         cfg.recompute = pass == 0;
-        fprintf(stderr, "bench_kernels: building the %s stage (parameters initialised on the host)\n",
+        fprintf(stderr,
+                "bench_kernels: building the %s stage (parameters initialised on the host)\n",
                 cfg.recompute ? "recompute" : "kept-activation");
         ks_stage *st = ks_stage_new(be, &cfg, msg, sizeof msg);
         if (!st) {
@@ -699,8 +800,14 @@ int main(int argc, char **argv)
         s.dout = alloc_random(be, be->act, wo.mem_bytes / kb_dtype_size(be->act), 4, 0.01f);
         s.out = be->alloc(be, wo.mem_bytes);
         s.din = be->alloc(be, wi.mem_bytes);
-        s.coef = (kb_adam_coef){.lr = 1e-6f, .b1 = 0.9f, .b2 = 0.95f, .eps = 1e-8f, .wd = 0.0f,
-                                .c_m = 1.0f, .c_g = 0.0f, .c_v = 1.0f};
+        s.coef = (kb_adam_coef){.lr = 1e-6f,
+                                .b1 = 0.9f,
+                                .b2 = 0.95f,
+                                .eps = 1e-8f,
+                                .wd = 0.0f,
+                                .c_m = 1.0f,
+                                .c_g = 0.0f,
+                                .c_v = 1.0f};
         if (pass == 0) {
             t_fwd = time_best(be, run_forward, &s, o.reps);
             t_bwd_rc = time_best(be, run_backward, &s, o.reps);
@@ -743,13 +850,17 @@ int main(int argc, char **argv)
     double ratio_kept = (rows[5].flops / rows[5].seconds / 1e12) / rp.gemm_tflops;
     double ratio_rc = (rows[6].flops / rows[6].seconds / 1e12) / rp.gemm_tflops;
     printf("\nGEMM rate (the faster of the two GEMMs): %.4g TFLOP/s\n", rp.gemm_tflops);
-    printf("block fwd+bwd / GEMM rate: %.3f with kept activations, %.3f with recompute (goal >= 0.60 on an H100)\n",
+    printf("block fwd+bwd / GEMM rate: %.3f with kept activations, %.3f with recompute (goal >= "
+           "0.60 on an H100)\n",
            ratio_kept, ratio_rc);
-    printf("optimizer: %.1f GB/s counting %.0f B of fp32 traffic per parameter\n", rows[7].gbs, OPT_BYTES_PER_PARAM);
+    printf("optimizer: %.1f GB/s counting %.0f B of fp32 traffic per parameter\n", rows[7].gbs,
+           OPT_BYTES_PER_PARAM);
     for (size_t i = 0; i < n_rows; i++) print_bench(&rp, &rows[i]);
-    printf("BENCH impl=orionsim name=ratio_fwd_bwd_kept_vs_gemm value=%.4f backend=%s dtype=%s shape=%s\n", ratio_kept,
-           rp.backend, rp.dtype, rp.shape);
-    printf("BENCH impl=orionsim name=ratio_fwd_bwd_recompute_vs_gemm value=%.4f backend=%s dtype=%s shape=%s\n",
+    printf("BENCH impl=orionsim name=ratio_fwd_bwd_kept_vs_gemm value=%.4f backend=%s dtype=%s "
+           "shape=%s\n",
+           ratio_kept, rp.backend, rp.dtype, rp.shape);
+    printf("BENCH impl=orionsim name=ratio_fwd_bwd_recompute_vs_gemm value=%.4f backend=%s "
+           "dtype=%s shape=%s\n",
            ratio_rc, rp.backend, rp.dtype, rp.shape);
     fflush(stdout);
 

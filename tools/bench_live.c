@@ -42,7 +42,8 @@ static const char *method_name(km_compression m) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_live [--time modeled|measured] [--backend auto|cpu|cuda] [--gpus N] [--val N]\n"
+    fprintf(f, "usage: bench_live [--time modeled|measured] [--backend auto|cpu|cuda] [--gpus N] "
+               "[--val N]\n"
                "                  [--trace DIR] [--set key=value]... SCENARIO...\n");
 }
 
@@ -64,8 +65,10 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--time") && has) time_rule = argv[++i];
         else if (!strcmp(a, "--backend") && has) backend = argv[++i];
         else if (!strcmp(a, "--trace") && has) trace_dir = argv[++i];
-        else if (!strcmp(a, "--gpus") && has && !sim_parse_long(argv[i + 1], &v) && v >= 0) gpus = (int)v, i++;
-        else if (!strcmp(a, "--val") && has && !sim_parse_long(argv[i + 1], &v) && v >= 0) val = (int)v, i++;
+        else if (!strcmp(a, "--gpus") && has && !sim_parse_long(argv[i + 1], &v) && v >= 0)
+            gpus = (int)v, i++;
+        else if (!strcmp(a, "--val") && has && !sim_parse_long(argv[i + 1], &v) && v >= 0)
+            val = (int)v, i++;
         else if (!strcmp(a, "--set") && has && n_sets < 64) sets[n_sets++] = argv[++i];
         else if (a[0] != '-' && n_files < 64) files[n_files++] = a;
         else {
@@ -79,7 +82,8 @@ int main(int argc, char **argv) {
         return EXIT_INPUT;
     }
     if (trace_dir && sim_mkdir_p(trace_dir)) {
-        fprintf(stderr, "bench_live: --trace %s: cannot create the directory: %s\n", trace_dir, strerror(errno));
+        fprintf(stderr, "bench_live: --trace %s: cannot create the directory: %s\n", trace_dir,
+                strerror(errno));
         return EXIT_RUN;
     }
     if (n_files == 0) {
@@ -88,8 +92,8 @@ int main(int argc, char **argv) {
     }
     double base_loss = NAN, base_val = NAN;
     int failed = 0;
-    printf("%-22s %-7s %5s %10s %8s %9s %8s %8s %8s %8s %8s %9s\n", "run", "method", "ratio", "tokens", "wall_s",
-           "tok/s", "kernel%", "other%", "loss", "val", "gap", "recon");
+    printf("%-22s %-7s %5s %10s %8s %9s %8s %8s %8s %8s %8s %9s\n", "run", "method", "ratio",
+           "tokens", "wall_s", "tok/s", "kernel%", "other%", "loss", "val", "gap", "recon");
     for (int f = 0; f < n_files; f++) {
         sim_scenario sc;
         char err[2048] = "";
@@ -113,7 +117,9 @@ int main(int argc, char **argv) {
             snprintf(path, sizeof path, "%s/%s.h5", trace_dir, sc.name);
             trace_meta meta = {.scenario_path = files[f], .seed = sc.seed, .mode = "live"};
             tr = trace_open(path, &meta);
-            if (!tr || trace_write_scenario(tr, sc.sources[0].text, (const char *const *)sc.sets, (size_t)sc.n_sets) ||
+            if (!tr ||
+                trace_write_scenario(tr, sc.sources[0].text, (const char *const *)sc.sets,
+                                     (size_t)sc.n_sets) ||
                 trace_set_events_window(tr, cfg.events_cycles)) {
                 fprintf(stderr, "bench_live: %s: cannot write the trace\n", path);
                 if (tr) trace_abandon(tr);
@@ -152,17 +158,22 @@ int main(int argc, char **argv) {
             failed = 1;
         }
         double kshare = w > 0 ? st.kernel_wall_s / w : 0;
-        printf("%-22s %-7s %5d %10.0f %8.1f %9.0f %7.1f%% %7.1f%% %8.4f %8.4f %+8.4f %9.4f\n", sc.name,
-               method_name(sc.compression.boundary.method), sc.compression.ratio, sum.tokens_trained, w,
-               w > 0 ? sum.tokens_trained / w : 0, 100 * kshare, 100 * (1 - kshare), sum.loss_final,
-               sum.val_loss_final, sum.loss_final - base_loss, sum.boundary_recon_error);
-        printf("RESULT name=%s method=%s ratio=%d ok=%d tokens=%.0f wall_s=%.3f tokens_per_s=%.1f kernel_share=%.4f "
-               "overhead_share=%.4f loss_final=%.6f val_loss_final=%.6f val_loss_initial=%.6f gap=%.6f val_gap=%.6f "
-               "recon=%.6f sim_s=%.3f undone=%lld leaked=%lld buffers_peak=%lld buffers_bound=%lld devices=%d\n",
+        printf("%-22s %-7s %5d %10.0f %8.1f %9.0f %7.1f%% %7.1f%% %8.4f %8.4f %+8.4f %9.4f\n",
+               sc.name, method_name(sc.compression.boundary.method), sc.compression.ratio,
+               sum.tokens_trained, w, w > 0 ? sum.tokens_trained / w : 0, 100 * kshare,
+               100 * (1 - kshare), sum.loss_final, sum.val_loss_final, sum.loss_final - base_loss,
+               sum.boundary_recon_error);
+        printf("RESULT name=%s method=%s ratio=%d ok=%d tokens=%.0f wall_s=%.3f tokens_per_s=%.1f "
+               "kernel_share=%.4f "
+               "overhead_share=%.4f loss_final=%.6f val_loss_final=%.6f val_loss_initial=%.6f "
+               "gap=%.6f val_gap=%.6f "
+               "recon=%.6f sim_s=%.3f undone=%lld leaked=%lld buffers_peak=%lld buffers_bound=%lld "
+               "devices=%d\n",
                sc.name, method_name(sc.compression.boundary.method), sc.compression.ratio, rc == 0,
-               sum.tokens_trained, w, w > 0 ? sum.tokens_trained / w : 0, kshare, 1 - kshare, sum.loss_final,
-               sum.val_loss_final, st.val_loss_initial, sum.loss_final - base_loss, sum.val_loss_final - base_val,
-               sum.boundary_recon_error, sum.sim_time_s, (long long)st.backwards_undone, (long long)st.buffers_leaked,
+               sum.tokens_trained, w, w > 0 ? sum.tokens_trained / w : 0, kshare, 1 - kshare,
+               sum.loss_final, sum.val_loss_final, st.val_loss_initial, sum.loss_final - base_loss,
+               sum.val_loss_final - base_val, sum.boundary_recon_error, sum.sim_time_s,
+               (long long)st.backwards_undone, (long long)st.buffers_leaked,
                (long long)st.buffers_peak, (long long)st.buffers_bound, st.n_devices);
         fflush(stdout);
         live_close(&ops);

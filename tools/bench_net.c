@@ -123,10 +123,11 @@ static void start_uploads(nm_sim *sim, void *ctx, uint64_t arg) {
 static void bench_network(uint64_t completions) {
     /* One-way latencies between five US datacenters, in ms (an assumption of the
      * benchmark: same-datacenter 0.25 ms, cross-country up to 35 ms). */
-    static const double lat_ms[REGIONS][REGIONS] = {
-        {0.25, 12.0, 20.0, 30.0, 35.0}, {12.0, 0.25, 10.0, 22.0, 28.0},
-        {20.0, 10.0, 0.25, 14.0, 20.0}, {30.0, 22.0, 14.0, 0.25, 8.0},
-        {35.0, 28.0, 20.0, 8.0, 0.25}};
+    static const double lat_ms[REGIONS][REGIONS] = {{0.25, 12.0, 20.0, 30.0, 35.0},
+                                                    {12.0, 0.25, 10.0, 22.0, 28.0},
+                                                    {20.0, 10.0, 0.25, 14.0, 20.0},
+                                                    {30.0, 22.0, 14.0, 0.25, 8.0},
+                                                    {35.0, 28.0, 20.0, 8.0, 0.25}};
     nm_sim *sim = nm_sim_new();
     mix m = {0};
     m.net = nm_net_new(sim, REGIONS);
@@ -139,8 +140,10 @@ static void bench_network(uint64_t completions) {
     for (int s = 0; s < STAGES; s++)
         for (int r = 0; r < REPLICAS; r++) {
             int p = s * REPLICAS + r;
-            if (s + 1 < STAGES) nm_net_start_flow(m.net, p, random_replica(s + 1), ACT_BYTES, on_flow, &m, 0);
-            if (s > 0) nm_net_start_flow(m.net, p, random_replica(s - 1), ACT_BYTES, on_flow, &m, 1);
+            if (s + 1 < STAGES)
+                nm_net_start_flow(m.net, p, random_replica(s + 1), ACT_BYTES, on_flow, &m, 0);
+            if (s > 0)
+                nm_net_start_flow(m.net, p, random_replica(s - 1), ACT_BYTES, on_flow, &m, 1);
         }
     nm_schedule_at(sim, 0, start_uploads, &m, 0);
     stamp t0 = now_stamp();
@@ -148,7 +151,8 @@ static void bench_network(uint64_t completions) {
     stamp dt = since(t0);
     nm_net_stats st = nm_net_get_stats(m.net);
     printf("  %llu flow completions: %.2f M completions per CPU second (%.2f M/s wall)\n",
-           (unsigned long long)m.done, (double)m.done / dt.cpu / 1e6, (double)m.done / dt.wall / 1e6);
+           (unsigned long long)m.done, (double)m.done / dt.cpu / 1e6,
+           (double)m.done / dt.wall / 1e6);
     printf("  %.1f s simulated (%llu events, %.1f M events per CPU second); %.1f live flows on\n"
            "  average; %llu uploads of 12.45 GB done\n",
            nm_to_s(nm_now(sim)), (unsigned long long)events, (double)events / dt.cpu / 1e6,

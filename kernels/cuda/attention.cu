@@ -38,19 +38,18 @@
 
 #include "kernels/cuda/cuda_common.cuh"
 
-#define KC_ATT_TILE 64               /* query and key tile rows */
+#define KC_ATT_TILE 64 /* query and key tile rows */
 #define KC_ATT_THREADS 256
 #define KC_ATT_HDMAX 128
-#define KC_ATT_HC (KC_ATT_HDMAX / 16)  /* head-dim columns per thread */
-#define KC_ATT_PLD (KC_ATT_TILE + 1)   /* row stride of score tiles */
+#define KC_ATT_HC (KC_ATT_HDMAX / 16) /* head-dim columns per thread */
+#define KC_ATT_PLD (KC_ATT_TILE + 1)  /* row stride of score tiles */
 
 /* ---- kernels ---- */
 
 /* dst[r * ld + c] = src[(t0 + r) * stride + c] for r < 64, c < hd; rows at or past T are 0. */
 template <typename T>
-__device__ __forceinline__ void kc_att_load(float *dst, int ld, const T *src, size_t stride,
-                                            int t0, int T_, int hd)
-{
+__device__ __forceinline__ void kc_att_load(float *dst, int ld, const T *src, size_t stride, int t0,
+                                            int T_, int hd) {
     const int n = KC_ATT_TILE * hd;
     for (int idx = threadIdx.x; idx < n; idx += blockDim.x) {
         const int r = idx / hd, c = idx - r * hd, t = t0 + r;
@@ -60,8 +59,8 @@ __device__ __forceinline__ void kc_att_load(float *dst, int ld, const T *src, si
 
 template <typename T>
 __global__ void __launch_bounds__(KC_ATT_THREADS)
-kc_attn_fwd_kernel(T *out, float *lse, const T *qkv, int T_, int nh, int nkv, int hd, float scale)
-{
+    kc_attn_fwd_kernel(T *out, float *lse, const T *qkv, int T_, int nh, int nkv, int hd,
+                       float scale) {
     extern __shared__ float sm[];
     const int ld = hd + 1;
     float *Qs = sm, *Ks = Qs + KC_ATT_TILE * ld, *Vs = Ks + KC_ATT_TILE * ld;
@@ -88,7 +87,7 @@ kc_attn_fwd_kernel(T *out, float *lse, const T *qkv, int T_, int nh, int nkv, in
 
     const int kend = min(T_, q0 + KC_ATT_TILE);
     for (int k0 = 0; k0 < kend; k0 += KC_ATT_TILE) {
-        __syncthreads();   /* previous tile fully consumed */
+        __syncthreads(); /* previous tile fully consumed */
         kc_att_load(Ks, ld, base + (size_t)(nh + g) * hd, W, k0, T_, hd);
         kc_att_load(Vs, ld, base + (size_t)(nh + nkv + g) * hd, W, k0, T_, hd);
         __syncthreads();
@@ -195,12 +194,11 @@ kc_attn_fwd_kernel(T *out, float *lse, const T *qkv, int T_, int nh, int nkv, in
 /* D[b][h][t] = dout . out over the head's hd values; one warp per (b, h, t). */
 template <typename T>
 __global__ void kc_attn_bwd_d_kernel(float *D, const T *dout, const T *out, int B, int T_, int nh,
-                                     int hd)
-{
+                                     int hd) {
     const size_t gw = (blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const size_t total = (size_t)B * nh * T_;
-    if (gw >= total) return;   /* whole warps */
+    if (gw >= total) return; /* whole warps */
     const int t = (int)(gw % T_);
     const size_t bh = gw / T_;
     const int h = (int)(bh % nh), b = (int)(bh / nh);
@@ -215,8 +213,7 @@ __global__ void kc_attn_bwd_d_kernel(float *D, const T *dout, const T *out, int 
  * s = Q K^T, dp = dO V^T over the head dimension. */
 __device__ __forceinline__ void kc_att_sdp(float s[4][4], float dp[4][4], const float *Qs,
                                            const float *dOs, const float *Ks, const float *Vs,
-                                           int ld, int hd, int ty, int tx)
-{
+                                           int ld, int hd, int ty, int tx) {
 #pragma unroll
     for (int a = 0; a < 4; a++)
 #pragma unroll
@@ -248,9 +245,8 @@ __device__ __forceinline__ void kc_att_sdp(float s[4][4], float dp[4][4], const 
 
 template <typename T>
 __global__ void __launch_bounds__(KC_ATT_THREADS)
-kc_attn_bwd_dkv_kernel(T *dqkv, const T *dout, const T *qkv, const float *lse, const float *D,
-                       int T_, int nh, int nkv, int hd, float scale)
-{
+    kc_attn_bwd_dkv_kernel(T *dqkv, const T *dout, const T *qkv, const float *lse, const float *D,
+                           int T_, int nh, int nkv, int hd, float scale) {
     extern __shared__ float sm[];
     const int ld = hd + 1;
     float *Ks = sm, *Vs = Ks + KC_ATT_TILE * ld, *Qs = Vs + KC_ATT_TILE * ld;
@@ -283,7 +279,7 @@ kc_attn_bwd_dkv_kernel(T *dqkv, const T *dout, const T *qkv, const float *lse, c
         const float *D_h = D + ((size_t)b * nh + h) * T_;
         /* query tiles at or below the diagonal: q0 >= k0 (tiles are aligned) */
         for (int q0 = k0; q0 < T_; q0 += KC_ATT_TILE) {
-            __syncthreads();   /* previous tile fully consumed */
+            __syncthreads(); /* previous tile fully consumed */
             kc_att_load(Qs, ld, base + (size_t)h * hd, W, q0, T_, hd);
             kc_att_load(dOs, ld, gbase + (size_t)h * hd, OW, q0, T_, hd);
             if (tid < KC_ATT_TILE) {
@@ -351,9 +347,8 @@ kc_attn_bwd_dkv_kernel(T *dqkv, const T *dout, const T *qkv, const float *lse, c
 
 template <typename T>
 __global__ void __launch_bounds__(KC_ATT_THREADS)
-kc_attn_bwd_dq_kernel(T *dqkv, const T *dout, const T *qkv, const float *lse, const float *D,
-                      int T_, int nh, int nkv, int hd, float scale)
-{
+    kc_attn_bwd_dq_kernel(T *dqkv, const T *dout, const T *qkv, const float *lse, const float *D,
+                          int T_, int nh, int nkv, int hd, float scale) {
     extern __shared__ float sm[];
     const int ld = hd + 1;
     float *Qs = sm, *dOs = Qs + KC_ATT_TILE * ld, *Ks = dOs + KC_ATT_TILE * ld;
@@ -433,92 +428,83 @@ kc_attn_bwd_dq_kernel(T *dqkv, const T *dout, const T *qkv, const float *lse, co
 
 /* ---- launchers ---- */
 
-static size_t kc_att_smem_fwd(int hd)
-{
-    return sizeof(float) * ((size_t)3 * KC_ATT_TILE * (hd + 1) + KC_ATT_TILE * KC_ATT_PLD +
-                            3 * KC_ATT_TILE);
+static size_t kc_att_smem_fwd(int hd) {
+    return sizeof(float) *
+           ((size_t)3 * KC_ATT_TILE * (hd + 1) + KC_ATT_TILE * KC_ATT_PLD + 3 * KC_ATT_TILE);
 }
 
-static size_t kc_att_smem_dkv(int hd)
-{
-    return sizeof(float) * ((size_t)4 * KC_ATT_TILE * (hd + 1) + 2 * KC_ATT_TILE * KC_ATT_PLD +
-                            2 * KC_ATT_TILE);
+static size_t kc_att_smem_dkv(int hd) {
+    return sizeof(float) *
+           ((size_t)4 * KC_ATT_TILE * (hd + 1) + 2 * KC_ATT_TILE * KC_ATT_PLD + 2 * KC_ATT_TILE);
 }
 
-static size_t kc_att_smem_dq(int hd)
-{
-    return sizeof(float) * ((size_t)4 * KC_ATT_TILE * (hd + 1) + KC_ATT_TILE * KC_ATT_PLD +
-                            2 * KC_ATT_TILE);
+static size_t kc_att_smem_dq(int hd) {
+    return sizeof(float) *
+           ((size_t)4 * KC_ATT_TILE * (hd + 1) + KC_ATT_TILE * KC_ATT_PLD + 2 * KC_ATT_TILE);
 }
 
-static void kc_att_check_shape(int B, int T, int nh, int nkv, int hd)
-{
+static void kc_att_check_shape(int B, int T, int nh, int nkv, int hd) {
     kc_require(B > 0 && T > 0 && nh > 0 && nkv > 0 && hd > 0, "attention: bad shape");
     kc_require(nh % nkv == 0, "attention: nh must be a multiple of nkv");
     kc_require(hd <= KC_ATT_HDMAX, "attention: head_dim above 128 is not supported");
     kc_require(nh <= 65535 && nkv <= 65535 && B <= 65535, "attention: grid too large");
 }
 
-template <typename K>
-static void kc_att_smem_optin(K kernel, size_t bytes)
-{
-    cudaCheck(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   (int)bytes));
+template <typename K> static void kc_att_smem_optin(K kernel, size_t bytes) {
+    cudaCheck(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
 }
 
 template <typename T>
 static void kc_att_fwd(kc_impl *im, T *out, float *lse, const T *qkv, int B, int T_, int nh,
-                       int nkv, int hd)
-{
+                       int nkv, int hd) {
     const size_t smem = kc_att_smem_fwd(hd);
     kc_att_smem_optin(kc_attn_fwd_kernel<T>, smem);
     dim3 grid((unsigned)((T_ + KC_ATT_TILE - 1) / KC_ATT_TILE), (unsigned)nh, (unsigned)B);
-    kc_attn_fwd_kernel<T><<<grid, KC_ATT_THREADS, smem, im->stream>>>(
-        out, lse, qkv, T_, nh, nkv, hd, 1.0f / sqrtf((float)hd));
+    kc_attn_fwd_kernel<T><<<grid, KC_ATT_THREADS, smem, im->stream>>>(out, lse, qkv, T_, nh, nkv,
+                                                                      hd, 1.0f / sqrtf((float)hd));
     kc_launch_check();
 }
 
 template <typename T>
 static void kc_att_bwd(kc_impl *im, T *dqkv, const T *dout, const T *qkv, const T *out,
-                       const float *lse, int B, int T_, int nh, int nkv, int hd)
-{
+                       const float *lse, int B, int T_, int nh, int nkv, int hd) {
     const float scale = 1.0f / sqrtf((float)hd);
     const size_t rows = (size_t)B * nh * T_;
     float *D = (float *)kc_scratch(im, KC_SCR_ATTN, rows * sizeof(float));
     const size_t threads = rows * 32;
-    kc_attn_bwd_d_kernel<T><<<(unsigned)((threads + 255) / 256), 256, 0, im->stream>>>(
-        D, dout, out, B, T_, nh, hd);
+    kc_attn_bwd_d_kernel<T>
+        <<<(unsigned)((threads + 255) / 256), 256, 0, im->stream>>>(D, dout, out, B, T_, nh, hd);
     kc_launch_check();
 
     const unsigned ntiles = (unsigned)((T_ + KC_ATT_TILE - 1) / KC_ATT_TILE);
     const size_t smem_kv = kc_att_smem_dkv(hd);
     kc_att_smem_optin(kc_attn_bwd_dkv_kernel<T>, smem_kv);
-    kc_attn_bwd_dkv_kernel<T><<<dim3(ntiles, (unsigned)nkv, (unsigned)B), KC_ATT_THREADS, smem_kv,
-                                im->stream>>>(dqkv, dout, qkv, lse, D, T_, nh, nkv, hd, scale);
+    kc_attn_bwd_dkv_kernel<T>
+        <<<dim3(ntiles, (unsigned)nkv, (unsigned)B), KC_ATT_THREADS, smem_kv, im->stream>>>(
+            dqkv, dout, qkv, lse, D, T_, nh, nkv, hd, scale);
     kc_launch_check();
 
     const size_t smem_q = kc_att_smem_dq(hd);
     kc_att_smem_optin(kc_attn_bwd_dq_kernel<T>, smem_q);
-    kc_attn_bwd_dq_kernel<T><<<dim3(ntiles, (unsigned)nh, (unsigned)B), KC_ATT_THREADS, smem_q,
-                               im->stream>>>(dqkv, dout, qkv, lse, D, T_, nh, nkv, hd, scale);
+    kc_attn_bwd_dq_kernel<T>
+        <<<dim3(ntiles, (unsigned)nh, (unsigned)B), KC_ATT_THREADS, smem_q, im->stream>>>(
+            dqkv, dout, qkv, lse, D, T_, nh, nkv, hd, scale);
     kc_launch_check();
 }
 
-void kcu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, int B, int T,
-                       int nh, int nkv, int hd)
-{
+void kcu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, int B, int T, int nh,
+                       int nkv, int hd) {
     KC_RANGE("kcu_attention_fwd");
     kc_att_check_shape(B, T, nh, nkv, hd);
     kc_impl *im = kc_enter(be);
     if (be->act == KB_BF16)
         kc_att_fwd(im, (__nv_bfloat16 *)out, lse, (const __nv_bfloat16 *)qkv, B, T, nh, nkv, hd);
-    else
-        kc_att_fwd(im, (float *)out, lse, (const float *)qkv, B, T, nh, nkv, hd);
+    else kc_att_fwd(im, (float *)out, lse, (const float *)qkv, B, T, nh, nkv, hd);
 }
 
 void kcu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void *qkv,
-                       const void *out, const float *lse, int B, int T, int nh, int nkv, int hd)
-{
+                       const void *out, const float *lse, int B, int T, int nh, int nkv, int hd) {
     KC_RANGE("kcu_attention_bwd");
     kc_att_check_shape(B, T, nh, nkv, hd);
     kc_impl *im = kc_enter(be);
@@ -526,6 +512,6 @@ void kcu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void 
         kc_att_bwd(im, (__nv_bfloat16 *)dqkv, (const __nv_bfloat16 *)dout,
                    (const __nv_bfloat16 *)qkv, (const __nv_bfloat16 *)out, lse, B, T, nh, nkv, hd);
     else
-        kc_att_bwd(im, (float *)dqkv, (const float *)dout, (const float *)qkv,
-                   (const float *)out, lse, B, T, nh, nkv, hd);
+        kc_att_bwd(im, (float *)dqkv, (const float *)dout, (const float *)qkv, (const float *)out,
+                   lse, B, T, nh, nkv, hd);
 }

@@ -28,22 +28,20 @@
 
 #include "kernels/cuda/cuda_common.cuh"
 
-#define KC_CUBLAS_WS_BYTES ((size_t)32 << 20)  /* cuBLAS workspace (Hopper: 32 MiB) */
+#define KC_CUBLAS_WS_BYTES ((size_t)32 << 20) /* cuBLAS workspace (Hopper: 32 MiB) */
 
 /* ---- kernels ---- */
 
 /* Never launched: cudaFuncGetAttributes on it tells whether the plugin has code for the
  * device's architecture. */
-__global__ void kc_probe_kernel(int *p)
-{
+__global__ void kc_probe_kernel(int *p) {
     if (p) *p = 0;
 }
 
 /* ---- host helpers ---- */
 
-__attribute__((format(printf, 3, 4)))
-static void kc_errf(char *err, size_t errlen, const char *fmt, ...)
-{
+__attribute__((format(printf, 3, 4))) static void kc_errf(char *err, size_t errlen, const char *fmt,
+                                                          ...) {
     if (!err || !errlen) return;
     va_list ap;
     va_start(ap, fmt);
@@ -52,8 +50,7 @@ static void kc_errf(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* fp32 -> bf16 bits, round to nearest even (as __float2bfloat16_rn); NaN stays NaN. */
-static inline uint16_t kc_f2bf_host(float f)
-{
+static inline uint16_t kc_f2bf_host(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
@@ -61,16 +58,14 @@ static inline uint16_t kc_f2bf_host(float f)
     return (uint16_t)(u >> 16);
 }
 
-static inline float kc_bf2f_host(uint16_t h)
-{
+static inline float kc_bf2f_host(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
     float f;
     memcpy(&f, &u, 4);
     return f;
 }
 
-void *kc_scratch(kc_impl *im, int slot, size_t bytes)
-{
+void *kc_scratch(kc_impl *im, int slot, size_t bytes) {
     if (bytes == 0) bytes = 1;
     if (im->scratch_bytes[slot] >= bytes) return im->scratch[slot];
     size_t want = im->scratch_bytes[slot] * 2;
@@ -87,31 +82,28 @@ void *kc_scratch(kc_impl *im, int slot, size_t bytes)
 }
 
 /* Makes the copy stream wait for everything issued so far on the compute stream. */
-static void kc_copy_after_compute(kc_impl *im)
-{
+static void kc_copy_after_compute(kc_impl *im) {
     cudaCheck(cudaEventRecord(im->ev_compute, im->stream));
     cudaCheck(cudaStreamWaitEvent(im->copy, im->ev_compute, 0));
 }
 
 /* ---- memory ---- */
 
-static void *kc_alloc(kb_backend *be, size_t bytes)
-{
+static void *kc_alloc(kb_backend *be, size_t bytes) {
     kc_impl *im = kc_enter(be);
     void *p = NULL;
     size_t b = bytes ? bytes : 1;
     cudaError_t e = cudaMalloc(&p, b);
     if (e != cudaSuccess) {
-        fprintf(stderr, "%s:%d: cudaMalloc(%zu bytes) on GPU %d: %s\n", __FILE__, __LINE__,
-                bytes, im->device, cudaGetErrorString(e));
+        fprintf(stderr, "%s:%d: cudaMalloc(%zu bytes) on GPU %d: %s\n", __FILE__, __LINE__, bytes,
+                im->device, cudaGetErrorString(e));
         exit(1);
     }
     cudaCheck(cudaMemsetAsync(p, 0, b, im->stream));
     return p;
 }
 
-static void kc_free(kb_backend *be, void *p)
-{
+static void kc_free(kb_backend *be, void *p) {
     if (!p) return;
     kc_impl *im = kc_enter(be);
     cudaCheck(cudaStreamSynchronize(im->copy));
@@ -119,16 +111,14 @@ static void kc_free(kb_backend *be, void *p)
     cudaCheck(cudaFree(p));
 }
 
-static void kc_zero(kb_backend *be, void *p, size_t bytes)
-{
+static void kc_zero(kb_backend *be, void *p, size_t bytes) {
     if (bytes == 0) return;
     KC_RANGE("kc_zero");
     kc_impl *im = kc_enter(be);
     cudaCheck(cudaMemsetAsync(p, 0, bytes, im->stream));
 }
 
-static void kc_copy(kb_backend *be, void *dst, const void *src, size_t bytes)
-{
+static void kc_copy(kb_backend *be, void *dst, const void *src, size_t bytes) {
     if (bytes == 0 || dst == src) return;
     KC_RANGE("kc_copy");
     kc_impl *im = kc_enter(be);
@@ -136,11 +126,10 @@ static void kc_copy(kb_backend *be, void *dst, const void *src, size_t bytes)
 }
 
 /* Returns an upload staging slot of at least `bytes`, free for the host to fill. */
-static void *kc_up_slot(kc_impl *im, size_t bytes, int *slot_out)
-{
+static void *kc_up_slot(kc_impl *im, size_t bytes, int *slot_out) {
     int s = im->up_next;
     im->up_next ^= 1;
-    cudaCheck(cudaEventSynchronize(im->up_done[s]));   /* its last copy is done */
+    cudaCheck(cudaEventSynchronize(im->up_done[s])); /* its last copy is done */
     if (im->up_bytes[s] < bytes) {
         if (im->up_host[s]) cudaCheck(cudaFreeHost(im->up_host[s]));
         im->up_host[s] = NULL;
@@ -154,16 +143,14 @@ static void *kc_up_slot(kc_impl *im, size_t bytes, int *slot_out)
 }
 
 /* Issues the H2D copy from staging slot s to dst, ordered as described at the top. */
-static void kc_up_issue(kc_impl *im, int s, void *dst, size_t bytes)
-{
+static void kc_up_issue(kc_impl *im, int s, void *dst, size_t bytes) {
     kc_copy_after_compute(im);
     cudaCheck(cudaMemcpyAsync(dst, im->up_host[s], bytes, cudaMemcpyHostToDevice, im->copy));
     cudaCheck(cudaEventRecord(im->up_done[s], im->copy));
     cudaCheck(cudaStreamWaitEvent(im->stream, im->up_done[s], 0));
 }
 
-static void kc_upload(kb_backend *be, void *dst, kb_dtype t, const float *src, size_t n)
-{
+static void kc_upload(kb_backend *be, void *dst, kb_dtype t, const float *src, size_t n) {
     if (n == 0) return;
     KC_RANGE("kc_upload");
     kc_impl *im = kc_enter(be);
@@ -179,8 +166,7 @@ static void kc_upload(kb_backend *be, void *dst, kb_dtype t, const float *src, s
     kc_up_issue(im, s, dst, bytes);
 }
 
-static void kc_upload_raw(kb_backend *be, void *dst, const void *src, size_t bytes)
-{
+static void kc_upload_raw(kb_backend *be, void *dst, const void *src, size_t bytes) {
     if (bytes == 0) return;
     KC_RANGE("kc_upload_raw");
     kc_impl *im = kc_enter(be);
@@ -191,8 +177,7 @@ static void kc_upload_raw(kb_backend *be, void *dst, const void *src, size_t byt
 }
 
 /* Copies `bytes` from device src into the pinned download buffer, waiting for it. */
-static void *kc_down_stage(kc_impl *im, const void *src, size_t bytes)
-{
+static void *kc_down_stage(kc_impl *im, const void *src, size_t bytes) {
     if (im->down_bytes < bytes) {
         if (im->down_host) cudaCheck(cudaFreeHost(im->down_host));
         im->down_host = NULL;
@@ -207,8 +192,7 @@ static void *kc_down_stage(kc_impl *im, const void *src, size_t bytes)
     return im->down_host;
 }
 
-static void kc_download(kb_backend *be, float *dst, const void *src, kb_dtype t, size_t n)
-{
+static void kc_download(kb_backend *be, float *dst, const void *src, kb_dtype t, size_t n) {
     if (n == 0) return;
     KC_RANGE("kc_download");
     kc_impl *im = kc_enter(be);
@@ -222,16 +206,14 @@ static void kc_download(kb_backend *be, float *dst, const void *src, kb_dtype t,
     }
 }
 
-static void kc_download_raw(kb_backend *be, void *dst, const void *src, size_t bytes)
-{
+static void kc_download_raw(kb_backend *be, void *dst, const void *src, size_t bytes) {
     if (bytes == 0) return;
     KC_RANGE("kc_download_raw");
     kc_impl *im = kc_enter(be);
     memcpy(dst, kc_down_stage(im, src, bytes), bytes);
 }
 
-static void kc_synchronize(kb_backend *be)
-{
+static void kc_synchronize(kb_backend *be) {
     KC_RANGE("kc_synchronize");
     kc_impl *im = kc_enter(be);
     cudaCheck(cudaStreamSynchronize(im->copy));
@@ -242,9 +224,12 @@ static void kc_synchronize(kb_backend *be)
 
 /* Releases whatever part of the instance exists. `checked`: abort on errors (close of a
  * working instance) or ignore them (cleaning up after a failed open). */
-static void kc_release(kc_impl *im, int checked)
-{
-#define KC_REL(call) do { cudaError_t e_ = (call); if (checked) kc_cuda_check(e_, #call, __FILE__, __LINE__); } while (0)
+static void kc_release(kc_impl *im, int checked) {
+#define KC_REL(call)                                                                               \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (checked) kc_cuda_check(e_, #call, __FILE__, __LINE__);                                 \
+    } while (0)
     if (im->stream) KC_REL(cudaStreamSynchronize(im->stream));
     if (im->copy) KC_REL(cudaStreamSynchronize(im->copy));
     if (im->cublas) {
@@ -267,8 +252,7 @@ static void kc_release(kc_impl *im, int checked)
     if (!checked) (void)cudaGetLastError();
 }
 
-static void kc_close(kb_backend *be)
-{
+static void kc_close(kb_backend *be) {
     if (!be) return;
     kc_impl *im = kc_enter(be);
     kc_release(im, 1);
@@ -276,8 +260,7 @@ static void kc_close(kb_backend *be)
     free(be);
 }
 
-static void kc_fill_table(kb_backend *be)
-{
+static void kc_fill_table(kb_backend *be) {
     be->close = kc_close;
     be->alloc = kc_alloc;
     be->free = kc_free;
@@ -314,8 +297,7 @@ static void kc_fill_table(kb_backend *be)
     be->nesterov_step = kcu_nesterov_step;
 }
 
-extern "C" int orionsim_cuda_device_count(void)
-{
+extern "C" int orionsim_cuda_device_count(void) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
@@ -325,8 +307,7 @@ extern "C" int orionsim_cuda_device_count(void)
     return n;
 }
 
-extern "C" kb_backend *orionsim_cuda_open(int device, kb_dtype act, char *err, size_t errlen)
-{
+extern "C" kb_backend *orionsim_cuda_open(int device, kb_dtype act, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
     if (act != KB_F32 && act != KB_BF16) {
         kc_errf(err, errlen, "unknown activation type %d", (int)act);
@@ -362,7 +343,15 @@ extern "C" kb_backend *orionsim_cuda_open(int device, kb_dtype act, char *err, s
     /* Each step that can fail: on failure, note what and why, clean up, return NULL. */
     const char *what = NULL;
     const char *why = NULL;
-#define KC_TRY(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { what = #call; why = cudaGetErrorString(e_); goto fail; } } while (0)
+#define KC_TRY(call)                                                                               \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess) {                                                                   \
+            what = #call;                                                                          \
+            why = cudaGetErrorString(e_);                                                          \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
     {
         KC_TRY(cudaSetDevice(device));
         cudaDeviceProp prop;
@@ -374,8 +363,8 @@ extern "C" kb_backend *orionsim_cuda_open(int device, kb_dtype act, char *err, s
             (void)cudaGetLastError();
             kc_errf(err, errlen,
                     "GPU %d (%s, sm_%d%d) cannot run this plugin's code (%s); rebuild with "
-                    "CUDA_ARCH for this architecture", device, prop.name, prop.major,
-                    prop.minor, cudaGetErrorString(e));
+                    "CUDA_ARCH for this architecture",
+                    device, prop.name, prop.major, prop.minor, cudaGetErrorString(e));
             kc_release(im, 0);
             free(im);
             free(be);

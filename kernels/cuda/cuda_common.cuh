@@ -40,8 +40,7 @@
 
 /* ---- error checking ---- */
 
-static inline void kc_cuda_check(cudaError_t e, const char *call, const char *file, int line)
-{
+static inline void kc_cuda_check(cudaError_t e, const char *call, const char *file, int line) {
     if (e != cudaSuccess) {
         fprintf(stderr, "%s:%d: %s: %s\n", file, line, call, cudaGetErrorString(e));
         fflush(stderr);
@@ -49,9 +48,7 @@ static inline void kc_cuda_check(cudaError_t e, const char *call, const char *fi
     }
 }
 
-static inline void kc_cublas_check(cublasStatus_t s, const char *call, const char *file,
-                                   int line)
-{
+static inline void kc_cublas_check(cublasStatus_t s, const char *call, const char *file, int line) {
     if (s != CUBLAS_STATUS_SUCCESS) {
         fprintf(stderr, "%s:%d: %s: %s\n", file, line, call, cublasGetStatusString(s));
         fflush(stderr);
@@ -59,8 +56,7 @@ static inline void kc_cublas_check(cublasStatus_t s, const char *call, const cha
     }
 }
 
-static inline void *kc_xmalloc_at(size_t bytes, const char *file, int line)
-{
+static inline void *kc_xmalloc_at(size_t bytes, const char *file, int line) {
     void *p = calloc(1, bytes ? bytes : 1);
     if (!p) {
         fprintf(stderr, "%s:%d: calloc(%zu): out of memory\n", file, line, bytes);
@@ -71,8 +67,7 @@ static inline void *kc_xmalloc_at(size_t bytes, const char *file, int line)
 }
 
 /* Aborts with file:line when a precondition of an op does not hold. */
-static inline void kc_require_at(int ok, const char *what, const char *file, int line)
-{
+static inline void kc_require_at(int ok, const char *what, const char *file, int line) {
     if (!ok) {
         fprintf(stderr, "%s:%d: %s\n", file, line, what);
         fflush(stderr);
@@ -99,21 +94,21 @@ struct kc_nvtx_range {
 /* ---- per-instance state ---- */
 
 enum kc_scratch_slot {
-    KC_SCR_GEMM_A = 0,  /* fp32 copies of bf16 GEMM operands (mixed-type GEMMs) */
+    KC_SCR_GEMM_A = 0, /* fp32 copies of bf16 GEMM operands (mixed-type GEMMs) */
     KC_SCR_GEMM_B,
     KC_SCR_GEMM_C,
-    KC_SCR_REDUCE,      /* partial sums: sumsq, rmsnorm dw */
-    KC_SCR_ATTN,        /* attention backward: D = rowsum(dout * out) */
-    KC_SCR_SORT,        /* embedding backward: sorted (token, row) keys */
+    KC_SCR_REDUCE, /* partial sums: sumsq, rmsnorm dw */
+    KC_SCR_ATTN,   /* attention backward: D = rowsum(dout * out) */
+    KC_SCR_SORT,   /* embedding backward: sorted (token, row) keys */
     KC_NSCRATCH
 };
 
 typedef struct {
     int device;
     int num_sms;
-    cudaStream_t stream;       /* compute */
-    cudaStream_t copy;         /* uploads / downloads */
-    cudaEvent_t ev_compute;    /* recorded on stream, waited on by copy */
+    cudaStream_t stream;    /* compute */
+    cudaStream_t copy;      /* uploads / downloads */
+    cudaEvent_t ev_compute; /* recorded on stream, waited on by copy */
     cublasHandle_t cublas;
     void *cublas_ws;
     size_t cublas_ws_bytes;
@@ -127,14 +122,13 @@ typedef struct {
     /* downloads: one pinned staging buffer (download synchronises) */
     void *down_host;
     size_t down_bytes;
-    double *sumsq_host;        /* pinned, one double */
+    double *sumsq_host; /* pinned, one double */
 } kc_impl;
 
 static inline kc_impl *kc_im(kb_backend *be) { return (kc_impl *)be->impl; }
 
 /* Makes the instance's GPU current; returns its state. Call first in every entry point. */
-static inline kc_impl *kc_enter(kb_backend *be)
-{
+static inline kc_impl *kc_enter(kb_backend *be) {
     kc_impl *im = kc_im(be);
     cudaCheck(cudaSetDevice(im->device));
     return im;
@@ -156,25 +150,20 @@ __device__ __forceinline__ void kc_st(__nv_bfloat16 *p, float v) { *p = __float2
  * array of at least 32 elements; every thread of the block must call them, and every
  * thread gets the result. */
 
-template <typename V>
-__device__ __forceinline__ V kc_warp_sum(V v)
-{
+template <typename V> __device__ __forceinline__ V kc_warp_sum(V v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
 }
 
-__device__ __forceinline__ float kc_warp_max(float v)
-{
+__device__ __forceinline__ float kc_warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
 }
 
-template <typename V>
-__device__ __forceinline__ V kc_block_sum(V v, V *sh)
-{
+template <typename V> __device__ __forceinline__ V kc_block_sum(V v, V *sh) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
     v = kc_warp_sum(v);
-    __syncthreads();               /* sh may still be read by a previous reduction */
+    __syncthreads(); /* sh may still be read by a previous reduction */
     if (lane == 0) sh[warp] = v;
     __syncthreads();
     V s = 0;
@@ -182,8 +171,7 @@ __device__ __forceinline__ V kc_block_sum(V v, V *sh)
     return s;
 }
 
-__device__ __forceinline__ float kc_block_max(float v, float *sh)
-{
+__device__ __forceinline__ float kc_block_max(float v, float *sh) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
     v = kc_warp_max(v);
     __syncthreads();
@@ -197,8 +185,7 @@ __device__ __forceinline__ float kc_block_max(float v, float *sh)
 /* ---- launch geometry ---- */
 
 /* Blocks for a grid-stride loop over n elements (capped; the kernels loop). */
-static inline unsigned kc_grid(size_t n, int block)
-{
+static inline unsigned kc_grid(size_t n, int block) {
     size_t g = (n + (size_t)block - 1) / (size_t)block;
     if (g < 1) g = 1;
     if (g > 65536) g = 65536;
@@ -208,16 +195,16 @@ static inline unsigned kc_grid(size_t n, int block)
 /* ---- launchers (one file per family) ---- */
 
 /* gemm.cu */
-void kcu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
-              const void *A, kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb,
-              float beta, void *C, kb_dtype ct, int ldc);
+void kcu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const void *A,
+              kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb, float beta, void *C,
+              kb_dtype ct, int ldc);
 
 /* elementwise.cu */
 void kcu_convert(kb_backend *be, void *dst, kb_dtype dt, const void *src, kb_dtype st, size_t n);
-void kcu_embedding_fwd(kb_backend *be, void *out, const int32_t *tokens, const void *wte,
-                       int N, int d);
-void kcu_embedding_bwd(kb_backend *be, float *dwte, const int32_t *tokens, const void *dout,
-                       int N, int d);
+void kcu_embedding_fwd(kb_backend *be, void *out, const int32_t *tokens, const void *wte, int N,
+                       int d);
+void kcu_embedding_bwd(kb_backend *be, float *dwte, const int32_t *tokens, const void *dout, int N,
+                       int d);
 void kcu_swiglu_fwd(kb_backend *be, void *out, const void *gu, int N, int f);
 void kcu_swiglu_bwd(kb_backend *be, void *dgu, const void *dout, const void *gu, int N, int f);
 void kcu_silu_fwd(kb_backend *be, void *out, const void *x, size_t n);
@@ -227,8 +214,8 @@ void kcu_add_cols(kb_backend *be, void *dst, int ldd, const void *src, int lds, 
 void kcu_scale(kb_backend *be, void *x, kb_dtype t, size_t n, float s);
 
 /* norm.cu */
-void kcu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w,
-                     int N, int d, float eps);
+void kcu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w, int N,
+                     int d, float eps);
 void kcu_rmsnorm_bwd(kb_backend *be, void *dx, float *dw, const void *dout, const void *x,
                      const void *w, const float *rstd, int N, int d);
 
@@ -237,8 +224,8 @@ void kcu_rope_fwd(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int 
 void kcu_rope_bwd(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, int hd, float theta);
 
 /* attention.cu */
-void kcu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, int B, int T,
-                       int nh, int nkv, int hd);
+void kcu_attention_fwd(kb_backend *be, void *out, float *lse, const void *qkv, int B, int T, int nh,
+                       int nkv, int hd);
 void kcu_attention_bwd(kb_backend *be, void *dqkv, const void *dout, const void *qkv,
                        const void *out, const float *lse, int B, int T, int nh, int nkv, int hd);
 
@@ -253,8 +240,8 @@ void kcu_dequant_int8(kb_backend *be, void *x, const int8_t *q, const float *sca
 /* optim.cu */
 void kcu_adam_step(kb_backend *be, float *p, const float *g, float *m, float *v, size_t n,
                    const kb_adam_coef *c);
-void kcu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n,
-                       float lr, float mu);
+void kcu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n, float lr,
+                       float mu);
 
 /* reduce.cu */
 double kcu_sumsq(kb_backend *be, const void *x, kb_dtype t, size_t n);

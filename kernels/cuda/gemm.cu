@@ -23,17 +23,14 @@
 /* ---- kernels ---- */
 
 template <typename S, typename D>
-__global__ void kc_gemm_cvt_kernel(D *dst, const S *src, size_t n)
-{
+__global__ void kc_gemm_cvt_kernel(D *dst, const S *src, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x)
         kc_st(dst + i, kc_ld(src + i));
 }
 
 /* C = beta * C over an M x N row-major matrix (beta = 0 writes zeros without reading). */
-template <typename T>
-__global__ void kc_gemm_beta_kernel(T *C, int M, int N, int ldc, float beta)
-{
+template <typename T> __global__ void kc_gemm_beta_kernel(T *C, int M, int N, int ldc, float beta) {
     size_t total = (size_t)M * N;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
          i += (size_t)gridDim.x * blockDim.x) {
@@ -45,36 +42,29 @@ __global__ void kc_gemm_beta_kernel(T *C, int M, int N, int ldc, float beta)
 
 /* ---- launchers ---- */
 
-static size_t kc_span(int rows, int cols, int ld)
-{
+static size_t kc_span(int rows, int cols, int ld) {
     return rows <= 0 || cols <= 0 ? 0 : (size_t)(rows - 1) * ld + cols;
 }
 
-static void kc_widen(kc_impl *im, float *dst, const void *src, size_t n)
-{
+static void kc_widen(kc_impl *im, float *dst, const void *src, size_t n) {
     if (n == 0) return;
-    kc_gemm_cvt_kernel<__nv_bfloat16, float><<<kc_grid(n, 256), 256, 0, im->stream>>>(
-        dst, (const __nv_bfloat16 *)src, n);
+    kc_gemm_cvt_kernel<__nv_bfloat16, float>
+        <<<kc_grid(n, 256), 256, 0, im->stream>>>(dst, (const __nv_bfloat16 *)src, n);
     kc_launch_check();
 }
 
-static void kc_narrow(kc_impl *im, void *dst, const float *src, size_t n)
-{
+static void kc_narrow(kc_impl *im, void *dst, const float *src, size_t n) {
     if (n == 0) return;
-    kc_gemm_cvt_kernel<float, __nv_bfloat16><<<kc_grid(n, 256), 256, 0, im->stream>>>(
-        (__nv_bfloat16 *)dst, src, n);
+    kc_gemm_cvt_kernel<float, __nv_bfloat16>
+        <<<kc_grid(n, 256), 256, 0, im->stream>>>((__nv_bfloat16 *)dst, src, n);
     kc_launch_check();
 }
 
-static cudaDataType_t kc_cuda_type(kb_dtype t)
-{
-    return t == KB_BF16 ? CUDA_R_16BF : CUDA_R_32F;
-}
+static cudaDataType_t kc_cuda_type(kb_dtype t) { return t == KB_BF16 ? CUDA_R_16BF : CUDA_R_32F; }
 
-void kcu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
-              const void *A, kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb,
-              float beta, void *C, kb_dtype ct, int ldc)
-{
+void kcu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha, const void *A,
+              kb_dtype at, int lda, const void *B, kb_dtype bt, int ldb, float beta, void *C,
+              kb_dtype ct, int ldc) {
     KC_RANGE("kcu_gemm");
     kc_require(M >= 0 && N >= 0 && K >= 0, "gemm: negative dimension");
     kc_require(ldc >= N && ldc >= 1, "gemm: ldc too small");
@@ -84,11 +74,11 @@ void kcu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
     if (K == 0) {
         size_t total = (size_t)M * N;
         if (ct == KB_BF16)
-            kc_gemm_beta_kernel<__nv_bfloat16><<<kc_grid(total, 256), 256, 0, im->stream>>>(
-                (__nv_bfloat16 *)C, M, N, ldc, beta);
+            kc_gemm_beta_kernel<__nv_bfloat16>
+                <<<kc_grid(total, 256), 256, 0, im->stream>>>((__nv_bfloat16 *)C, M, N, ldc, beta);
         else
-            kc_gemm_beta_kernel<float><<<kc_grid(total, 256), 256, 0, im->stream>>>(
-                (float *)C, M, N, ldc, beta);
+            kc_gemm_beta_kernel<float>
+                <<<kc_grid(total, 256), 256, 0, im->stream>>>((float *)C, M, N, ldc, beta);
         kc_launch_check();
         return;
     }
@@ -126,9 +116,9 @@ void kcu_gemm(kb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
     }
 
     cublasCheck(cublasGemmEx(im->cublas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                             ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
-                             b, kc_cuda_type(b_t), ldb, a, kc_cuda_type(a_t), lda, &beta,
-                             c, kc_cuda_type(c_t), ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                             ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, b, kc_cuda_type(b_t),
+                             ldb, a, kc_cuda_type(a_t), lda, &beta, c, kc_cuda_type(c_t), ldc,
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 
     if (c != C) kc_narrow(im, C, (const float *)c, cspan);
 }

@@ -21,19 +21,17 @@
 /* ---- kernels ---- */
 
 /* Merges (m2, s2) into (m, s): two partial (max, sum of exp(x - max)) pairs. */
-__device__ __forceinline__ void kc_lse_merge(float &m, float &s, float m2, float s2)
-{
+__device__ __forceinline__ void kc_lse_merge(float &m, float &s, float m2, float s2) {
     const float mn = fmaxf(m, m2);
-    if (mn == -INFINITY) return;   /* both empty */
+    if (mn == -INFINITY) return; /* both empty */
     s = (m == -INFINITY ? 0.0f : s * expf(m - mn)) + (m2 == -INFINITY ? 0.0f : s2 * expf(m2 - mn));
     m = mn;
 }
 
 template <typename T>
 __global__ void __launch_bounds__(KC_CE_BLOCK)
-kc_crossentropy_kernel(float *losses, T *dlogits, const T *logits, const int32_t *targets, int V,
-                       float dscale)
-{
+    kc_crossentropy_kernel(float *losses, T *dlogits, const T *logits, const int32_t *targets,
+                           int V, float dscale) {
     __shared__ float shm[32], shs[32];
     const size_t r = blockIdx.x;
     const T *z = logits + r * V;
@@ -80,8 +78,7 @@ kc_crossentropy_kernel(float *losses, T *dlogits, const T *logits, const int32_t
 /* ---- launchers ---- */
 
 void kcu_crossentropy(kb_backend *be, float *losses, void *dlogits, const void *logits,
-                      const int32_t *targets, int N, int V, float dscale)
-{
+                      const int32_t *targets, int N, int V, float dscale) {
     if (N <= 0) return;
     KC_RANGE("kcu_crossentropy");
     kc_require(V > 0, "crossentropy: V must be positive");

@@ -21,8 +21,7 @@
 
 template <typename T>
 __global__ void kc_rmsnorm_fwd_kernel(T *out, float *rstd, const T *x, const T *w, int d,
-                                      float eps)
-{
+                                      float eps) {
     __shared__ float sh[32];
     const size_t r = blockIdx.x;
     const T *xr = x + r * d;
@@ -41,8 +40,7 @@ __global__ void kc_rmsnorm_fwd_kernel(T *out, float *rstd, const T *x, const T *
 
 template <typename T>
 __global__ void kc_rmsnorm_bwd_dx_kernel(T *dx, const T *dout, const T *x, const T *w,
-                                         const float *rstd, int d)
-{
+                                         const float *rstd, int d) {
     __shared__ float sh[32];
     const size_t r = blockIdx.x;
     const T *xr = x + r * d, *gr = dout + r * d;
@@ -62,8 +60,7 @@ __global__ void kc_rmsnorm_bwd_dx_kernel(T *dx, const T *dout, const T *x, const
 /* grid (ceil(d / block), nchunks): partial[chunk * d + j] = sum over the chunk's rows. */
 template <typename T>
 __global__ void kc_rmsnorm_bwd_dw_partial_kernel(float *partial, const T *dout, const T *x,
-                                                 const float *rstd, int N, int d, int rows_per)
-{
+                                                 const float *rstd, int N, int d, int rows_per) {
     const int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= d) return;
     const int r0 = blockIdx.y * rows_per;
@@ -76,8 +73,7 @@ __global__ void kc_rmsnorm_bwd_dw_partial_kernel(float *partial, const T *dout, 
     partial[(size_t)blockIdx.y * d + j] = acc;
 }
 
-__global__ void kc_rmsnorm_bwd_dw_sum_kernel(float *dw, const float *partial, int d, int nchunks)
-{
+__global__ void kc_rmsnorm_bwd_dw_sum_kernel(float *dw, const float *partial, int d, int nchunks) {
     const int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= d) return;
     float acc = 0.0f;
@@ -87,9 +83,8 @@ __global__ void kc_rmsnorm_bwd_dw_sum_kernel(float *dw, const float *partial, in
 
 /* ---- launchers ---- */
 
-void kcu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w,
-                     int N, int d, float eps)
-{
+void kcu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, const void *w, int N,
+                     int d, float eps) {
     if (N <= 0 || d <= 0) return;
     KC_RANGE("kcu_rmsnorm_fwd");
     kc_impl *im = kc_enter(be);
@@ -103,8 +98,7 @@ void kcu_rmsnorm_fwd(kb_backend *be, void *out, float *rstd, const void *x, cons
 }
 
 void kcu_rmsnorm_bwd(kb_backend *be, void *dx, float *dw, const void *dout, const void *x,
-                     const void *w, const float *rstd, int N, int d)
-{
+                     const void *w, const float *rstd, int N, int d) {
     if (N <= 0 || d <= 0) return;
     KC_RANGE("kcu_rmsnorm_bwd");
     kc_impl *im = kc_enter(be);
@@ -123,8 +117,8 @@ void kcu_rmsnorm_bwd(kb_backend *be, void *dx, float *dw, const void *dout, cons
             partial, go, xs, rstd, N, d, rows_per);
     } else {
         const float *go = (const float *)dout, *xs = (const float *)x;
-        kc_rmsnorm_bwd_dx_kernel<<<N, KC_NORM_BLOCK, 0, im->stream>>>(
-            (float *)dx, go, xs, (const float *)w, rstd, d);
+        kc_rmsnorm_bwd_dx_kernel<<<N, KC_NORM_BLOCK, 0, im->stream>>>((float *)dx, go, xs,
+                                                                      (const float *)w, rstd, d);
         kc_launch_check();
         kc_rmsnorm_bwd_dw_partial_kernel<<<gp, KC_NORM_BLOCK, 0, im->stream>>>(
             partial, go, xs, rstd, N, d, rows_per);

@@ -18,10 +18,9 @@
 /* ---- kernels ---- */
 
 __global__ void kc_adam_kernel(float *__restrict__ p, const float *__restrict__ g,
-                               float *__restrict__ m, float *__restrict__ v, size_t n,
-                               float decay, float b1, float one_b1, float b2, float one_b2,
-                               float step_m, float step_g, float c_v, float eps)
-{
+                               float *__restrict__ m, float *__restrict__ v, size_t n, float decay,
+                               float b1, float one_b1, float b2, float one_b2, float step_m,
+                               float step_g, float c_v, float eps) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x) {
         const float gi = g[i];
@@ -35,8 +34,7 @@ __global__ void kc_adam_kernel(float *__restrict__ p, const float *__restrict__ 
 }
 
 __global__ void kc_nesterov_kernel(float *__restrict__ w, float *__restrict__ mom,
-                                   const float *__restrict__ pg, size_t n, float lr, float mu)
-{
+                                   const float *__restrict__ pg, size_t n, float lr, float mu) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x) {
         const float b = mu * mom[i] + pg[i];
@@ -48,8 +46,7 @@ __global__ void kc_nesterov_kernel(float *__restrict__ w, float *__restrict__ mo
 /* ---- launchers ---- */
 
 void kcu_adam_step(kb_backend *be, float *p, const float *g, float *m, float *v, size_t n,
-                   const kb_adam_coef *c)
-{
+                   const kb_adam_coef *c) {
     if (n == 0) return;
     KC_RANGE("kcu_adam_step");
     kc_impl *im = kc_enter(be);
@@ -59,13 +56,12 @@ void kcu_adam_step(kb_backend *be, float *p, const float *g, float *m, float *v,
     kc_launch_check();
 }
 
-void kcu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n,
-                       float lr, float mu)
-{
+void kcu_nesterov_step(kb_backend *be, float *w, float *mom, const float *pg, size_t n, float lr,
+                       float mu) {
     if (n == 0) return;
     KC_RANGE("kcu_nesterov_step");
     kc_impl *im = kc_enter(be);
-    kc_nesterov_kernel<<<kc_grid(n, KC_OPT_BLOCK), KC_OPT_BLOCK, 0, im->stream>>>(w, mom, pg, n,
-                                                                                  lr, mu);
+    kc_nesterov_kernel<<<kc_grid(n, KC_OPT_BLOCK), KC_OPT_BLOCK, 0, im->stream>>>(w, mom, pg, n, lr,
+                                                                                  mu);
     kc_launch_check();
 }

@@ -16,8 +16,7 @@
 /* ---- kernels ---- */
 
 template <typename T>
-__global__ void kc_quant_int8_kernel(int8_t *q, float *scale, const T *x, int d)
-{
+__global__ void kc_quant_int8_kernel(int8_t *q, float *scale, const T *x, int d) {
     __shared__ float sh[32];
     const size_t r = blockIdx.x;
     const T *xr = x + r * d;
@@ -35,8 +34,7 @@ __global__ void kc_quant_int8_kernel(int8_t *q, float *scale, const T *x, int d)
 }
 
 template <typename T>
-__global__ void kc_dequant_int8_kernel(T *x, const int8_t *q, const float *scale, int N, int d)
-{
+__global__ void kc_dequant_int8_kernel(T *x, const int8_t *q, const float *scale, int N, int d) {
     const size_t total = (size_t)N * d;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
          i += (size_t)gridDim.x * blockDim.x)
@@ -45,28 +43,25 @@ __global__ void kc_dequant_int8_kernel(T *x, const int8_t *q, const float *scale
 
 /* ---- launchers ---- */
 
-void kcu_quant_int8(kb_backend *be, int8_t *q, float *scale, const void *x, int N, int d)
-{
+void kcu_quant_int8(kb_backend *be, int8_t *q, float *scale, const void *x, int N, int d) {
     if (N <= 0 || d <= 0) return;
     KC_RANGE("kcu_quant_int8");
     kc_impl *im = kc_enter(be);
     if (be->act == KB_BF16)
-        kc_quant_int8_kernel<<<N, KC_Q_BLOCK, 0, im->stream>>>(q, scale,
-                                                               (const __nv_bfloat16 *)x, d);
-    else
-        kc_quant_int8_kernel<<<N, KC_Q_BLOCK, 0, im->stream>>>(q, scale, (const float *)x, d);
+        kc_quant_int8_kernel<<<N, KC_Q_BLOCK, 0, im->stream>>>(q, scale, (const __nv_bfloat16 *)x,
+                                                               d);
+    else kc_quant_int8_kernel<<<N, KC_Q_BLOCK, 0, im->stream>>>(q, scale, (const float *)x, d);
     kc_launch_check();
 }
 
-void kcu_dequant_int8(kb_backend *be, void *x, const int8_t *q, const float *scale, int N, int d)
-{
+void kcu_dequant_int8(kb_backend *be, void *x, const int8_t *q, const float *scale, int N, int d) {
     if (N <= 0 || d <= 0) return;
     KC_RANGE("kcu_dequant_int8");
     kc_impl *im = kc_enter(be);
     const unsigned g = kc_grid((size_t)N * d, KC_Q_BLOCK);
     if (be->act == KB_BF16)
-        kc_dequant_int8_kernel<<<g, KC_Q_BLOCK, 0, im->stream>>>((__nv_bfloat16 *)x, q, scale, N, d);
-    else
-        kc_dequant_int8_kernel<<<g, KC_Q_BLOCK, 0, im->stream>>>((float *)x, q, scale, N, d);
+        kc_dequant_int8_kernel<<<g, KC_Q_BLOCK, 0, im->stream>>>((__nv_bfloat16 *)x, q, scale, N,
+                                                                 d);
+    else kc_dequant_int8_kernel<<<g, KC_Q_BLOCK, 0, im->stream>>>((float *)x, q, scale, N, d);
     kc_launch_check();
 }

@@ -10,14 +10,13 @@
 #include "kernels/cuda/cuda_common.cuh"
 
 #define KC_SS_BLOCK 256
-#define KC_SS_MAX_BLOCKS 1024   /* = the block size of pass 2 */
+#define KC_SS_MAX_BLOCKS 1024 /* = the block size of pass 2 */
 
 /* ---- kernels ---- */
 
 template <typename T>
 __global__ void __launch_bounds__(KC_SS_BLOCK)
-kc_sumsq_partial_kernel(double *partial, const T *x, size_t n)
-{
+    kc_sumsq_partial_kernel(double *partial, const T *x, size_t n) {
     __shared__ double sh[32];
     double acc = 0.0;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
@@ -30,8 +29,7 @@ kc_sumsq_partial_kernel(double *partial, const T *x, size_t n)
 }
 
 __global__ void __launch_bounds__(KC_SS_MAX_BLOCKS)
-kc_sumsq_final_kernel(double *result, const double *partial, int nparts)
-{
+    kc_sumsq_final_kernel(double *result, const double *partial, int nparts) {
     __shared__ double sh[32];
     double v = (int)threadIdx.x < nparts ? partial[threadIdx.x] : 0.0;
     v = kc_block_sum(v, sh);
@@ -40,8 +38,7 @@ kc_sumsq_final_kernel(double *result, const double *partial, int nparts)
 
 /* ---- launchers ---- */
 
-double kcu_sumsq(kb_backend *be, const void *x, kb_dtype t, size_t n)
-{
+double kcu_sumsq(kb_backend *be, const void *x, kb_dtype t, size_t n) {
     if (n == 0) return 0.0;
     KC_RANGE("kcu_sumsq");
     kc_impl *im = kc_enter(be);
@@ -54,8 +51,8 @@ double kcu_sumsq(kb_backend *be, const void *x, kb_dtype t, size_t n)
         kc_sumsq_partial_kernel<<<(unsigned)nb, KC_SS_BLOCK, 0, im->stream>>>(
             buf, (const __nv_bfloat16 *)x, n);
     else
-        kc_sumsq_partial_kernel<<<(unsigned)nb, KC_SS_BLOCK, 0, im->stream>>>(
-            buf, (const float *)x, n);
+        kc_sumsq_partial_kernel<<<(unsigned)nb, KC_SS_BLOCK, 0, im->stream>>>(buf, (const float *)x,
+                                                                              n);
     kc_launch_check();
     kc_sumsq_final_kernel<<<1, KC_SS_MAX_BLOCKS, 0, im->stream>>>(result, buf, (int)nb);
     kc_launch_check();

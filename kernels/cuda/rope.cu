@@ -19,8 +19,7 @@
 
 template <typename T>
 __global__ void kc_rope_kernel(T *qkv, int N, int T_, int nh, int nkv, int hd, double theta,
-                               float dir)
-{
+                               float dir) {
     const int half = hd / 2;
     const size_t total = (size_t)N * half;
     const size_t width = (size_t)(nh + 2 * nkv) * hd;
@@ -45,9 +44,8 @@ __global__ void kc_rope_kernel(T *qkv, int N, int T_, int nh, int nkv, int hd, d
 
 /* ---- launchers ---- */
 
-static void kc_rope(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int hd,
-                    float theta, float dir)
-{
+static void kc_rope(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int hd, float theta,
+                    float dir) {
     kc_require(hd % 2 == 0 && T > 0 && N % T == 0, "rope: bad shape");
     if (N <= 0 || hd <= 0 || nh + nkv <= 0) return;
     kc_impl *im = kc_enter(be);
@@ -57,19 +55,17 @@ static void kc_rope(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, in
         kc_rope_kernel<<<g, 256, 0, im->stream>>>((__nv_bfloat16 *)qkv, N, T, nh, nkv, hd,
                                                   (double)theta, dir);
     else
-        kc_rope_kernel<<<g, 256, 0, im->stream>>>((float *)qkv, N, T, nh, nkv, hd,
-                                                  (double)theta, dir);
+        kc_rope_kernel<<<g, 256, 0, im->stream>>>((float *)qkv, N, T, nh, nkv, hd, (double)theta,
+                                                  dir);
     kc_launch_check();
 }
 
-void kcu_rope_fwd(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int hd, float theta)
-{
+void kcu_rope_fwd(kb_backend *be, void *qkv, int N, int T, int nh, int nkv, int hd, float theta) {
     KC_RANGE("kcu_rope_fwd");
     kc_rope(be, qkv, N, T, nh, nkv, hd, theta, 1.0f);
 }
 
-void kcu_rope_bwd(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, int hd, float theta)
-{
+void kcu_rope_bwd(kb_backend *be, void *dqkv, int N, int T, int nh, int nkv, int hd, float theta) {
     KC_RANGE("kcu_rope_bwd");
     kc_rope(be, dqkv, N, T, nh, nkv, hd, theta, -1.0f);
 }

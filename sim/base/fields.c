@@ -49,8 +49,8 @@ int sim_fields_check(const sim_field *f, size_t n, size_t rec_size, char *msg, s
         at += f[i].size;
     }
     if (at != rec_size) {
-        snprintf(msg, msglen, "fields cover %zu bytes of a %zu-byte record (trailing padding?)",
-                 at, rec_size);
+        snprintf(msg, msglen, "fields cover %zu bytes of a %zu-byte record (trailing padding?)", at,
+                 rec_size);
         return -1;
     }
     return 0;
@@ -136,10 +136,8 @@ void sim_fields_csv_row(FILE *out, const sim_field *f, size_t n, const void *rec
     for (size_t i = 0; i < n; i++) {
         if (i || sep_first) fputc(',', out);
         const char *p = (const char *)rec + f[i].offset;
-        if (f[i].type == SIM_FT_STR)
-            sim_csv_string(out, p, f[i].size);
-        else if (f[i].type == SIM_FT_F64)
-            sim_csv_double(out, sim_field_get(rec, &f[i]));
+        if (f[i].type == SIM_FT_STR) sim_csv_string(out, p, f[i].size);
+        else if (f[i].type == SIM_FT_F64) sim_csv_double(out, sim_field_get(rec, &f[i]));
         else if (f[i].type == SIM_FT_I32) {
             int32_t v;
             memcpy(&v, p, sizeof v);

@@ -30,8 +30,8 @@ typedef enum {
 } sim_ftype;
 
 typedef struct {
-    const char *name;  /* column / member name; stable once published */
-    size_t offset;     /* offsetof in the record struct */
+    const char *name; /* column / member name; stable once published */
+    size_t offset;    /* offsetof in the record struct */
     sim_ftype type;
     size_t size;       /* bytes: 4, 8, or the char array's length */
     const char *unit;  /* "s", "B", "FLOP/s", "fraction" (printed as %), "1" (count), ... */
@@ -40,7 +40,7 @@ typedef struct {
 } sim_field;
 
 /* Descriptor helpers, e.g. SIM_F64(my_rec, x, "s", NULL, "...") */
-#define SIM_FIELD(T, m, ft, unit, group, def) \
+#define SIM_FIELD(T, m, ft, unit, group, def)                                                      \
     { #m, offsetof(T, m), ft, sizeof(((T *)0)->m), unit, group, def }
 #define SIM_I32(T, m, u, g, d) SIM_FIELD(T, m, SIM_FT_I32, u, g, d)
 #define SIM_I64(T, m, u, g, d) SIM_FIELD(T, m, SIM_FT_I64, u, g, d)

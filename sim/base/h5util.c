@@ -282,8 +282,7 @@ int h5u_read_attr_str(hid_t loc, const char *name, char **out, char *err, size_t
     int rc = -1;
     char **v = NULL;
     size_t n = 0;
-    if (t < 0 || sp < 0)
-        H5U_FAIL(err, errlen, "cannot inspect attribute", name);
+    if (t < 0 || sp < 0) H5U_FAIL(err, errlen, "cannot inspect attribute", name);
     else if (read_strings(a, t, sp, attr_reader, name, &v, &n, err, errlen) == 0) {
         if (n == 1) {
             *out = v[0];
@@ -349,10 +348,8 @@ int h5u_read_texts(hid_t loc, const char *name, char ***v, size_t *n, char *err,
     if (d < 0) return H5U_FAIL(err, errlen, "cannot open dataset", name);
     hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
     int rc;
-    if (t < 0 || sp < 0)
-        rc = H5U_FAIL(err, errlen, "cannot inspect dataset", name);
-    else
-        rc = read_strings(d, t, sp, dset_reader, name, v, n, err, errlen);
+    if (t < 0 || sp < 0) rc = H5U_FAIL(err, errlen, "cannot inspect dataset", name);
+    else rc = read_strings(d, t, sp, dset_reader, name, v, n, err, errlen);
     if (t >= 0) H5Tclose(t);
     if (sp >= 0) H5Sclose(sp);
     H5Dclose(d);
@@ -497,8 +494,7 @@ int h5u_table_read(hid_t loc, const char *name, const sim_field *f, size_t n, si
     if (!rc) {
         mt = h5u_compound(f, n, rec_size, H5U_MEM);
         buf = xcalloc(dims[0] ? dims[0] : 1, rec_size);
-        if (mt < 0)
-            rc = H5U_FAIL(err, errlen, "cannot make memory type for table", name);
+        if (mt < 0) rc = H5U_FAIL(err, errlen, "cannot make memory type for table", name);
         else if (dims[0] && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
             rc = H5U_FAIL(err, errlen, "cannot read table", name);
     }

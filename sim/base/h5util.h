@@ -35,7 +35,7 @@ void h5u_quiet(void);
  * return -1. */
 int h5u_fail_at(char *err, size_t errlen, const char *file, int line, const char *what,
                 const char *obj);
-#define H5U_FAIL(err, errlen, what, obj) \
+#define H5U_FAIL(err, errlen, what, obj)                                                           \
     h5u_fail_at((err), (errlen), __FILE__, __LINE__, (what), (obj))
 
 /* Compound type of a field table: H5U_MEM (native) or H5U_FILE (little-endian). The
@@ -78,11 +78,11 @@ int h5u_field_attrs(hid_t dset, const sim_field *f, size_t n, char *err, size_t 
 /* An appendable table. */
 typedef struct {
     hid_t dset, memtype;
-    char *name;       /* path, for messages */
+    char *name; /* path, for messages */
     size_t rec_size;
-    char *buf;        /* block buffer: cap records */
+    char *buf; /* block buffer: cap records */
     size_t n_buf, cap;
-    uint64_t n_rows;  /* rows in the file */
+    uint64_t n_rows; /* rows in the file */
 } h5u_table;
 
 /* Create `name` under loc with 0 rows. chunk_rows: rows per HDF5 chunk; block_rows:

@@ -57,11 +57,14 @@ int cmd_calibrate(int argc, char **argv) {
             if (num(a, argv[++i], &v)) return EXIT_INPUT;
             if (a[2] == 'p') o.peak_flops = v * 1e12;
             else o.mem_bw = v * 1e9;
-        } else if ((!strcmp(a, "--gpu") || !strcmp(a, "--blocks") || !strcmp(a, "--seqs") || !strcmp(a, "--reps")) &&
+        } else if ((!strcmp(a, "--gpu") || !strcmp(a, "--blocks") || !strcmp(a, "--seqs") ||
+                    !strcmp(a, "--reps")) &&
                    more) {
             long n;
-            if (sim_parse_long(argv[++i], &n) || n < 0 || n > 100000 || (n == 0 && strcmp(a, "--gpu"))) {
-                fprintf(stderr, "orionsim calibrate: %s: expected a positive integer, got '%s'\n", a, argv[i]);
+            if (sim_parse_long(argv[++i], &n) || n < 0 || n > 100000 ||
+                (n == 0 && strcmp(a, "--gpu"))) {
+                fprintf(stderr, "orionsim calibrate: %s: expected a positive integer, got '%s'\n",
+                        a, argv[i]);
                 return EXIT_INPUT;
             }
             if (!strcmp(a, "--gpu")) o.gpu = (int)n;
@@ -82,8 +85,10 @@ int cmd_calibrate(int argc, char **argv) {
         usage(stderr);
         return EXIT_INPUT;
     }
-    if (o.backend && strcmp(o.backend, "auto") && strcmp(o.backend, "cpu") && strcmp(o.backend, "cuda")) {
-        fprintf(stderr, "orionsim calibrate: --backend: expected auto, cpu or cuda, got '%s'\n", o.backend);
+    if (o.backend && strcmp(o.backend, "auto") && strcmp(o.backend, "cpu") &&
+        strcmp(o.backend, "cuda")) {
+        fprintf(stderr, "orionsim calibrate: --backend: expected auto, cpu or cuda, got '%s'\n",
+                o.backend);
         return EXIT_INPUT;
     }
     sim_scenario sc;
@@ -93,13 +98,15 @@ int cmd_calibrate(int argc, char **argv) {
         fprintf(stderr, "orionsim: %s\n", err);
         return rc;
     }
-    const char *dev = device ? device : sc.compute.local_device >= 0 ? sc.devices.dev[sc.compute.local_device].name : NULL;
+    const char *dev = device                         ? device
+                      : sc.compute.local_device >= 0 ? sc.devices.dev[sc.compute.local_device].name
+                                                     : NULL;
     if (dev) {
         int k = sim_devices_find(&sc.devices, dev);
         if (k < 0) {
             const char *s = sim_devices_suggest(&sc.devices, dev);
-            fprintf(stderr, "orionsim calibrate: --device: '%s' is not in %s%s%s%s\n", dev, sc.devices.path,
-                    s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+            fprintf(stderr, "orionsim calibrate: --device: '%s' is not in %s%s%s%s\n", dev,
+                    sc.devices.path, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
             sim_scenario_free(&sc);
             return EXIT_INPUT;
         }
@@ -113,13 +120,19 @@ int cmd_calibrate(int argc, char **argv) {
         sim_scenario_free(&sc);
         return rc;
     }
-    printf("calibrate %s: %s backend, %d block(s) of d %d, %.0f tokens, %.4g parameters\n", scen, r.backend, r.blocks,
-           sc.model.d_model, r.tokens, r.params);
-    printf("  peak %.4g TFLOP/s%s, memory %.4g GB/s%s\n", r.peak_flops / 1e12, r.peak_measured ? " (measured GEMM)" : "",
-           r.mem_bw / 1e9, r.bw_measured ? " (measured copy)" : "");
+    printf("calibrate %s: %s backend, %d block(s) of d %d, %.0f tokens, %.4g parameters\n", scen,
+           r.backend, r.blocks, sc.model.d_model, r.tokens, r.params);
+    printf("  peak %.4g TFLOP/s%s, memory %.4g GB/s%s\n", r.peak_flops / 1e12,
+           r.peak_measured ? " (measured GEMM)" : "", r.mem_bw / 1e9,
+           r.bw_measured ? " (measured copy)" : "");
     for (int k = 0; k < SIM_EFF_KINDS; k++)
-        printf("  %-10s %10.4f s   efficiency %.3f\n", sim_eff_name((sim_eff_kind)k), r.t[k], r.eff[k]);
-    rc = kernel_profile_save(out, dev ? dev : r.peak_measured ? "local-cpu" : "local", r.backend, r.eff, err, sizeof err);
+        printf("  %-10s %10.4f s   efficiency %.3f\n", sim_eff_name((sim_eff_kind)k), r.t[k],
+               r.eff[k]);
+    rc = kernel_profile_save(out,
+                             dev               ? dev
+                             : r.peak_measured ? "local-cpu"
+                                               : "local",
+                             r.backend, r.eff, err, sizeof err);
     if (rc) fprintf(stderr, "orionsim: %s\n", err);
     else printf("wrote %s\n", out);
     sim_scenario_free(&sc);

@@ -79,16 +79,13 @@ static void print_fleet(const sim_scenario *sc) {
     double cost = 0;
     int unknown = 0;
     for (int p = 0; p < sc->swarm.n_peers; p++) {
-        if (isnan(sc->swarm.peers[p].price_per_hour))
-            unknown++;
-        else
-            cost += sc->swarm.peers[p].price_per_hour;
+        if (isnan(sc->swarm.peers[p].price_per_hour)) unknown++;
+        else cost += sc->swarm.peers[p].price_per_hour;
     }
     if (unknown)
         printf("  price         unknown for %d of %d peers (no published price)\n", unknown,
                sc->swarm.n_peers);
-    else
-        printf("  price         $%.2f per hour for the fleet\n", cost);
+    else printf("  price         $%.2f per hour for the fleet\n", cost);
 }
 
 static void print_faults(const sim_scenario *sc) {
@@ -112,7 +109,8 @@ static void print_faults(const sim_scenario *sc) {
         any = 1;
     }
     if (f->n_profiles) {
-        printf("%s %d profile file%s", any ? ";" : "", f->n_profiles, f->n_profiles == 1 ? "" : "s");
+        printf("%s %d profile file%s", any ? ";" : "", f->n_profiles,
+               f->n_profiles == 1 ? "" : "s");
         any = 1;
     }
     printf("%s\n", any ? "" : " none");
@@ -123,12 +121,13 @@ static void print_summary(const sim_scenario *sc) {
     const km_boundary *b = &sc->compression.boundary;
     printf("%s: ok\n", sc->path);
     printf("  name          %s%s%s\n", sc->name, sc->description[0] ? " - " : "", sc->description);
-    printf("  model         %lld parameters (d %d, %d blocks, %d heads / %d kv, ffn %d, vocab %d)\n",
-           (long long)km_params_total(m), m->d_model, m->n_blocks, m->n_heads, m->n_kv_heads,
-           m->ffn, m->vocab);
-    printf("  pipeline      %d stage%s x %d replica%s = %d peers; split ", sc->pipeline.split.n_stages,
-           sc->pipeline.split.n_stages == 1 ? "" : "s", sc->swarm.replicas,
-           sc->swarm.replicas == 1 ? "" : "s", sc->swarm.n_peers);
+    printf(
+        "  model         %lld parameters (d %d, %d blocks, %d heads / %d kv, ffn %d, vocab %d)\n",
+        (long long)km_params_total(m), m->d_model, m->n_blocks, m->n_heads, m->n_kv_heads, m->ffn,
+        m->vocab);
+    printf("  pipeline      %d stage%s x %d replica%s = %d peers; split ",
+           sc->pipeline.split.n_stages, sc->pipeline.split.n_stages == 1 ? "" : "s",
+           sc->swarm.replicas, sc->swarm.replicas == 1 ? "" : "s", sc->swarm.n_peers);
     print_split(&sc->pipeline.split);
     printf("%s\n", sc->pipeline.split_explicit ? "" : " (balanced)");
     printf("  microbatch    %d x %d = %lld tokens\n", sc->training.microbatch_seqs,
@@ -145,10 +144,8 @@ static void print_summary(const sim_scenario *sc) {
             printf(" k = %d (%dx)", b->k, sc->compression.ratio);
     }
     printf("\n  training      H = %d, accum = %d, stop at ", sc->training.H, sc->training.accum);
-    if (sc->training.cycles)
-        printf("%d cycles\n", sc->training.cycles);
-    else
-        printf("%.3g tokens\n", sc->training.tokens);
+    if (sc->training.cycles) printf("%d cycles\n", sc->training.cycles);
+    else printf("%.3g tokens\n", sc->training.tokens);
     printf("  sync          %s, %s pseudo-gradients", sync_names[sc->sync.algorithm],
            sim_dtype_name(sc->sync.dtype));
     if (sc->sync.compression_ratio > 1) printf(" / %g", sc->sync.compression_ratio);
@@ -199,7 +196,8 @@ int cmd_check(int argc, char **argv) {
             usage(stderr);
             goto out;
         } else if (file) {
-            fprintf(stderr, "orionsim check: one scenario file at a time ('%s' and '%s')\n", file, a);
+            fprintf(stderr, "orionsim check: one scenario file at a time ('%s' and '%s')\n", file,
+                    a);
             goto out;
         } else {
             file = a;

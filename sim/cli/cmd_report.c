@@ -20,15 +20,14 @@
 #include "sim/base/util.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: orionsim report FILE [--csv DIR] [--json]\n\n"
-            "Print the run summary of a trace (every figure with its unit and definition;\n"
-            "published reference figures beside the simulated ones, with the difference).\n\n"
-            "  --csv DIR   also write every table of the trace as DIR/<table>.csv\n"
-            "              (header = field names; DIR is created if missing)\n"
-            "  --json      print the summary as one JSON object instead of text\n"
-            "  --help      this text\n\n"
-            "exit codes: 0 ok, 1 failure writing output, 2 bad arguments or trace file\n");
+    fprintf(f, "usage: orionsim report FILE [--csv DIR] [--json]\n\n"
+               "Print the run summary of a trace (every figure with its unit and definition;\n"
+               "published reference figures beside the simulated ones, with the difference).\n\n"
+               "  --csv DIR   also write every table of the trace as DIR/<table>.csv\n"
+               "              (header = field names; DIR is created if missing)\n"
+               "  --json      print the summary as one JSON object instead of text\n"
+               "  --help      this text\n\n"
+               "exit codes: 0 ok, 1 failure writing output, 2 bad arguments or trace file\n");
 }
 
 /* ---- value formatting -------------------------------------------------------------- */
@@ -45,24 +44,17 @@ static const char *unit_suffix(const sim_field *f) {
 static void fmt_value(char *buf, size_t n, const sim_field *f, double v) {
     const char *u = unit_suffix(f), *sp = u[0] ? " " : "";
     int whole = fabs(v) < 1e13 && v == floor(v);
-    if (isnan(v))
-        snprintf(buf, n, "n/a");
-    else if (is_frac(f))
-        snprintf(buf, n, "%.2f %%", 100 * v);
-    else if (unit_is(f, "s") && fabs(v) >= 7200)
-        snprintf(buf, n, "%.1f s (%.2f h)", v, v / 3600);
-    else if (unit_is(f, "s") && fabs(v) >= 120)
-        snprintf(buf, n, "%.1f s (%.1f min)", v, v / 60);
-    else if (unit_is(f, "s"))
-        snprintf(buf, n, "%.4g s", v);
-    else if (!strncmp(u, "USD", 3))
-        snprintf(buf, n, "%.2f %s", v, u);
+    if (isnan(v)) snprintf(buf, n, "n/a");
+    else if (is_frac(f)) snprintf(buf, n, "%.2f %%", 100 * v);
+    else if (unit_is(f, "s") && fabs(v) >= 7200) snprintf(buf, n, "%.1f s (%.2f h)", v, v / 3600);
+    else if (unit_is(f, "s") && fabs(v) >= 120) snprintf(buf, n, "%.1f s (%.1f min)", v, v / 60);
+    else if (unit_is(f, "s")) snprintf(buf, n, "%.4g s", v);
+    else if (!strncmp(u, "USD", 3)) snprintf(buf, n, "%.2f %s", v, u);
     else if (unit_is(f, "B") && fabs(v) >= 1 << 20)
         snprintf(buf, n, "%.0f B (%.1f MiB)", v, v / (1 << 20));
     else if (whole && (f->type == SIM_FT_I32 || !u[0] || unit_is(f, "tokens") || unit_is(f, "B")))
         snprintf(buf, n, "%.0f%s%s", v, sp, u);
-    else
-        snprintf(buf, n, "%.4g%s%s", v, sp, u);
+    else snprintf(buf, n, "%.4g%s%s", v, sp, u);
 }
 
 static void fmt_diff(char *buf, size_t n, const sim_field *f, double sim, double pub) {
@@ -73,10 +65,8 @@ static void fmt_diff(char *buf, size_t n, const sim_field *f, double sim, double
     double d = sim - pub;
     char rel[32] = "";
     if (pub != 0) snprintf(rel, sizeof rel, ", %+.1f %%", 100 * d / fabs(pub));
-    if (is_frac(f))
-        snprintf(buf, n, "%+.2f pp%s", 100 * d, rel);
-    else
-        snprintf(buf, n, "%+.4g%s%s%s", d, unit_suffix(f)[0] ? " " : "", unit_suffix(f), rel);
+    if (is_frac(f)) snprintf(buf, n, "%+.2f pp%s", 100 * d, rel);
+    else snprintf(buf, n, "%+.4g%s%s%s", d, unit_suffix(f)[0] ? " " : "", unit_suffix(f), rel);
 }
 
 static int ref_index(const trace_reference *ref, const char *name) {
@@ -86,16 +76,14 @@ static int ref_index(const trace_reference *ref, const char *name) {
 }
 
 static void banner(FILE *out) {
-    fprintf(out,
-            "!!! INCOMPLETE TRACE: the run was interrupted, failed or is still running.\n"
-            "!!! Its figures cover only the part that ran (up to its last flush).\n");
+    fprintf(out, "!!! INCOMPLETE TRACE: the run was interrupted, failed or is still running.\n"
+                 "!!! Its figures cover only the part that ran (up to its last flush).\n");
 }
 
 /* ---- text report ------------------------------------------------------------------- */
 
 static void print_text(FILE *out, const char *path, const trace_info *in, const sim_summary *s,
-                       const trace_reference *ref, char **ovr, size_t n_ovr,
-                       trace_file *tf) {
+                       const trace_reference *ref, char **ovr, size_t n_ovr, trace_file *tf) {
     fprintf(out, "orionsim report: %s\n", path);
     if (!in->complete) banner(out);
     if (in->swmr)
@@ -166,26 +154,19 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
 static void json_str(FILE *out, const char *s) {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else if (*p == '\t')
-            fputs("\\t", out);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
+        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", out);
+        else if (*p == '\t') fputs("\\t", out);
+        else if (*p < 0x20) fprintf(out, "\\u%04x", *p);
+        else fputc(*p, out);
     }
     fputc('"', out);
 }
 
 static void json_num(FILE *out, double v) {
     char buf[40];
-    if (!isfinite(v))
-        fputs("null", out);
-    else
-        fputs(sim_format_double(buf, sizeof buf, v), out);
+    if (!isfinite(v)) fputs("null", out);
+    else fputs(sim_format_double(buf, sizeof buf, v), out);
 }
 
 static void print_json(FILE *out, const char *path, const trace_info *in, const sim_summary *s,
@@ -223,10 +204,8 @@ static void print_json(FILE *out, const char *path, const trace_info *in, const 
         json_str(out, sim_summary_fields[i].unit);
     }
     fputs("},\n \"reference\": {\"source\": ", out);
-    if (ref->source)
-        json_str(out, ref->source);
-    else
-        fputs("null", out);
+    if (ref->source) json_str(out, ref->source);
+    else fputs("null", out);
     fputs(", \"values\": {", out);
     for (size_t i = 0; i < ref->n; i++) {
         if (i) fputs(", ", out);
@@ -327,10 +306,8 @@ int cmd_report(int argc, char **argv) {
         rc = EXIT_INPUT;
     }
     if (rc == EXIT_OK) {
-        if (json)
-            print_json(stdout, path, trace_read_info(tf), &s, &ref, ovr, n_ovr);
-        else
-            print_text(stdout, path, trace_read_info(tf), &s, &ref, ovr, n_ovr, tf);
+        if (json) print_json(stdout, path, trace_read_info(tf), &s, &ref, ovr, n_ovr);
+        else print_text(stdout, path, trace_read_info(tf), &s, &ref, ovr, n_ovr, tf);
         if (fflush(stdout)) rc = EXIT_RUN;
     }
     if (rc == EXIT_OK && csv_dir) rc = export_csv(tf, path, csv_dir);

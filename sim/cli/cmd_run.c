@@ -27,17 +27,18 @@ static void on_sigint(int sig) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: orionsim run SCENARIO [options]\n\n"
-            "Replays SCENARIO (a .cfg file) and writes its HDF5 trace.\n\n"
-            "  -o, --output FILE     trace path (default: output.trace, else results/<name>.h5)\n"
-            "  --set KEY=VALUE       override a scenario key (repeatable), e.g. --set training.H=100\n"
-            "  --seed N              override the scenario's seed\n"
-            "  --profile FILE        kernel profile (from `orionsim calibrate`) for task efficiencies\n"
-            "  --no-colocated        skip the co-located baseline run (speed_vs_colocated = NaN)\n"
-            "  -q, --quiet           no progress bar, no summary line\n"
-            "  -h, --help            this text\n\n"
-            "Then: orionsim report TRACE\n");
+    fprintf(
+        f,
+        "usage: orionsim run SCENARIO [options]\n\n"
+        "Replays SCENARIO (a .cfg file) and writes its HDF5 trace.\n\n"
+        "  -o, --output FILE     trace path (default: output.trace, else results/<name>.h5)\n"
+        "  --set KEY=VALUE       override a scenario key (repeatable), e.g. --set training.H=100\n"
+        "  --seed N              override the scenario's seed\n"
+        "  --profile FILE        kernel profile (from `orionsim calibrate`) for task efficiencies\n"
+        "  --no-colocated        skip the co-located baseline run (speed_vs_colocated = NaN)\n"
+        "  -q, --quiet           no progress bar, no summary line\n"
+        "  -h, --help            this text\n\n"
+        "Then: orionsim report TRACE\n");
 }
 
 static int ensure_parent_dir(const char *path) {
@@ -65,12 +66,16 @@ int cmd_run(int argc, char **argv) {
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
             out = argv[++i];
         } else if (!strcmp(a, "--set") && i + 1 < argc) {
-            if (n_sets == MAX_SETS) sim_die(EXIT_INPUT, "run: too many --set options (max %d)", MAX_SETS);
+            if (n_sets == MAX_SETS)
+                sim_die(EXIT_INPUT, "run: too many --set options (max %d)", MAX_SETS);
             sets[n_sets++] = argv[++i];
         } else if (!strcmp(a, "--seed") && i + 1 < argc) {
             long v;
-            if (sim_parse_long(argv[++i], &v) || v < 0) sim_die(EXIT_INPUT, "run: --seed: expected a non-negative integer, got '%s'", argv[i]);
-            if (n_sets == MAX_SETS) sim_die(EXIT_INPUT, "run: too many --set options (max %d)", MAX_SETS);
+            if (sim_parse_long(argv[++i], &v) || v < 0)
+                sim_die(EXIT_INPUT, "run: --seed: expected a non-negative integer, got '%s'",
+                        argv[i]);
+            if (n_sets == MAX_SETS)
+                sim_die(EXIT_INPUT, "run: too many --set options (max %d)", MAX_SETS);
             snprintf(seedset, sizeof seedset, "seed=%ld", v);
             sets[n_sets++] = seedset;
         } else if (!strcmp(a, "--profile") && i + 1 < argc) {
@@ -119,19 +124,24 @@ int cmd_run(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old);
 
     sim_summary sum;
-    sim_run_opts ro = {.scenario_path = scen, .profile = profile, .trace_path = out,
-                       .colocated = colocated, .progress = !quiet, .stop_flag = &interrupted};
+    sim_run_opts ro = {.scenario_path = scen,
+                       .profile = profile,
+                       .trace_path = out,
+                       .colocated = colocated,
+                       .progress = !quiet,
+                       .stop_flag = &interrupted};
     rc = sim_run_scenario(&sc, &ro, &sum, err, sizeof err);
     sigaction(SIGINT, &old, NULL);
 
     if (rc != EXIT_OK) fprintf(stderr, "orionsim: %s: %s\n", scen, err);
     else if (interrupted) fprintf(stderr, "orionsim: interrupted; %s is marked incomplete\n", out);
-    if (rc == EXIT_OK && !interrupted && !sum.complete && err[0]) fprintf(stderr, "orionsim: %s: %s\n", scen, err);
+    if (rc == EXIT_OK && !interrupted && !sum.complete && err[0])
+        fprintf(stderr, "orionsim: %s: %s\n", scen, err);
     if (rc == EXIT_OK && !interrupted && !quiet)
         printf("%s: %.3g tokens in %.1f h simulated (%d cycles), MFU %.1f%%, utilisation %.1f%%, "
                "%.2f s wall -> %s\n",
-               sc.name, sum.tokens_trained, sum.sim_time_s / 3600, sum.cycles, 100 * sum.mfu_overall,
-               100 * sum.utilisation, sum.wall_time_s, out);
+               sc.name, sum.tokens_trained, sum.sim_time_s / 3600, sum.cycles,
+               100 * sum.mfu_overall, 100 * sum.utilisation, sum.wall_time_s, out);
     sim_scenario_free(&sc);
     return rc != EXIT_OK ? rc : interrupted ? EXIT_RUN : EXIT_OK;
 }

@@ -63,7 +63,8 @@ int cmd_sweep(int argc, char **argv) {
             return EXIT_OK;
         } else if (!strcmp(a, "--vary") || !strcmp(a, "--set")) {
             if (!more) {
-                fprintf(stderr, "orionsim sweep: %s needs KEY=VALUE%s\n", a, a[2] == 'v' ? "S" : "");
+                fprintf(stderr, "orionsim sweep: %s needs KEY=VALUE%s\n", a,
+                        a[2] == 'v' ? "S" : "");
                 return EXIT_INPUT;
             }
             int is_vary = a[2] == 'v';
@@ -88,8 +89,10 @@ int cmd_sweep(int argc, char **argv) {
             const char *num = a[2] && a[1] == 'j' ? a + 2 : more ? argv[++i] : "";
             long v;
             if (sim_parse_long(num, &v) || v < 1 || v > 1024) {
-                fprintf(stderr, "orionsim sweep: -j: expected a number of workers from 1 to 1024, got '%s'\n",
-                        num);
+                fprintf(
+                    stderr,
+                    "orionsim sweep: -j: expected a number of workers from 1 to 1024, got '%s'\n",
+                    num);
                 return EXIT_INPUT;
             }
             o.jobs = (int)v;
@@ -112,13 +115,16 @@ int cmd_sweep(int argc, char **argv) {
         } else if (!o.scenario) {
             o.scenario = a;
         } else {
-            fprintf(stderr, "orionsim sweep: more than one scenario given ('%s', '%s')\n", o.scenario, a);
+            fprintf(stderr, "orionsim sweep: more than one scenario given ('%s', '%s')\n",
+                    o.scenario, a);
             return EXIT_INPUT;
         }
     }
     if (!o.scenario || !n_vary || !o.output) {
         fprintf(stderr, "orionsim sweep: %s\n",
-                !o.scenario ? "no scenario given" : !n_vary ? "no --vary given" : "no -o FILE given");
+                !o.scenario ? "no scenario given"
+                : !n_vary   ? "no --vary given"
+                            : "no -o FILE given");
         usage(stderr);
         return EXIT_INPUT;
     }
@@ -144,7 +150,8 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "sweep: %zu points (%zu kept, %zu run, %zu failed) in %.2f s wall -> %s\n",
                 st.points, st.kept, st.ran, st.failed, st.wall_s, o.output);
     if (st.stopped)
-        fprintf(stderr, "sweep: %zu point%s stopped at the scenario's max_sim limit before reaching "
+        fprintf(stderr,
+                "sweep: %zu point%s stopped at the scenario's max_sim limit before reaching "
                 "the target (status \"stopped\"; the figures cover the part that ran)\n",
                 st.stopped, st.stopped == 1 ? "" : "s");
     if (rc) fprintf(stderr, "orionsim sweep: %s\n", err);

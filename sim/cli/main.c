@@ -15,7 +15,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"calibrate", cmd_calibrate, "time the real stage kernels at a scenario's shapes -> kernel profile"},
+    {"calibrate", cmd_calibrate,
+     "time the real stage kernels at a scenario's shapes -> kernel profile"},
     {"run", cmd_run, "replay a scenario (e.g. scenarios/orion-100b.cfg), write its HDF5 trace"},
     {"check", cmd_check, "validate a scenario file and summarise it (--keys lists every key)"},
     {"flows", cmd_flows, "simulate a set of flows on the network model alone (CSV out)"},
@@ -28,11 +29,10 @@ static const struct command commands[] = {
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: orionsim <command> [options]\n"
-            "       orionsim <command> --help\n"
-            "       orionsim --version\n\n"
-            "commands:\n");
+    fprintf(f, "usage: orionsim <command> [options]\n"
+               "       orionsim <command> --help\n"
+               "       orionsim --version\n\n"
+               "commands:\n");
     for (size_t i = 0; i < n_commands; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit codes: 0 ok, 1 run failure, 2 bad input\n");

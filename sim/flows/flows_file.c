@@ -49,7 +49,8 @@ static const char *type_name(int type) {
 }
 
 static int is_sequence(const config_setting_t *s) {
-    return config_setting_type(s) == CONFIG_TYPE_LIST || config_setting_type(s) == CONFIG_TYPE_ARRAY;
+    return config_setting_type(s) == CONFIG_TYPE_LIST ||
+           config_setting_type(s) == CONFIG_TYPE_ARRAY;
 }
 
 /* ---- integer literals libconfig 1.5 would silently wrap ------------------------------ */
@@ -77,17 +78,19 @@ static int check_int_literals(const ctx *c, const char *text) {
             }
             if (*p) p++;
         } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '*' || *p == '_') {
-            while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                   *p == '*' || *p == '_' || *p == '-')
+            while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                   (*p >= '0' && *p <= '9') || *p == '*' || *p == '_' || *p == '-')
                 p++;
         } else if (*p >= '0' && *p <= '9') {
             const char *start = p;
             int hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
             if (hex) p += 2;
-            while ((*p >= '0' && *p <= '9') || (hex && ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))))
+            while ((*p >= '0' && *p <= '9') ||
+                   (hex && ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))))
                 p++;
             if (!hex && (*p == '.' || *p == 'e' || *p == 'E')) { /* a float: skip it */
-                while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-')
+                while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' ||
+                       *p == '+' || *p == '-')
                     p++;
                 continue;
             }
@@ -266,7 +269,8 @@ static int load_regions(const ctx *c, const config_setting_t *root, flows_spec *
             return fail(c, e, key, "must be a string, not %s", type_name(config_setting_type(e)));
         const char *name = config_setting_get_string(e);
         if (!plain_name(name))
-            return fail(c, e, key, "\"%s\": names must be non-empty, without spaces, commas or quotes", name);
+            return fail(c, e, key,
+                        "\"%s\": names must be non-empty, without spaces, commas or quotes", name);
         if (find_name(sp->regions, sp->n_regions, name) >= 0)
             return fail(c, e, key, "duplicate region \"%s\"", name);
         sp->regions[sp->n_regions++] = xstrdup(name);
@@ -327,14 +331,16 @@ static int load_nodes(const ctx *c, const config_setting_t *root, flows_spec *sp
         if ((rc = get_string(c, g, prefix, "name", &at, &name))) return rc;
         snprintf(key, sizeof key, "%s.name", prefix);
         if (!plain_name(name))
-            return fail(c, at, key, "\"%s\": names must be non-empty, without spaces, commas or quotes", name);
+            return fail(c, at, key,
+                        "\"%s\": names must be non-empty, without spaces, commas or quotes", name);
         if (find_node(sp, name) >= 0) return fail(c, at, key, "duplicate node name \"%s\"", name);
         if ((rc = get_string(c, g, prefix, "region", &at, &region))) return rc;
         nd->region = find_name(sp->regions, sp->n_regions, region);
         snprintf(key, sizeof key, "%s.region", prefix);
         if (nd->region < 0) return fail(c, at, key, "unknown region \"%s\"", region);
         if ((rc = get_number(c, g, prefix, "up_mbps", 1, 0, 1, INFINITY, &nd->up_bps))) return rc;
-        if ((rc = get_number(c, g, prefix, "down_mbps", 1, 0, 1, INFINITY, &nd->down_bps))) return rc;
+        if ((rc = get_number(c, g, prefix, "down_mbps", 1, 0, 1, INFINITY, &nd->down_bps)))
+            return rc;
         nd->up_bps *= 1e6;
         nd->down_bps *= 1e6;
         nd->name = xstrdup(name);
@@ -351,7 +357,8 @@ static int load_link_nodes(const ctx *c, const flows_spec *sp, const config_sett
     int rc = member(c, g, prefix, name, 0, &list, key, sizeof key);
     if (rc || !list) return rc;
     if (!is_sequence(list))
-        return fail(c, list, key, "must be a list of node names, not %s", type_name(config_setting_type(list)));
+        return fail(c, list, key, "must be a list of node names, not %s",
+                    type_name(config_setting_type(list)));
     int n = config_setting_length(list);
     *out = xcalloc((size_t)n, sizeof **out);
     for (int j = 0; j < n; j++) {
@@ -359,7 +366,8 @@ static int load_link_nodes(const ctx *c, const flows_spec *sp, const config_sett
         char ekey[128];
         snprintf(ekey, sizeof ekey, "%s[%d]", key, j);
         if (config_setting_type(e) != CONFIG_TYPE_STRING)
-            return fail(c, e, ekey, "must be a node name, not %s", type_name(config_setting_type(e)));
+            return fail(c, e, ekey, "must be a node name, not %s",
+                        type_name(config_setting_type(e)));
         const char *s = config_setting_get_string(e);
         int node = find_node(sp, s);
         if (node < 0) return fail(c, e, ekey, "unknown node \"%s\"", s);
@@ -431,7 +439,8 @@ static int load_pairs(const ctx *c, const config_setting_t *root, flows_spec *sp
                         type_name(config_setting_type(g)));
         flows_pair *pr = &sp->pairs[i];
         double ms;
-        if ((rc = check_keys(c, g, prefix, keys)) || (rc = get_node_ref(c, sp, g, prefix, "a", &pr->a)) ||
+        if ((rc = check_keys(c, g, prefix, keys)) ||
+            (rc = get_node_ref(c, sp, g, prefix, "a", &pr->a)) ||
             (rc = get_node_ref(c, sp, g, prefix, "b", &pr->b)) ||
             (rc = get_number(c, g, prefix, "ms", 1, 0, 0, MAX_LATENCY_MS, &ms)))
             return rc;
@@ -458,7 +467,8 @@ static int load_flows(const ctx *c, const config_setting_t *root, flows_spec *sp
                         type_name(config_setting_type(g)));
         flows_flow *fl = &sp->flows[i];
         double start_s;
-        if ((rc = check_keys(c, g, prefix, keys)) || (rc = get_node_ref(c, sp, g, prefix, "src", &fl->src)) ||
+        if ((rc = check_keys(c, g, prefix, keys)) ||
+            (rc = get_node_ref(c, sp, g, prefix, "src", &fl->src)) ||
             (rc = get_node_ref(c, sp, g, prefix, "dst", &fl->dst)))
             return rc;
         snprintf(key, sizeof key, "%s.dst", prefix);
@@ -486,15 +496,17 @@ static int load_options(const ctx *c, const config_setting_t *root, flows_spec *
     const config_setting_t *s = config_setting_get_member(root, "ideal");
     if (s) {
         if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-            return fail(c, s, "ideal", "must be true or false, not %s", type_name(config_setting_type(s)));
+            return fail(c, s, "ideal", "must be true or false, not %s",
+                        type_name(config_setting_type(s)));
         sp->ideal = config_setting_get_bool(s);
     }
     return 0;
 }
 
 static int load_tree(const ctx *c, const config_setting_t *root, flows_spec *sp) {
-    static const char *const keys[] = {"regions", "latency_ms", "nodes", "flows", "tcp_window_bytes",
-                                       "links", "pair_latency_ms", "ideal", NULL};
+    static const char *const keys[] = {
+        "regions", "latency_ms",      "nodes", "flows", "tcp_window_bytes",
+        "links",   "pair_latency_ms", "ideal", NULL};
     int rc;
     if ((rc = check_keys(c, root, "", keys)) || (rc = load_regions(c, root, sp)) ||
         (rc = load_latency(c, root, sp)) || (rc = load_nodes(c, root, sp)) ||
@@ -519,8 +531,8 @@ int flows_spec_load(const char *path, flows_spec *sp, FILE *err) {
             fprintf(err, "%s: cannot read: %s\n", path, config_error_text(&cfg));
         else
             fprintf(err, "%s:%d: syntax error: %s\n",
-                    config_error_file(&cfg) ? config_error_file(&cfg) : path, config_error_line(&cfg),
-                    config_error_text(&cfg));
+                    config_error_file(&cfg) ? config_error_file(&cfg) : path,
+                    config_error_line(&cfg), config_error_text(&cfg));
         config_destroy(&cfg);
         return EXIT_INPUT;
     }

@@ -43,26 +43,27 @@ static double wall(void) {
 }
 
 /* Best of `reps` timings of one call (after one warm-up call). */
-#define TIME_BEST(be, reps, out, call)                              \
-    do {                                                            \
-        call;                                                       \
-        (be)->synchronize(be);                                      \
-        double best_ = INFINITY;                                    \
-        for (int r_ = 0; r_ < (reps); r_++) {                       \
-            double t0_ = wall();                                    \
-            call;                                                   \
-            (be)->synchronize(be);                                  \
-            double dt_ = wall() - t0_;                              \
-            if (dt_ < best_) best_ = dt_;                           \
-        }                                                           \
-        (out) = best_;                                              \
+#define TIME_BEST(be, reps, out, call)                                                             \
+    do {                                                                                           \
+        call;                                                                                      \
+        (be)->synchronize(be);                                                                     \
+        double best_ = INFINITY;                                                                   \
+        for (int r_ = 0; r_ < (reps); r_++) {                                                      \
+            double t0_ = wall();                                                                   \
+            call;                                                                                  \
+            (be)->synchronize(be);                                                                 \
+            double dt_ = wall() - t0_;                                                             \
+            if (dt_ < best_) best_ = dt_;                                                          \
+        }                                                                                          \
+        (out) = best_;                                                                             \
     } while (0)
 
 static double measure_gemm_peak(kb_backend *be, int n, int reps) {
     size_t bytes = (size_t)n * n * kb_dtype_size(be->act);
     void *a = be->alloc(be, bytes), *b = be->alloc(be, bytes), *c = be->alloc(be, bytes);
     double t;
-    TIME_BEST(be, reps, t, be->gemm(be, 0, 0, n, n, n, 1.0f, a, be->act, n, b, be->act, n, 0.0f, c, be->act, n));
+    TIME_BEST(be, reps, t,
+              be->gemm(be, 0, 0, n, n, n, 1.0f, a, be->act, n, b, be->act, n, 0.0f, c, be->act, n));
     be->free(be, a);
     be->free(be, b);
     be->free(be, c);
@@ -100,8 +101,15 @@ int calibrate_run(const sim_scenario *sc, const calibrate_opts *o, calibrate_res
     double f_fwd = km_task_flops(&m, &sp, bd, 1, KM_TASK_FORWARD, tokens);
     double f_bwd = km_task_flops(&m, &sp, bd, 1, KM_TASK_BACKWARD_RECOMPUTE, tokens);
 
-    ks_stage_config cfg = {.model = m, .first_block = 1, .n_blocks = blocks, .in = *bd, .out = *bd,
-                           .batch = seqs, .recompute = 1, .slots = 1, .seed = sc->seed};
+    ks_stage_config cfg = {.model = m,
+                           .first_block = 1,
+                           .n_blocks = blocks,
+                           .in = *bd,
+                           .out = *bd,
+                           .batch = seqs,
+                           .recompute = 1,
+                           .slots = 1,
+                           .seed = sc->seed};
     ks_stage *st = ks_stage_new(be, &cfg, err, errlen);
     if (!st) {
         kb_close(be);
@@ -111,7 +119,8 @@ int calibrate_run(const sim_scenario *sc, const calibrate_opts *o, calibrate_res
     void *in = be->alloc(be, wi.mem_bytes), *out = be->alloc(be, wo.mem_bytes);
     void *dout = be->alloc(be, wo.mem_bytes), *din = be->alloc(be, wi.mem_bytes);
     /* small random inputs and gradients (values do not change the timing) */
-    size_t nin = wi.mem_bytes / kb_dtype_size(be->act), nout = wo.mem_bytes / kb_dtype_size(be->act);
+    size_t nin = wi.mem_bytes / kb_dtype_size(be->act),
+           nout = wo.mem_bytes / kb_dtype_size(be->act);
     float *h = xmalloc(sizeof *h * (nin > nout ? nin : nout));
     uint64_t x = sc->seed * 2654435761u + 1;
     for (size_t i = 0; i < (nin > nout ? nin : nout); i++) {
@@ -125,18 +134,28 @@ int calibrate_run(const sim_scenario *sc, const calibrate_opts *o, calibrate_res
     double t_fwd, t_bwd, t_opt, t_merge;
     TIME_BEST(be, reps, t_fwd, ks_forward(st, 0, in, out));
     TIME_BEST(be, reps, t_bwd, ks_backward(st, 0, in, dout, din));
-    kb_adam_coef c = {.lr = 1e-6f, .b1 = 0.9f, .b2 = 0.95f, .eps = 1e-8f, .wd = 0.0f, .c_m = 1, .c_g = 0, .c_v = 1};
+    kb_adam_coef c = {.lr = 1e-6f,
+                      .b1 = 0.9f,
+                      .b2 = 0.95f,
+                      .eps = 1e-8f,
+                      .wd = 0.0f,
+                      .c_m = 1,
+                      .c_g = 0,
+                      .c_v = 1};
     TIME_BEST(be, reps, t_opt, ks_optimizer_step(st, &c, 1.0f));
     size_t np = ks_stage_param_count(st);
     float *mom = be->alloc(be, np * sizeof(float));
-    TIME_BEST(be, reps, t_merge, be->nesterov_step(be, ks_stage_params(st), mom, ks_stage_grads(st), np, 0.0f, 0.9f));
+    TIME_BEST(be, reps, t_merge,
+              be->nesterov_step(be, ks_stage_params(st), mom, ks_stage_grads(st), np, 0.0f, 0.9f));
     be->free(be, mom);
 
     double peak = o->peak_flops, bw = o->mem_bw;
     res->peak_measured = res->bw_measured = 0;
     if (!(peak > 0)) {
         if (strcmp(be->name, "cpu")) {
-            snprintf(err, errlen, "calibrate: give the GPU's peak with --device NAME (device table) or --peak-tflops");
+            snprintf(err, errlen,
+                     "calibrate: give the GPU's peak with --device NAME (device table) or "
+                     "--peak-tflops");
             goto fail;
         }
         peak = measure_gemm_peak(be, 1024, reps);
@@ -145,7 +164,8 @@ int calibrate_run(const sim_scenario *sc, const calibrate_opts *o, calibrate_res
     double bw_opt = bw, bw_merge = bw;
     if (!(bw > 0)) {
         if (strcmp(be->name, "cpu")) {
-            snprintf(err, errlen, "calibrate: give the GPU's memory bandwidth with --device NAME or --mem-gbs");
+            snprintf(err, errlen,
+                     "calibrate: give the GPU's memory bandwidth with --device NAME or --mem-gbs");
             goto fail;
         }
         /* a copy of the same footprint, so caches help both sides alike */
@@ -154,8 +174,10 @@ int calibrate_run(const sim_scenario *sc, const calibrate_opts *o, calibrate_res
         res->bw_measured = 1;
     }
     if (!(t_bwd > t_fwd)) {
-        snprintf(err, errlen, "calibrate: the backward (%.3g s) did not take longer than the forward (%.3g s): "
-                              "timings too noisy at this size; use more --seqs, --blocks or --reps", t_bwd, t_fwd);
+        snprintf(err, errlen,
+                 "calibrate: the backward (%.3g s) did not take longer than the forward (%.3g s): "
+                 "timings too noisy at this size; use more --seqs, --blocks or --reps",
+                 t_bwd, t_fwd);
         goto fail;
     }
     res->peak_flops = peak;
@@ -179,7 +201,8 @@ int calibrate_run(const sim_scenario *sc, const calibrate_opts *o, calibrate_res
     for (int k = 0; k < SIM_EFF_KINDS; k++)
         if (!(res->eff[k] > 0 && res->eff[k] <= 1)) {
             snprintf(err, errlen,
-                     "calibrate: %s efficiency came out as %.3f, outside (0, 1]: the peak or bandwidth given is below "
+                     "calibrate: %s efficiency came out as %.3f, outside (0, 1]: the peak or "
+                     "bandwidth given is below "
                      "what the kernels reached (peak %.4g FLOP/s, memory %.4g B/s)",
                      sim_eff_name((sim_eff_kind)k), res->eff[k], peak, bw);
             goto fail;

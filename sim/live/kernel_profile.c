@@ -17,14 +17,16 @@ int kernel_profile_load(const char *path, double *eff, char *err, size_t errlen)
         if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
             snprintf(err, errlen, "%s: cannot read the kernel profile", path);
         else
-            snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&cf), config_error_text(&cf));
+            snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&cf),
+                     config_error_text(&cf));
         goto out;
     }
     config_setting_t *root = config_root_setting(&cf);
     for (int i = 0; i < config_setting_length(root); i++) {
         config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
         const char *n = config_setting_name(s);
-        if (strcmp(n, "device") && strcmp(n, "backend") && strcmp(n, "efficiency") && strcmp(n, "notes")) {
+        if (strcmp(n, "device") && strcmp(n, "backend") && strcmp(n, "efficiency") &&
+            strcmp(n, "notes")) {
             snprintf(err, errlen, "%s:%d: %s: unknown key", path, config_setting_source_line(s), n);
             goto out;
         }
@@ -37,10 +39,11 @@ int kernel_profile_load(const char *path, double *eff, char *err, size_t errlen)
     for (int i = 0; i < config_setting_length(g); i++) {
         config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
         int known = 0;
-        for (int k = 0; k < SIM_EFF_KINDS; k++) known |= !strcmp(config_setting_name(s), sim_eff_name((sim_eff_kind)k));
+        for (int k = 0; k < SIM_EFF_KINDS; k++)
+            known |= !strcmp(config_setting_name(s), sim_eff_name((sim_eff_kind)k));
         if (!known) {
-            snprintf(err, errlen, "%s:%d: efficiency.%s: unknown key", path, config_setting_source_line(s),
-                     config_setting_name(s));
+            snprintf(err, errlen, "%s:%d: efficiency.%s: unknown key", path,
+                     config_setting_source_line(s), config_setting_name(s));
             goto out;
         }
     }
@@ -48,17 +51,21 @@ int kernel_profile_load(const char *path, double *eff, char *err, size_t errlen)
         const char *n = sim_eff_name((sim_eff_kind)k);
         config_setting_t *s = config_setting_get_member(g, n);
         if (!s) {
-            snprintf(err, errlen, "%s:%d: efficiency.%s: missing", path, config_setting_source_line(g), n);
+            snprintf(err, errlen, "%s:%d: efficiency.%s: missing", path,
+                     config_setting_source_line(g), n);
             goto out;
         }
         int t = config_setting_type(s);
         if (t != CONFIG_TYPE_FLOAT && t != CONFIG_TYPE_INT) {
-            snprintf(err, errlen, "%s:%d: efficiency.%s: expected a number", path, config_setting_source_line(s), n);
+            snprintf(err, errlen, "%s:%d: efficiency.%s: expected a number", path,
+                     config_setting_source_line(s), n);
             goto out;
         }
-        double v = t == CONFIG_TYPE_FLOAT ? config_setting_get_float(s) : (double)config_setting_get_int(s);
+        double v = t == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
+                                          : (double)config_setting_get_int(s);
         if (!(v > 0 && v <= 1)) {
-            snprintf(err, errlen, "%s:%d: efficiency.%s: %g is outside (0, 1]", path, config_setting_source_line(s), n, v);
+            snprintf(err, errlen, "%s:%d: efficiency.%s: %g is outside (0, 1]", path,
+                     config_setting_source_line(s), n, v);
             goto out;
         }
         eff[k] = v;

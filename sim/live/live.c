@@ -60,7 +60,9 @@ void live_buf_put(live *L, int dev, void *ptr, size_t bytes) {
     p->free[p->n++] = ptr;
 }
 
-size_t live_in_bytes(const live *L, int s) { return s == 0 ? L->in_wire0.mem_bytes : L->act_wire.mem_bytes; }
+size_t live_in_bytes(const live *L, int s) {
+    return s == 0 ? L->in_wire0.mem_bytes : L->act_wire.mem_bytes;
+}
 
 void live_move(live *L, int dst_dev, void *dst, int src_dev, const void *src, size_t bytes) {
     if (dst_dev == src_dev) {
@@ -141,7 +143,9 @@ void live_free_grad(live *L, lmb *m, int s) {
 void live_options_default(const sim_scenario *sc, live_options *o) {
     memset(o, 0, sizeof *o);
     o->time = sc->compute.live_time_modeled ? LIVE_TIME_MODELED : LIVE_TIME_MEASURED;
-    o->backend = sc->compute.backend == SIM_BACKEND_CPU ? "cpu" : sc->compute.backend == SIM_BACKEND_CUDA ? "cuda" : "auto";
+    o->backend = sc->compute.backend == SIM_BACKEND_CPU    ? "cpu"
+                 : sc->compute.backend == SIM_BACKEND_CUDA ? "cuda"
+                                                           : "auto";
     o->gpus = sc->compute.gpus;
     o->val_microbatches = sc->compute.val_microbatches;
     o->val_fraction = 0.1;
@@ -181,7 +185,8 @@ static int open_devices(live *L, char *err, size_t errlen) {
         kb_backend *b = kb_open("cuda", d, act, berr, sizeof berr);
         if (!b) {
             if (L->opt.gpus > 0) {
-                snprintf(err, errlen, "live: %d GPUs asked for, GPU %d cannot be opened: %s", L->opt.gpus, d, berr);
+                snprintf(err, errlen, "live: %d GPUs asked for, GPU %d cannot be opened: %s",
+                         L->opt.gpus, d, berr);
                 return EXIT_INPUT;
             }
             break;
@@ -217,18 +222,31 @@ static ks_stage_config stage_config(const live *L, int s) {
 static ko_inner_state inner_state(const live *L, int s) {
     const sim_inner_optimizer *o = &L->sc->training.optimizer;
     double b1 = o->beta1;
-    if (o->beta1_rule == SIM_BETA1_IOTA) b1 = o->beta1 + o->beta1_span * (double)(L->S - (s + 1)) / (double)L->S;
-    ko_inner_state st = ko_inner_init(o->kind == SIM_OPT_ADAMW ? KO_ADAMW : KO_NADAM, o->lr, b1, o->beta2,
-                                      o->weight_decay);
+    if (o->beta1_rule == SIM_BETA1_IOTA)
+        b1 = o->beta1 + o->beta1_span * (double)(L->S - (s + 1)) / (double)L->S;
+    ko_inner_state st = ko_inner_init(o->kind == SIM_OPT_ADAMW ? KO_ADAMW : KO_NADAM, o->lr, b1,
+                                      o->beta2, o->weight_decay);
     st.eps = o->eps;
     st.momentum_decay = o->momentum_decay;
     return st;
 }
 
 static double median3(double a, double b, double c) {
-    if (a > b) { double t = a; a = b; b = t; }
-    if (b > c) { double t = b; b = c; c = t; }
-    if (a > b) { double t = a; a = b; b = t; }
+    if (a > b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    if (b > c) {
+        double t = b;
+        b = c;
+        c = t;
+    }
+    if (a > b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
     return b;
 }
 
@@ -268,14 +286,20 @@ static void calibrate(live *L) {
             }
         }
         double fl = 0;
-        if (s == L->S - 1) fl = km_task_flops(&c->model, &c->split, &c->boundary, s, KM_TASK_LAST_FUSED, c->microbatch_tokens) / c->efficiency[KM_TASK_LAST_FUSED];
+        if (s == L->S - 1)
+            fl = km_task_flops(&c->model, &c->split, &c->boundary, s, KM_TASK_LAST_FUSED,
+                               c->microbatch_tokens) /
+                 c->efficiency[KM_TASK_LAST_FUSED];
         else {
             km_task bk = c->recompute ? KM_TASK_BACKWARD_RECOMPUTE : KM_TASK_BACKWARD;
-            fl = km_task_flops(&c->model, &c->split, &c->boundary, s, KM_TASK_FORWARD, c->microbatch_tokens) / c->efficiency[KM_TASK_FORWARD] +
-                 km_task_flops(&c->model, &c->split, &c->boundary, s, bk, c->microbatch_tokens) / c->efficiency[bk];
+            fl = km_task_flops(&c->model, &c->split, &c->boundary, s, KM_TASK_FORWARD,
+                               c->microbatch_tokens) /
+                     c->efficiency[KM_TASK_FORWARD] +
+                 km_task_flops(&c->model, &c->split, &c->boundary, s, bk, c->microbatch_tokens) /
+                     c->efficiency[bk];
         }
-        double ob = (double)km_params_stage(&c->model, &c->split, &c->boundary, s) * c->opt_bytes_per_param /
-                    c->efficiency[KM_TASK_OPTIMIZER];
+        double ob = (double)km_params_stage(&c->model, &c->split, &c->boundary, s) *
+                    c->opt_bytes_per_param / c->efficiency[KM_TASK_OPTIMIZER];
         double m = median3(meas[0], meas[1], meas[2]), o = median3(mopt[0], mopt[1], mopt[2]);
         L->scale_compute[s] = m > 0 ? fl / m : 0;
         L->scale_opt[s] = o > 0 ? ob / o : 0;
@@ -285,7 +309,8 @@ static void calibrate(live *L) {
         if (din) live_buf_put(L, 0, din, L->act_wire.mem_bytes);
         /* back to the initial weights, held identically by every peer of the stage */
         live_peer *p = &L->peers[s];
-        live_move_f32(L, 0, ks_stage_params(st), p->dev, ks_stage_params(p->st), ks_stage_param_count(st));
+        live_move_f32(L, 0, ks_stage_params(st), p->dev, ks_stage_params(p->st),
+                      ks_stage_param_count(st));
         ks_params_changed(st);
         ks_zero_grad(st);
         be->zero(be, ks_stage_adam_m(st), ks_stage_param_count(st) * sizeof(float));
@@ -301,20 +326,24 @@ static const char *live_error(void *ctx) {
     return L->err[0] ? L->err : "live mode: unknown error";
 }
 
-int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr, const live_options *o,
-                   swarm_live_ops *ops, char *err, size_t errlen) {
+int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
+                   const live_options *o, swarm_live_ops *ops, char *err, size_t errlen) {
     memset(ops, 0, sizeof *ops);
     err[0] = 0;
     if (cfg->sync == SYNC_DDP) {
-        snprintf(err, errlen, "live mode needs a pipeline: sync.algorithm = \"ddp\" is not supported live");
+        snprintf(err, errlen,
+                 "live mode needs a pipeline: sync.algorithm = \"ddp\" is not supported live");
         return EXIT_INPUT;
     }
-    if (cfg->n_stages < 1 || cfg->n_stages > 256 || cfg->n_peers != cfg->n_stages * cfg->n_replicas) {
-        snprintf(err, errlen, "live: %d peers for %d stages x %d replicas", cfg->n_peers, cfg->n_stages, cfg->n_replicas);
+    if (cfg->n_stages < 1 || cfg->n_stages > 256 ||
+        cfg->n_peers != cfg->n_stages * cfg->n_replicas) {
+        snprintf(err, errlen, "live: %d peers for %d stages x %d replicas", cfg->n_peers,
+                 cfg->n_stages, cfg->n_replicas);
         return EXIT_INPUT;
     }
     if (cfg->model.seq_len < 1 || cfg->microbatch_tokens % cfg->model.seq_len != 0) {
-        snprintf(err, errlen, "live: microbatch of %lld tokens is not a whole number of sequences of %d",
+        snprintf(err, errlen,
+                 "live: microbatch of %lld tokens is not a whole number of sequences of %d",
                  (long long)cfg->microbatch_tokens, cfg->model.seq_len);
         return EXIT_INPUT;
     }
@@ -329,15 +358,17 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr, c
     L->T = cfg->model.seq_len;
     L->B = (int)(cfg->microbatch_tokens / cfg->model.seq_len);
     L->N = L->B * L->T;
-    L->st.loss_final = L->st.val_loss_final = L->st.val_loss_initial = L->st.recon_error_final = NAN;
+    L->st.loss_final = L->st.val_loss_final = L->st.val_loss_initial = L->st.recon_error_final =
+        NAN;
 
     const char *data = o->data ? o->data : "data/brown_train.bin";
-    if (live_data_open(data, o->val_fraction, o->val_microbatches, cfg->model.vocab, L->B, L->T, sc->seed, &L->data,
-                       err, errlen)) {
+    if (live_data_open(data, o->val_fraction, o->val_microbatches, cfg->model.vocab, L->B, L->T,
+                       sc->seed, &L->data, err, errlen)) {
         if (!o->data) {
             size_t n = strlen(err);
-            snprintf(err + n, errlen - n, " (training.data not set: the built-in corpus is data/brown_train.bin; "
-                                          "make it with tools/fetch-brown.sh)");
+            snprintf(err + n, errlen - n,
+                     " (training.data not set: the built-in corpus is data/brown_train.bin; "
+                     "make it with tools/fetch-brown.sh)");
         }
         free(L);
         return EXIT_INPUT;
@@ -429,8 +460,8 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr, c
     return 0;
 }
 
-int live_open(const sim_scenario *sc, const swarm_config *cfg, trace *tr, swarm_live_ops *ops, char *err,
-              size_t errlen) {
+int live_open(const sim_scenario *sc, const swarm_config *cfg, trace *tr, swarm_live_ops *ops,
+              char *err, size_t errlen) {
     live_options o;
     live_options_default(sc, &o);
     return live_open_opts(sc, cfg, tr, &o, ops, err, errlen);

@@ -80,12 +80,12 @@ typedef enum { LIVE_TIME_MEASURED = 0, LIVE_TIME_MODELED } live_time_rule;
 
 typedef struct {
     live_time_rule time;
-    const char *backend;     /* "auto" | "cpu" | "cuda" */
-    int gpus;                /* CUDA: GPUs to spread peers over, round-robin (0: every one found) */
-    int val_microbatches;    /* validation microbatches at each cycle end (0: none) */
-    double val_fraction;     /* held-out share when the data has no separate validation file */
-    const char *data;        /* token data; NULL: data/brown_train.bin (tools/fetch-brown.sh) */
-    int loss_window;         /* inner steps per last-stage peer averaged into loss_final */
+    const char *backend;  /* "auto" | "cpu" | "cuda" */
+    int gpus;             /* CUDA: GPUs to spread peers over, round-robin (0: every one found) */
+    int val_microbatches; /* validation microbatches at each cycle end (0: none) */
+    double val_fraction;  /* held-out share when the data has no separate validation file */
+    const char *data;     /* token data; NULL: data/brown_train.bin (tools/fetch-brown.sh) */
+    int loss_window;      /* inner steps per last-stage peer averaged into loss_final */
 } live_options;
 
 /* Defaults from the scenario: compute.live_time, compute.backend, compute.gpus,
@@ -97,26 +97,26 @@ void live_options_default(const sim_scenario *sc, live_options *o);
  * be NULL. 0, or EXIT_INPUT (bad data, bad configuration) / EXIT_RUN with err filled. */
 int live_open(const sim_scenario *sc, const swarm_config *cfg, trace *tr, swarm_live_ops *ops,
               char *err, size_t errlen);
-int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr, const live_options *o,
-                   swarm_live_ops *ops, char *err, size_t errlen);
+int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
+                   const live_options *o, swarm_live_ops *ops, char *err, size_t errlen);
 void live_close(swarm_live_ops *ops);
 
 typedef struct {
-    double kernel_wall_s;        /* wall time inside the stage kernels (tasks, merges, validation) */
-    double hook_wall_s;          /* wall time inside the hooks, kernels included */
-    double calibration_wall_s;   /* wall time of the calibration at open (measured rule) */
+    double kernel_wall_s;      /* wall time inside the stage kernels (tasks, merges, validation) */
+    double hook_wall_s;        /* wall time inside the hooks, kernels included */
+    double calibration_wall_s; /* wall time of the calibration at open (measured rule) */
     int64_t tasks[KM_TASK_KINDS];
-    int64_t backwards_undone;    /* aborted backwards rolled back */
+    int64_t backwards_undone; /* aborted backwards rolled back */
     int64_t optimizer_steps, empty_steps;
-    int64_t stage0_backwards;    /* microbatches whose stage-0 backward ran */
+    int64_t stage0_backwards; /* microbatches whose stage-0 backward ran */
     int64_t merges, validations;
-    double loss_final;           /* mean train loss over the last loss_window inner steps */
-    double val_loss_initial;     /* merged model before training */
-    double val_loss_final;       /* at the last cycle end */
-    double recon_error_final;    /* mean over boundaries at the last cycle end */
+    double loss_final;        /* mean train loss over the last loss_window inner steps */
+    double val_loss_initial;  /* merged model before training */
+    double val_loss_final;    /* at the last cycle end */
+    double recon_error_final; /* mean over boundaries at the last cycle end */
     int64_t buffers_live, buffers_peak, buffers_bound;
-    int64_t buffers_leaked;      /* buffers no drop released, freed at a cycle end (0 expected) */
-    double time_scale[2];        /* measured rule: scale of compute tasks / optimizer (stage 0) */
+    int64_t buffers_leaked; /* buffers no drop released, freed at a cycle end (0 expected) */
+    double time_scale[2];   /* measured rule: scale of compute tasks / optimizer (stage 0) */
     int n_devices;
 } live_stats;
 

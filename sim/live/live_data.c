@@ -10,7 +10,8 @@
 
 #include "sim/base/util.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -54,11 +55,13 @@ static unsigned char *slurp(const char *path, size_t *len, char *err, size_t err
     return buf;
 }
 
-static int check_vocab(const char *path, const live_tokens *t, int vocab, char *err, size_t errlen) {
+static int check_vocab(const char *path, const live_tokens *t, int vocab, char *err,
+                       size_t errlen) {
     for (int64_t i = 0; i < t->n; i++)
         if (t->tok[i] < 0 || t->tok[i] >= vocab)
-            return fail(err, errlen, "%s: token %lld at index %lld is outside the model's vocabulary (%d)",
-                        path, (long long)t->tok[i], (long long)i, vocab);
+            return fail(err, errlen,
+                        "%s: token %lld at index %lld is outside the model's vocabulary (%d)", path,
+                        (long long)t->tok[i], (long long)i, vocab);
     return 0;
 }
 
@@ -66,32 +69,36 @@ static int parse_shard(const char *path, const unsigned char *buf, size_t len, l
                        char *err, size_t errlen) {
     const size_t hdr = LIVE_SHARD_HEADER_INTS * 4;
     if (len < hdr)
-        return fail(err, errlen, "%s: truncated: %zu bytes, shorter than the %zu-byte llm.c header", path,
-                    len, hdr);
+        return fail(err, errlen, "%s: truncated: %zu bytes, shorter than the %zu-byte llm.c header",
+                    path, len, hdr);
     uint32_t magic = le32(buf), version = le32(buf + 4), count = le32(buf + 8);
     size_t width;
     if (magic == LIVE_SHARD_MAGIC_U16) {
         if (version != LIVE_SHARD_VERSION_U16)
-            return fail(err, errlen, "%s: llm.c shard version %u, expected %d for magic %d", path, version,
-                        LIVE_SHARD_VERSION_U16, LIVE_SHARD_MAGIC_U16);
+            return fail(err, errlen, "%s: llm.c shard version %u, expected %d for magic %d", path,
+                        version, LIVE_SHARD_VERSION_U16, LIVE_SHARD_MAGIC_U16);
         width = 2;
     } else if (magic == LIVE_SHARD_MAGIC_U32) {
         if (version != LIVE_SHARD_VERSION_U32)
-            return fail(err, errlen, "%s: llm.c shard version %u, expected %d for magic %d", path, version,
-                        LIVE_SHARD_VERSION_U32, LIVE_SHARD_MAGIC_U32);
+            return fail(err, errlen, "%s: llm.c shard version %u, expected %d for magic %d", path,
+                        version, LIVE_SHARD_VERSION_U32, LIVE_SHARD_MAGIC_U32);
         width = 4;
     } else {
-        return fail(err, errlen, "%s: not an llm.c token shard: magic %u, expected %d (uint16 tokens) or %d (uint32)",
-                    path, magic, LIVE_SHARD_MAGIC_U16, LIVE_SHARD_MAGIC_U32);
+        return fail(
+            err, errlen,
+            "%s: not an llm.c token shard: magic %u, expected %d (uint16 tokens) or %d (uint32)",
+            path, magic, LIVE_SHARD_MAGIC_U16, LIVE_SHARD_MAGIC_U32);
     }
     if ((int32_t)count < 0)
         return fail(err, errlen, "%s: negative token count in the header", path);
     size_t need = hdr + (size_t)count * width;
     if (len < need)
-        return fail(err, errlen, "%s: truncated: the header says %u tokens (%zu bytes), the file has %zu bytes",
+        return fail(err, errlen,
+                    "%s: truncated: the header says %u tokens (%zu bytes), the file has %zu bytes",
                     path, count, need, len);
     if (len > need)
-        return fail(err, errlen, "%s: %zu bytes after the %u tokens the header announces", path, len - need, count);
+        return fail(err, errlen, "%s: %zu bytes after the %u tokens the header announces", path,
+                    len - need, count);
     out->n = count;
     out->tok = xmalloc(sizeof *out->tok * (count ? count : 1));
     const unsigned char *p = buf + hdr;
@@ -120,11 +127,14 @@ int live_tokens_load(const char *path, int vocab, live_tokens *out, char *err, s
     return rc;
 }
 
-int live_tokens_write_bin(const char *path, const int32_t *tok, int64_t n, char *err, size_t errlen) {
-    if (n < 0 || n > INT32_MAX) return fail(err, errlen, "%s: %lld tokens do not fit a shard", path, (long long)n);
+int live_tokens_write_bin(const char *path, const int32_t *tok, int64_t n, char *err,
+                          size_t errlen) {
+    if (n < 0 || n > INT32_MAX)
+        return fail(err, errlen, "%s: %lld tokens do not fit a shard", path, (long long)n);
     int wide = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (tok[i] < 0) return fail(err, errlen, "%s: negative token at index %lld", path, (long long)i);
+        if (tok[i] < 0)
+            return fail(err, errlen, "%s: negative token at index %lld", path, (long long)i);
         if (tok[i] > 65535) wide = 1;
     }
     FILE *f = fopen(path, "wb");
@@ -139,7 +149,8 @@ int live_tokens_write_bin(const char *path, const int32_t *tok, int64_t n, char 
     unsigned char chunk[8192];
     size_t w = wide ? 4 : 2, per = sizeof chunk / w, fill = 0;
     for (int64_t i = 0; ok && i < n; i++) {
-        for (size_t b = 0; b < w; b++) chunk[fill * w + b] = (unsigned char)((uint32_t)tok[i] >> (8 * b));
+        for (size_t b = 0; b < w; b++)
+            chunk[fill * w + b] = (unsigned char)((uint32_t)tok[i] >> (8 * b));
         if (++fill == per) {
             ok = fwrite(chunk, w, fill, f) == fill;
             fill = 0;
@@ -166,8 +177,8 @@ static uint64_t mix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-int live_data_open(const char *path, double val_fraction, int max_val_batches, int vocab, int B, int T,
-                   uint64_t seed, live_data *d, char *err, size_t errlen) {
+int live_data_open(const char *path, double val_fraction, int max_val_batches, int vocab, int B,
+                   int T, uint64_t seed, live_data *d, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
     d->B = B;
     d->T = T;
@@ -206,15 +217,17 @@ int live_data_open(const char *path, double val_fraction, int max_val_batches, i
     }
     if (d->train.n < (int64_t)T + 1) {
         live_data_close(d);
-        return fail(err, errlen, "%s: %lld training tokens, fewer than one sequence of %d + 1", path,
-                    (long long)d->train.n, T);
+        return fail(err, errlen, "%s: %lld training tokens, fewer than one sequence of %d + 1",
+                    path, (long long)d->train.n, T);
     }
     int64_t seqs = d->val.n > 0 ? (d->val.n - 1) / T : 0;
     int64_t nb = seqs / B;
     if (max_val_batches > 0 && nb < 1) {
         live_data_close(d);
-        return fail(err, errlen, "%s: the validation split (%lld tokens) holds less than one microbatch of %d x %d",
-                    path, (long long)d->val.n, B, T);
+        return fail(
+            err, errlen,
+            "%s: the validation split (%lld tokens) holds less than one microbatch of %d x %d",
+            path, (long long)d->val.n, B, T);
     }
     d->n_val_batches = (int)(nb < max_val_batches ? nb : max_val_batches);
     return 0;
@@ -229,7 +242,8 @@ void live_data_batch(const live_data *d, int64_t mb, int32_t *inputs, int32_t *t
     const int T = d->T;
     uint64_t span = (uint64_t)(d->train.n - T); /* start offsets 0 .. n - T - 1 */
     for (int b = 0; b < d->B; b++) {
-        uint64_t h = mix64(mix64(d->seed ^ 0x6c697665ull) ^ mix64((uint64_t)mb * 0x100000001b3ull + (uint64_t)b));
+        uint64_t h = mix64(mix64(d->seed ^ 0x6c697665ull) ^
+                           mix64((uint64_t)mb * 0x100000001b3ull + (uint64_t)b));
         const int32_t *src = d->train.tok + (h % span);
         memcpy(inputs + (size_t)b * T, src, sizeof *inputs * (size_t)T);
         memcpy(targets + (size_t)b * T, src + 1, sizeof *targets * (size_t)T);

@@ -51,13 +51,13 @@ typedef struct {
     live_tokens train, val;
     int B, T;
     uint64_t seed;
-    int n_val_batches;        /* validation microbatches available (capped at open) */
+    int n_val_batches; /* validation microbatches available (capped at open) */
 } live_data;
 
 /* Open the training data: `path` (see Splits) for microbatches of B sequences of T
  * tokens. At most max_val_batches validation microbatches are kept. */
-int live_data_open(const char *path, double val_fraction, int max_val_batches, int vocab,
-                   int B, int T, uint64_t seed, live_data *d, char *err, size_t errlen);
+int live_data_open(const char *path, double val_fraction, int max_val_batches, int vocab, int B,
+                   int T, uint64_t seed, live_data *d, char *err, size_t errlen);
 void live_data_close(live_data *d);
 /* Inputs and targets (B × T each, row b = sequence b) of training microbatch mb. */
 void live_data_batch(const live_data *d, int64_t mb, int32_t *inputs, int32_t *targets);

@@ -33,7 +33,7 @@ typedef struct {
 
 typedef struct {
     kb_backend *be;
-    int owned;              /* close at the end */
+    int owned; /* close at the end */
     live_pool pools[4];
     int n_pools;
 } live_dev;
@@ -43,17 +43,17 @@ typedef struct {
     int up;
     ks_stage *st;
     ko_inner_state opt;
-    float *grad_backup;     /* the gradient before the last backward (undo) */
-    int64_t undo_mb;        /* microbatch of the last task if it was a backward, else -1 */
-    float undo_loss;        /* its loss (last stage) */
-    int64_t *accum;         /* microbatches accumulated since the last step */
+    float *grad_backup; /* the gradient before the last backward (undo) */
+    int64_t undo_mb;    /* microbatch of the last task if it was a backward, else -1 */
+    float undo_loss;    /* its loss (last stage) */
+    int64_t *accum;     /* microbatches accumulated since the last step */
     int n_accum, cap_accum;
-    int64_t *slot_mb;       /* recompute = 0: microbatch in each activation slot (-1 free) */
+    int64_t *slot_mb; /* recompute = 0: microbatch in each activation slot (-1 free) */
     int n_slots;
-    int32_t *targets_dev;   /* last stage: targets of the running step (device) */
-    double loss_sum;        /* last stage: fused losses of the current inner step */
+    int32_t *targets_dev; /* last stage: targets of the running step (device) */
+    double loss_sum;      /* last stage: fused losses of the current inner step */
     int loss_n;
-    int64_t steps;          /* inner steps taken */
+    int64_t steps; /* inner steps taken */
 } live_peer;
 
 typedef struct {
@@ -83,10 +83,10 @@ typedef struct live {
     int32_t *host_in, *host_tg; /* N tokens each */
 
     /* stages: global weights (the eval stage's parameters), outer momentum */
-    ks_stage **eval;            /* per stage, on dev[0] */
+    ks_stage **eval; /* per stage, on dev[0] */
     float **mom;
-    int *merges;                /* per stage */
-    void *eval_buf[2];          /* eval activations, dev[0] */
+    int *merges;       /* per stage */
+    void *eval_buf[2]; /* eval activations, dev[0] */
     int32_t *eval_tok, *eval_tg;
 
     /* microbatches */
@@ -95,11 +95,11 @@ typedef struct live {
 
     /* timing */
     double scale_compute[256], scale_opt[256]; /* per stage, measured rule */
-    double local_peak;          /* compute.local_device's peak, 0 if none */
+    double local_peak;                         /* compute.local_device's peak, 0 if none */
 
     /* statistics */
     live_stats st;
-    double *recent_loss;        /* ring of the last loss rows (loss_final) */
+    double *recent_loss; /* ring of the last loss rows (loss_final) */
     int n_recent, cap_recent, head_recent;
     nm_time last_t;
     live_step_fn step_fn;
@@ -112,7 +112,7 @@ int live_fail(live *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void *live_buf_get(live *L, int dev, size_t bytes);
 void live_buf_put(live *L, int dev, void *p, size_t bytes);
 lmb *live_mb(live *L, int64_t id, int create);
-void live_mb_release(live *L, int64_t id);    /* frees the record if it holds no buffer */
+void live_mb_release(live *L, int64_t id); /* frees the record if it holds no buffer */
 void live_free_in(live *L, lmb *m, int s);
 void live_free_grad(live *L, lmb *m, int s);
 /* Copy between devices (raw bytes). */
@@ -127,8 +127,8 @@ void live_peer_down(void *ctx, int peer);
 
 /* sim/live/live_sync.c */
 int live_peer_join(void *ctx, int peer);
-int live_sync_stage(void *ctx, int stage, const int *submitters, int n_submitters, const int *receivers,
-                    int n_receivers, const int *part_ok, int n_parts);
+int live_sync_stage(void *ctx, int stage, const int *submitters, int n_submitters,
+                    const int *receivers, int n_receivers, const int *part_ok, int n_parts);
 int live_cycle_end(void *ctx, int cycle, nm_time now, int64_t tokens_trained);
 /* Validation loss of the merged model (mean over the validation microbatches); the
  * boundaries' mean reconstruction errors go to recon[S-1] when not NULL. */

@@ -34,7 +34,8 @@ int live_merge(kb_backend *be, size_t n, float *G, float *mom, float *pg, const 
             be->add(be, G + r.begin, G + r.begin, p, len);
             break;
         }
-        for (int k = 0; k < n_recv; k++) be->copy(be, recv[k] + r.begin, G + r.begin, len * sizeof(float));
+        for (int k = 0; k < n_recv; k++)
+            be->copy(be, recv[k] + r.begin, G + r.begin, len * sizeof(float));
         merged++;
     }
     return merged;

@@ -14,7 +14,8 @@ static void copy_global(live *L, live_peer *p, const int *part_ok, int n_parts) 
     for (int j = 0; j < n_parts; j++) {
         if (!part_ok[j]) continue;
         ko_range r = ko_partition(n, n_parts, j);
-        live_move_f32(L, p->dev, ks_stage_params(p->st) + r.begin, 0, ks_stage_params(g) + r.begin, r.end - r.begin);
+        live_move_f32(L, p->dev, ks_stage_params(p->st) + r.begin, 0, ks_stage_params(g) + r.begin,
+                      r.end - r.begin);
     }
     ks_params_changed(p->st);
 }
@@ -40,7 +41,8 @@ int live_peer_join(void *ctx, int peer) {
     } else {
         be->zero(be, ks_stage_adam_m(p->st), n * sizeof(float));
         be->zero(be, ks_stage_adam_v(p->st), n * sizeof(float));
-        ko_inner_state fresh = ko_inner_init(p->opt.kind, p->opt.lr, p->opt.beta1, p->opt.beta2, p->opt.weight_decay);
+        ko_inner_state fresh =
+            ko_inner_init(p->opt.kind, p->opt.lr, p->opt.beta1, p->opt.beta2, p->opt.weight_decay);
         fresh.eps = p->opt.eps;
         fresh.momentum_decay = p->opt.momentum_decay;
         p->opt = fresh;
@@ -55,12 +57,13 @@ int live_peer_join(void *ctx, int peer) {
     return 0;
 }
 
-int live_sync_stage(void *ctx, int stage, const int *submitters, int n_submitters, const int *receivers,
-                    int n_receivers, const int *part_ok, int n_parts) {
+int live_sync_stage(void *ctx, int stage, const int *submitters, int n_submitters,
+                    const int *receivers, int n_receivers, const int *part_ok, int n_parts) {
     live *L = ctx;
     double w0 = live_now();
     if (stage < 0 || stage >= L->S) return live_fail(L, "live: sync of unknown stage %d", stage);
-    if (n_parts < 1) return live_fail(L, "live: sync of stage %d with %d partitions", stage, n_parts);
+    if (n_parts < 1)
+        return live_fail(L, "live: sync of stage %d with %d partitions", stage, n_parts);
     ks_stage *g = L->eval[stage];
     kb_backend *be0 = L->dev[0].be;
     const size_t n = ks_stage_param_count(g);
@@ -74,7 +77,8 @@ int live_sync_stage(void *ctx, int stage, const int *submitters, int n_submitter
             free(W);
             free(tmp);
             free(recv);
-            return live_fail(L, "live: peer %d submitted to stage %d, which it does not serve", q, stage);
+            return live_fail(L, "live: peer %d submitted to stage %d, which it does not serve", q,
+                             stage);
         }
         live_peer *p = &L->peers[q];
         if (!p->up) continue;
@@ -89,17 +93,20 @@ int live_sync_stage(void *ctx, int stage, const int *submitters, int n_submitter
     }
     for (int i = 0; i < n_receivers; i++) {
         int q = receivers[i];
-        if (q >= 0 && q < L->n_peers && L->peers[q].stage == stage && L->peers[q].up && L->peers[q].dev == 0)
+        if (q >= 0 && q < L->n_peers && L->peers[q].stage == stage && L->peers[q].up &&
+            L->peers[q].dev == 0)
             recv[nr++] = ks_stage_params(L->peers[q].st);
     }
     const sim_outer_optimizer *oo = &L->sc->sync.outer;
-    live_outer_kind kind = oo->kind == SIM_OUTER_SGD ? LIVE_OUTER_SGD
-                           : oo->kind == SIM_OUTER_AVERAGE ? LIVE_OUTER_AVERAGE : LIVE_OUTER_NESTEROV;
+    live_outer_kind kind = oo->kind == SIM_OUTER_SGD       ? LIVE_OUTER_SGD
+                           : oo->kind == SIM_OUTER_AVERAGE ? LIVE_OUTER_AVERAGE
+                                                           : LIVE_OUTER_NESTEROV;
     double start = isnan(oo->momentum_start) ? oo->momentum : oo->momentum_start;
-    double mu = live_outer_momentum(oo->momentum, start, oo->momentum_warmup_cycles, L->merges[stage]);
+    double mu =
+        live_outer_momentum(oo->momentum, start, oo->momentum_warmup_cycles, L->merges[stage]);
     double k0 = live_now();
-    int merged = live_merge(be0, n, ks_stage_params(g), L->mom[stage], ks_stage_grads(g), W, ns, recv, nr, part_ok,
-                            n_parts, kind, oo->lr, mu);
+    int merged = live_merge(be0, n, ks_stage_params(g), L->mom[stage], ks_stage_grads(g), W, ns,
+                            recv, nr, part_ok, n_parts, kind, oo->lr, mu);
     be0->synchronize(be0);
     if (merged > 0) {
         ks_params_changed(g);
@@ -144,11 +151,13 @@ double live_validate(live *L, double *recon) {
         for (int s = 0; s < S - 1; s++) {
             void *out = L->eval_buf[s % 2];
             ks_forward(L->eval[s], 0, x, out);
-            if (s > 0 && recon) recon[s - 1] += ks_recon_error(L->eval[s], 0, ks_residual_out(L->eval[s - 1], 0));
+            if (s > 0 && recon)
+                recon[s - 1] += ks_recon_error(L->eval[s], 0, ks_residual_out(L->eval[s - 1], 0));
             x = out;
         }
         sum += ks_last_loss(L->eval[S - 1], x, L->eval_tg);
-        if (S > 1 && recon) recon[S - 2] += ks_recon_error(L->eval[S - 1], 0, ks_residual_out(L->eval[S - 2], 0));
+        if (S > 1 && recon)
+            recon[S - 2] += ks_recon_error(L->eval[S - 1], 0, ks_residual_out(L->eval[S - 2], 0));
     }
     int nb = L->data.n_val_batches;
     for (int b = 0; b + 1 < S && recon; b++) recon[b] /= nb;
@@ -182,7 +191,9 @@ int live_cycle_end(void *ctx, int cycle, nm_time now, int64_t tokens_trained) {
         L->st.kernel_wall_s += live_now() - k0;
         if (!isfinite(v)) {
             L->st.hook_wall_s += live_now() - w0;
-            return live_fail(L, "live: non-finite validation loss (%g) of the merged model after cycle %d", v, cycle);
+            return live_fail(
+                L, "live: non-finite validation loss (%g) of the merged model after cycle %d", v,
+                cycle);
         }
         L->st.val_loss_final = v;
         double rsum = 0;

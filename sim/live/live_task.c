@@ -48,11 +48,15 @@ static void make_tokens(live *L, live_peer *p, lmb *m, int64_t mb) {
  * device if the sender's is another). */
 static int take_input(live *L, live_peer *p, lmb *m, int64_t mb, int s) {
     if (!m || !m->in[s])
-        return live_fail(L, "live: peer %d (stage %d): microbatch %lld arrived without the activation of stage %d",
-                         p->id, s, (long long)mb, s - 1);
+        return live_fail(
+            L,
+            "live: peer %d (stage %d): microbatch %lld arrived without the activation of stage %d",
+            p->id, s, (long long)mb, s - 1);
     if (m->held[s])
-        return live_fail(L, "live: peer %d (stage %d): microbatch %lld's activation was already taken by peer %d",
-                         p->id, s, (long long)mb, m->owner[s]);
+        return live_fail(
+            L,
+            "live: peer %d (stage %d): microbatch %lld's activation was already taken by peer %d",
+            p->id, s, (long long)mb, m->owner[s]);
     if (m->in_dev[s] != p->dev) {
         size_t bytes = live_in_bytes(L, s);
         void *nb = live_buf_get(L, p->dev, bytes);
@@ -84,7 +88,8 @@ static void accum_push(live_peer *p, int64_t mb) {
 /* The gradient buffer before this backward, so that an aborted one can be undone. */
 static void backup_grads(live *L, live_peer *p) {
     kb_backend *be = be_of(L, p);
-    be->copy(be, p->grad_backup, ks_stage_grads(p->st), ks_stage_param_count(p->st) * sizeof(float));
+    be->copy(be, p->grad_backup, ks_stage_grads(p->st),
+             ks_stage_param_count(p->st) * sizeof(float));
 }
 
 /* ---- the tasks ---- */
@@ -95,7 +100,9 @@ static int do_forward(live *L, live_peer *p, const swarm_task_info *t, double *k
     if (s == L->S - 1) return live_fail(L, "live: peer %d: a forward at the last stage", p->id);
     lmb *m = live_mb(L, mb, 1);
     if (s == 0) {
-        if (m->in[0]) return live_fail(L, "live: microbatch %lld injected twice (peer %d)", (long long)mb, p->id);
+        if (m->in[0])
+            return live_fail(L, "live: microbatch %lld injected twice (peer %d)", (long long)mb,
+                             p->id);
         make_tokens(L, p, m, mb);
         m->owner[0] = p->id;
         m->held[0] = 1;
@@ -103,9 +110,13 @@ static int do_forward(live *L, live_peer *p, const swarm_task_info *t, double *k
         return -1;
     }
     int slot = slot_take(p, mb);
-    if (slot < 0) return live_fail(L, "live: peer %d: more microbatches in flight than its %d activation slots", p->id, p->n_slots);
+    if (slot < 0)
+        return live_fail(L,
+                         "live: peer %d: more microbatches in flight than its %d activation slots",
+                         p->id, p->n_slots);
     if (m->in[s + 1])
-        return live_fail(L, "live: peer %d: microbatch %lld forwarded twice at stage %d", p->id, (long long)mb, s);
+        return live_fail(L, "live: peer %d: microbatch %lld forwarded twice at stage %d", p->id,
+                         (long long)mb, s);
     m->in[s + 1] = live_buf_get(L, p->dev, L->act_wire.mem_bytes);
     m->in_dev[s + 1] = p->dev;
     m->owner[s + 1] = p->id;
@@ -124,11 +135,14 @@ static int do_backward(live *L, live_peer *p, const swarm_task_info *t, double *
     const int64_t mb = t->microbatch;
     lmb *m = live_mb(L, mb, 0);
     if (!m || !m->in[s] || !m->held[s] || m->owner[s] != p->id)
-        return live_fail(L, "live: peer %d (stage %d): backward of microbatch %lld, whose input it does not hold",
-                         p->id, s, (long long)mb);
+        return live_fail(
+            L,
+            "live: peer %d (stage %d): backward of microbatch %lld, whose input it does not hold",
+            p->id, s, (long long)mb);
     if (!m->grad[s])
-        return live_fail(L, "live: peer %d (stage %d): backward of microbatch %lld without its output gradient",
-                         p->id, s, (long long)mb);
+        return live_fail(
+            L, "live: peer %d (stage %d): backward of microbatch %lld without its output gradient",
+            p->id, s, (long long)mb);
     if (m->grad_dev[s] != p->dev) {
         void *nb = live_buf_get(L, p->dev, L->act_wire.mem_bytes);
         live_move(L, p->dev, nb, m->grad_dev[s], m->grad[s], L->act_wire.mem_bytes);
@@ -137,11 +151,14 @@ static int do_backward(live *L, live_peer *p, const swarm_task_info *t, double *
         m->grad_dev[s] = p->dev;
     }
     int slot = slot_find(p, mb);
-    if (slot < 0) return live_fail(L, "live: peer %d: microbatch %lld has no activation slot", p->id, (long long)mb);
+    if (slot < 0)
+        return live_fail(L, "live: peer %d: microbatch %lld has no activation slot", p->id,
+                         (long long)mb);
     void *din = NULL;
     if (s > 0) {
         if (m->grad[s - 1])
-            return live_fail(L, "live: microbatch %lld: two gradients for stage %d", (long long)mb, s - 1);
+            return live_fail(L, "live: microbatch %lld: two gradients for stage %d", (long long)mb,
+                             s - 1);
         din = new_grad(L, p, m, s - 1);
     }
     backup_grads(L, p);
@@ -165,7 +182,9 @@ static int do_fused(live *L, live_peer *p, const swarm_task_info *t, double *ks)
     const int64_t mb = t->microbatch;
     lmb *m = live_mb(L, mb, s == 0);
     if (s == 0) {
-        if (m->in[0]) return live_fail(L, "live: microbatch %lld injected twice (peer %d)", (long long)mb, p->id);
+        if (m->in[0])
+            return live_fail(L, "live: microbatch %lld injected twice (peer %d)", (long long)mb,
+                             p->id);
         make_tokens(L, p, m, mb);
         m->owner[0] = p->id;
         m->held[0] = 1;
@@ -178,7 +197,8 @@ static int do_fused(live *L, live_peer *p, const swarm_task_info *t, double *ks)
     void *din = NULL;
     if (s > 0) {
         if (m->grad[s - 1])
-            return live_fail(L, "live: microbatch %lld: two gradients for stage %d", (long long)mb, s - 1);
+            return live_fail(L, "live: microbatch %lld: two gradients for stage %d", (long long)mb,
+                             s - 1);
         din = new_grad(L, p, m, s - 1);
     }
     backup_grads(L, p);
@@ -188,9 +208,12 @@ static int do_fused(live *L, live_peer *p, const swarm_task_info *t, double *ks)
     be->synchronize(be);
     *ks = live_now() - k0;
     if (!isfinite(loss))
-        return live_fail(L, "live: non-finite loss (%g) at peer %d (stage %d, replica %d), cycle %d, inner step %d, "
-                            "microbatch %lld: the weights or activations hold NaN/Inf; stopping",
-                         (double)loss, p->id, s, p->replica, t->cycle, t->inner_step, (long long)mb);
+        return live_fail(L,
+                         "live: non-finite loss (%g) at peer %d (stage %d, replica %d), cycle %d, "
+                         "inner step %d, "
+                         "microbatch %lld: the weights or activations hold NaN/Inf; stopping",
+                         (double)loss, p->id, s, p->replica, t->cycle, t->inner_step,
+                         (long long)mb);
     live_free_in(L, m, s);
     accum_push(p, mb);
     p->undo_mb = mb;
@@ -234,9 +257,11 @@ static int do_optimizer(live *L, live_peer *p, const swarm_task_info *t, double 
     double k0 = live_now();
     double norm = ks_grad_norm(p->st);
     if (!isfinite(norm))
-        return live_fail(L, "live: non-finite gradient norm (%g) at peer %d (stage %d, replica %d), cycle %d, "
-                            "inner step %d: stopping before it reaches the weights",
-                         norm, p->id, p->stage, p->replica, t->cycle, t->inner_step);
+        return live_fail(
+            L,
+            "live: non-finite gradient norm (%g) at peer %d (stage %d, replica %d), cycle %d, "
+            "inner step %d: stopping before it reaches the weights",
+            norm, p->id, p->stage, p->replica, t->cycle, t->inner_step);
     double clip = ko_clip_scale(norm / n, L->sc->training.grad_clip);
     kb_adam_coef c = ko_adam_next(&p->opt);
     int warm = L->sc->training.optimizer.warmup_steps;
@@ -265,7 +290,8 @@ static double duration(live *L, const live_peer *p, const swarm_task_info *t, do
     if (t->kind == KM_TASK_OPTIMIZER) {
         double bw = ps->mem_bw;
         if (L->opt.time == LIVE_TIME_MODELED) {
-            double bytes = (double)km_params_stage(&c->model, &c->split, &c->boundary, p->stage) * c->opt_bytes_per_param;
+            double bytes = (double)km_params_stage(&c->model, &c->split, &c->boundary, p->stage) *
+                           c->opt_bytes_per_param;
             return bytes / (bw * c->efficiency[KM_TASK_OPTIMIZER]);
         }
         if (L->local_peak > 0) {
@@ -322,7 +348,8 @@ void live_drop(void *ctx, int peer, int64_t mb) {
     if (p->undo_mb == mb && p->n_accum > 0 && p->accum[p->n_accum - 1] == mb) {
         /* the backward running at this peer was aborted: its gradient never counts */
         kb_backend *be = be_of(L, p);
-        be->copy(be, ks_stage_grads(p->st), p->grad_backup, ks_stage_param_count(p->st) * sizeof(float));
+        be->copy(be, ks_stage_grads(p->st), p->grad_backup,
+                 ks_stage_param_count(p->st) * sizeof(float));
         p->n_accum--;
         if (s == L->S - 1) {
             p->loss_sum -= p->undo_loss;
@@ -339,7 +366,8 @@ void live_drop(void *ctx, int peer, int64_t mb) {
             live_free_in(L, m, s);
             live_free_grad(L, m, s);
         }
-        if (s + 1 < L->S && m->in[s + 1] && !m->held[s + 1] && m->owner[s + 1] == p->id) live_free_in(L, m, s + 1);
+        if (s + 1 < L->S && m->in[s + 1] && !m->held[s + 1] && m->owner[s + 1] == p->id)
+            live_free_in(L, m, s + 1);
         live_mb_release(L, mb);
     }
     L->st.hook_wall_s += live_now() - w0;

@@ -35,12 +35,9 @@ static const char *category(int32_t kind) {
 static void json_string(FILE *out, const char *s) {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
+        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
+        else if (*p < 0x20) fprintf(out, "\\u%04x", *p);
+        else fputc(*p, out);
     }
     fputc('"', out);
 }
@@ -49,7 +46,8 @@ static void json_string(FILE *out, const char *s) {
 static void put_us(FILE *out, int64_t ns) {
     const char *sign = ns < 0 ? "-" : "";
     uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-    fprintf(out, "%s%llu.%03llu", sign, (unsigned long long)(a / 1000), (unsigned long long)(a % 1000));
+    fprintf(out, "%s%llu.%03llu", sign, (unsigned long long)(a / 1000),
+            (unsigned long long)(a % 1000));
 }
 
 /* Peer names from /peers (stage, replica per peer); n = 0 when the table is empty. */
@@ -85,15 +83,22 @@ int perfetto_write(const char *path, int32_t cycles, FILE *out, uint64_t *events
         if (peers[i].stage > max_stage) max_stage = peers[i].stage;
     int first = 1;
     for (int s = 0; s <= max_stage; s++) {
-        fprintf(out, "%s{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":\"stage %d\"}}",
+        fprintf(out,
+                "%s{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":"
+                "\"stage %d\"}}",
                 first ? "" : ",\n", s, s);
-        fprintf(out, ",\n{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,\"args\":{\"sort_index\":%d}}", s, s);
+        fprintf(out,
+                ",\n{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,\"args\":{"
+                "\"sort_index\":%d}}",
+                s, s);
         first = 0;
     }
     for (size_t i = 0; i < np; i++) {
-        fprintf(out, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"peer %d (stage %d, replica %d)\"}}",
-                first ? "" : ",\n", peers[i].stage < 0 ? 0 : peers[i].stage, peers[i].peer, peers[i].peer,
-                peers[i].stage, peers[i].replica);
+        fprintf(out,
+                "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":"
+                "\"peer %d (stage %d, replica %d)\"}}",
+                first ? "" : ",\n", peers[i].stage < 0 ? 0 : peers[i].stage, peers[i].peer,
+                peers[i].peer, peers[i].stage, peers[i].replica);
         first = 0;
     }
     free(peers);
@@ -116,7 +121,8 @@ int perfetto_write(const char *path, int32_t cycles, FILE *out, uint64_t *events
                 dur = 0;
                 bad++;
             }
-            fprintf(out, "%s{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":",
+            fprintf(out,
+                    "%s{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":",
                     first ? "" : ",\n", trace_events_kind_name(e->kind, kb, sizeof kb),
                     category(e->kind), e->stage < 0 ? 0 : e->stage, e->peer);
             put_us(out, e->t_start_ns);

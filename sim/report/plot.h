@@ -34,8 +34,8 @@ typedef struct {
 } plot_ctx;
 
 typedef struct {
-    char *path;                   /* the trace file */
-    char *name;                   /* its stem, reduced to [A-Za-z0-9._-] */
+    char *path; /* the trace file */
+    char *name; /* its stem, reduced to [A-Za-z0-9._-] */
     sim_summary sum;
     double published_utilisation; /* NaN when /reference has none */
     trace_peer_rec *peers;

@@ -77,7 +77,8 @@ int gp_init(gp_env *e, const char *override, char *err, size_t errlen) {
     const char *env = getenv("ORIONSIM_PLOTS");
     const char *cand[3] = {override, override ? NULL : env, override ? NULL : "plots"};
     for (int i = 0; i < 3 && !e->scripts[0]; i++)
-        if (cand[i] && is_scripts_dir(cand[i])) snprintf(e->scripts, sizeof e->scripts, "%s", cand[i]);
+        if (cand[i] && is_scripts_dir(cand[i]))
+            snprintf(e->scripts, sizeof e->scripts, "%s", cand[i]);
     if (!e->scripts[0] && !override) {
         char exe[900];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -97,14 +98,16 @@ int gp_init(gp_env *e, const char *override, char *err, size_t errlen) {
         }
     }
     if (!e->scripts[0]) {
-        snprintf(err, errlen, override ? "--scripts %s: no common.gp there"
-                                       : "cannot find the gnuplot scripts (plots/common.gp); run from the "
-                                         "source tree, set ORIONSIM_PLOTS or pass --scripts DIR%s",
+        snprintf(err, errlen,
+                 override ? "--scripts %s: no common.gp there"
+                          : "cannot find the gnuplot scripts (plots/common.gp); run from the "
+                            "source tree, set ORIONSIM_PLOTS or pass --scripts DIR%s",
                  override ? override : "");
         return -1;
     }
     if (!gp_available()) {
-        snprintf(err, errlen, "cannot run gnuplot: install it (Debian: apt-get install gnuplot-nox)");
+        snprintf(err, errlen,
+                 "cannot run gnuplot: install it (Debian: apt-get install gnuplot-nox)");
         return -1;
     }
     snprintf(e->pngterm, sizeof e->pngterm, "%s", has_term("pngcairo") ? "pngcairo" : "png");
@@ -154,10 +157,8 @@ void gp_var_str(gp_vars *vs, const char *name, const char *value) {
 
 void gp_var_num(gp_vars *vs, const char *name, double value) {
     char buf[64];
-    if (isnan(value) || isinf(value))
-        snprintf(buf, sizeof buf, "NaN");
-    else
-        snprintf(buf, sizeof buf, "%.17g", value);
+    if (isnan(value) || isinf(value)) snprintf(buf, sizeof buf, "NaN");
+    else snprintf(buf, sizeof buf, "%.17g", value);
     /* gnuplot reads "3" as an integer: integer division would bite in scripts */
     if (!strpbrk(buf, ".eEN")) strcat(buf, ".0");
     gp_var_raw(vs, name, buf);
@@ -206,7 +207,8 @@ int gp_render(const gp_env *e, const char *script, const char *outstem, const gp
         free(vars);
         if (rc) {
             if (rc > 0)
-                snprintf(err, errlen, "gnuplot %s failed (exit status %d) making %s", path, rc, out);
+                snprintf(err, errlen, "gnuplot %s failed (exit status %d) making %s", path, rc,
+                         out);
             free(out);
             return -1;
         }

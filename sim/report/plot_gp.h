@@ -15,9 +15,9 @@
 #include <stddef.h>
 
 typedef struct {
-    char scripts[1024];  /* directory holding the .gp files */
-    char pngterm[16];    /* "pngcairo" or "png" */
-    int svg;             /* gnuplot has the svg terminal */
+    char scripts[1024]; /* directory holding the .gp files */
+    char pngterm[16];   /* "pngcairo" or "png" */
+    int svg;            /* gnuplot has the svg terminal */
     int quiet;
 } gp_env;
 
@@ -32,9 +32,9 @@ typedef struct {
     char **v;
     size_t n, cap;
 } gp_vars;
-void gp_var_str(gp_vars *vs, const char *name, const char *value);   /* name='value' */
-void gp_var_num(gp_vars *vs, const char *name, double value);        /* NaN as NaN */
-void gp_var_raw(gp_vars *vs, const char *name, const char *expr);     /* name=expr */
+void gp_var_str(gp_vars *vs, const char *name, const char *value); /* name='value' */
+void gp_var_num(gp_vars *vs, const char *name, double value);      /* NaN as NaN */
+void gp_var_raw(gp_vars *vs, const char *name, const char *expr);  /* name=expr */
 void gp_vars_free(gp_vars *vs);
 
 /* Render plots/<script>.gp to <outstem>.png (and .svg). 0, or -1 with err. */

@@ -20,8 +20,8 @@
 #include "sim/base/util.h"
 
 typedef struct {
-    const char *field;   /* summary field */
-    const char *slug;    /* file name part */
+    const char *field; /* summary field */
+    const char *slug;  /* file name part */
     double scale;
     const char *label;   /* colour-bar label */
     const char *cellfmt; /* cell text */
@@ -49,7 +49,8 @@ static size_t *distinct(const sweep_point *pts, size_t n, size_t k, size_t *nd) 
     }
     if (numeric) /* insertion sort: a handful of values */
         for (size_t i = 1; i < m; i++)
-            for (size_t j = i; j > 0 && pts[d[j]].params[k].num < pts[d[j - 1]].params[k].num; j--) {
+            for (size_t j = i; j > 0 && pts[d[j]].params[k].num < pts[d[j - 1]].params[k].num;
+                 j--) {
                 size_t x = d[j];
                 d[j] = d[j - 1];
                 d[j - 1] = x;
@@ -86,30 +87,24 @@ static char *tics(const sweep_point *pts, const size_t *d, size_t nd, size_t k) 
 static char *axis_label(const char *key) {
     char norm[256], buf[320];
     const sk_entry *e = sk_normalize(key, norm, sizeof norm) ? NULL : sk_find(norm);
-    if (e && e->units && *e->units)
-        snprintf(buf, sizeof buf, "%s (%s)", key, e->units);
-    else
-        snprintf(buf, sizeof buf, "%s", key);
+    if (e && e->units && *e->units) snprintf(buf, sizeof buf, "%s (%s)", key, e->units);
+    else snprintf(buf, sizeof buf, "%s", key);
     return xstrdup(buf);
 }
 
 static void cell_text(char *buf, size_t n, const sweep_point *p, const metric *m, double v) {
     char num[48];
-    if (!strcmp(p->status, "failed"))
-        snprintf(buf, n, "failed");
-    else if (!sweep_point_done(p))
-        snprintf(buf, n, "%s", p->status);
-    else if (!isfinite(v))
-        snprintf(buf, n, "n/a");
+    if (!strcmp(p->status, "failed")) snprintf(buf, n, "failed");
+    else if (!sweep_point_done(p)) snprintf(buf, n, "%s", p->status);
+    else if (!isfinite(v)) snprintf(buf, n, "n/a");
     else if (!strcmp(p->status, "stopped")) { /* the figure so far, marked */
         snprintf(num, sizeof num, m->cellfmt, v * m->scale);
         snprintf(buf, n, "%s*", num);
-    } else
-        snprintf(buf, n, m->cellfmt, v * m->scale);
+    } else snprintf(buf, n, m->cellfmt, v * m->scale);
 }
 
-static int write_points_csv(const char *csv, const sweep_meta *m, const sweep_point *pts,
-                            size_t n, char *err, size_t errlen) {
+static int write_points_csv(const char *csv, const sweep_meta *m, const sweep_point *pts, size_t n,
+                            char *err, size_t errlen) {
     FILE *f = fopen(csv, "w");
     if (!f) {
         snprintf(err, errlen, "%s: cannot create: %s", csv, strerror(errno));
@@ -126,10 +121,8 @@ static int write_points_csv(const char *csv, const sweep_meta *m, const sweep_po
         for (size_t k = 0; k < m->n_keys; k++) {
             int numeric = 1;
             for (size_t j = 0; j < n; j++) numeric &= pts[j].params[k].numeric;
-            if (numeric)
-                sim_csv_double(f, pts[i].params[k].num);
-            else
-                sim_csv_string(f, pts[i].params[k].text, strlen(pts[i].params[k].text));
+            if (numeric) sim_csv_double(f, pts[i].params[k].num);
+            else sim_csv_string(f, pts[i].params[k].text, strlen(pts[i].params[k].text));
             fputc(',', f);
         }
         sim_csv_string(f, pts[i].status, SWEEP_STATUS_LEN);
@@ -151,7 +144,7 @@ typedef struct {
     const sweep_point *pts;
     size_t n;
     const char *stem;
-    size_t **dv;  /* distinct values per key */
+    size_t **dv; /* distinct values per key */
     size_t *nd;
     int have_gap;
 } heat_job;
@@ -165,7 +158,8 @@ static int heat_slice(heat_job *h, const size_t *fixed, char *err, size_t errlen
         const char *v = h->pts[h->dv[k][fixed[k]]].params[k].text;
         size_t sl = strlen(suffix), tl = strlen(subtitle);
         snprintf(suffix + sl, sizeof suffix - sl, "-%s=%s", m->keys[k], v);
-        snprintf(subtitle + tl, sizeof subtitle - tl, "%s%s = %s", tl ? ", " : " at ", m->keys[k], v);
+        snprintf(subtitle + tl, sizeof subtitle - tl, "%s%s = %s", tl ? ", " : " at ", m->keys[k],
+                 v);
     }
     for (char *p = suffix; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -181,7 +175,8 @@ static int heat_slice(heat_job *h, const size_t *fixed, char *err, size_t errlen
         return -1;
     }
     fprintf(f, "ix,iy");
-    for (size_t j = 0; j < N_METRICS; j++) fprintf(f, ",%s,text_%s", metrics[j].field, metrics[j].field);
+    for (size_t j = 0; j < N_METRICS; j++)
+        fprintf(f, ",%s,text_%s", metrics[j].field, metrics[j].field);
     fputc('\n', f);
     size_t cells = 0, stopped = 0;
     for (size_t i = 0; i < h->n; i++) {
@@ -220,8 +215,8 @@ static int heat_slice(heat_job *h, const size_t *fixed, char *err, size_t errlen
         if (!strcmp(metrics[j].field, "resbm_loss_gap") && !h->have_gap) continue;
         gp_vars vs = {0};
         char title[1024];
-        snprintf(title, sizeof title, "%s sweep: %s%s%s", m->scenario_name, metrics[j].label, subtitle,
-                 stopped ? " (*: stopped at max_sim, figure of the part run)" : "");
+        snprintf(title, sizeof title, "%s sweep: %s%s%s", m->scenario_name, metrics[j].label,
+                 subtitle, stopped ? " (*: stopped at max_sim, figure of the part run)" : "");
         gp_var_str(&vs, "data", csv);
         gp_var_str(&vs, "title", title);
         gp_var_str(&vs, "col", metrics[j].field);

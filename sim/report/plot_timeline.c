@@ -67,10 +67,11 @@ static char *row_tics(const plot_trace *t, int n_rows, const int *row) {
         const trace_peer_rec *q = &t->peers[i];
         if (q->peer < 0 || q->peer >= n_rows || (sparse && q->replica != 0)) continue;
         if (sparse)
-            at += (size_t)snprintf(s + at, cap - at, "%s\"s%d\" %d", first ? "" : ", ", q->stage, row[q->peer]);
+            at += (size_t)snprintf(s + at, cap - at, "%s\"s%d\" %d", first ? "" : ", ", q->stage,
+                                   row[q->peer]);
         else
-            at += (size_t)snprintf(s + at, cap - at, "%s\"s%d r%d\" %d", first ? "" : ", ", q->stage,
-                                   q->replica, row[q->peer]);
+            at += (size_t)snprintf(s + at, cap - at, "%s\"s%d r%d\" %d", first ? "" : ", ",
+                                   q->stage, q->replica, row[q->peer]);
         first = 0;
     }
     snprintf(s + at, cap - at, ")");
@@ -78,7 +79,7 @@ static char *row_tics(const plot_trace *t, int n_rows, const int *row) {
 }
 
 typedef struct {
-    int64_t t0, t1;   /* window, ns */
+    int64_t t0, t1; /* window, ns */
     char title[160];
     char *csv;
     FILE *f;
@@ -99,7 +100,8 @@ static void first_phases(const plot_trace *t, int64_t *train0, int64_t *train1, 
     }
     for (size_t i = 0; i < t->n_phases; i++) {
         const trace_phase_rec *p = &t->phases[i];
-        if (p->cycle != cyc || (p->phase != TRACE_PHASE_UPLOADING && p->phase != TRACE_PHASE_MERGING))
+        if (p->cycle != cyc ||
+            (p->phase != TRACE_PHASE_UPLOADING && p->phase != TRACE_PHASE_MERGING))
             continue;
         if (*sync0 < 0 || p->t_start_ns < *sync0) *sync0 = p->t_start_ns;
         if (p->t_end_ns > *sync1) *sync1 = p->t_end_ns;
@@ -117,7 +119,8 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
     if (c->have_window) {
         pn[0].t0 = (int64_t)(c->window_min[0] * 6e10);
         pn[0].t1 = (int64_t)(c->window_min[1] * 6e10);
-        snprintf(pn[0].title, sizeof pn[0].title, "minutes %g to %g", c->window_min[0], c->window_min[1]);
+        snprintf(pn[0].title, sizeof pn[0].title, "minutes %g to %g", c->window_min[0],
+                 c->window_min[1]);
         np = 1;
     } else {
         int64_t tr0, tr1, sy0, sy1;
@@ -129,7 +132,8 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
         int64_t len = (int64_t)(c->timeline_min * 6e10);
         pn[0].t0 = tr0;
         pn[0].t1 = tr1 > tr0 && tr1 - tr0 < len ? tr1 : tr0 + len;
-        snprintf(pn[0].title, sizeof pn[0].title, "first training phase: its first %g min", c->timeline_min);
+        snprintf(pn[0].title, sizeof pn[0].title, "first training phase: its first %g min",
+                 c->timeline_min);
         np = 1;
         if (sy0 >= 0 && sy1 > sy0) {
             pn[1].t0 = sy0 - 60000000000LL > 0 ? sy0 - 60000000000LL : 0;
@@ -174,9 +178,11 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
                 int64_t a = e->t_start_ns < pn[i].t0 ? pn[i].t0 : e->t_start_ns;
                 int64_t b = e->t_end_ns > pn[i].t1 ? pn[i].t1 : e->t_end_ns;
                 char x0[40], x1[40], y0[40], y1[40];
-                fprintf(pn[i].f, "%s,%s,%s,%s,%d\n", sim_format_double(x0, sizeof x0, (double)a / 6e10),
+                fprintf(pn[i].f, "%s,%s,%s,%s,%d\n",
+                        sim_format_double(x0, sizeof x0, (double)a / 6e10),
                         sim_format_double(x1, sizeof x1, (double)b / 6e10),
-                        sim_format_double(y0, sizeof y0, ylo), sim_format_double(y1, sizeof y1, yhi), g);
+                        sim_format_double(y0, sizeof y0, ylo),
+                        sim_format_double(y1, sizeof y1, yhi), g);
                 pn[i].rows++;
             }
         }
@@ -200,7 +206,10 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
             keep++;
         } else if (!rc) {
             char why[256];
-            snprintf(why, sizeof why, "timeline: no events in the window \"%s\" (events kept only for the first cycles?)", pn[i].title);
+            snprintf(
+                why, sizeof why,
+                "timeline: no events in the window \"%s\" (events kept only for the first cycles?)",
+                pn[i].title);
             plot_skip(c, t->name, why);
         }
     }
@@ -281,7 +290,8 @@ int plot_uploads(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
     int max_cycle = 0;
     for (int p = 0; p < n_rows; p++) mbps[p] = NAN;
     for (size_t i = 0; i < t->n_peers; i++)
-        if (t->peers[i].peer >= 0 && t->peers[i].peer < n_rows) mbps[t->peers[i].peer] = t->peers[i].up_bps / 1e6;
+        if (t->peers[i].peer >= 0 && t->peers[i].peer < n_rows)
+            mbps[t->peers[i].peer] = t->peers[i].up_bps / 1e6;
     for (size_t i = 0; i < nu; i++) {
         sum[u[i].peer] += u[i].dur_s;
         cnt[u[i].peer]++;

@@ -148,7 +148,8 @@ int plot_utilisation(plot_ctx *c, const plot_trace *t, size_t n, char *err, size
         const sim_summary *s = &t[i].sum;
         double tot = s->time_training_s + s->time_uploading_s + s->time_merging_s + s->time_other_s;
         if (!(tot > 0)) {
-            plot_skip(c, t[i].name, "no simulated time in its summary: left out of the utilisation figure");
+            plot_skip(c, t[i].name,
+                      "no simulated time in its summary: left out of the utilisation figure");
             continue;
         }
         char v[5][40];
@@ -187,8 +188,8 @@ int plot_utilisation(plot_ctx *c, const plot_trace *t, size_t n, char *err, size
 
 /* ---- (b) MFU over time ------------------------------------------------------------ */
 
-#define MFU_BINS 2000         /* points of the MFU curve at most */
-#define MAX_SHADED_SYNCS 60   /* more sync phases than this are not shaded */
+#define MFU_BINS 2000       /* points of the MFU curve at most */
+#define MAX_SHADED_SYNCS 60 /* more sync phases than this are not shaded */
 
 int plot_mfu(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
     double k = t->sum.peak_flops_total / t->sum.model_flops_per_token / 100;
@@ -250,10 +251,8 @@ int plot_mfu(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
     size_t per = (ns + MFU_BINS - 1) / MFU_BINS;
     char binw[64];
     double bw_s = (double)(s_last_ns - s[0].t_ns) * 1e-9 / (double)ns * (double)per;
-    if (bw_s >= 3600)
-        snprintf(binw, sizeof binw, "%.3g h", bw_s / 3600);
-    else
-        snprintf(binw, sizeof binw, "%.3g min", bw_s / 60);
+    if (bw_s >= 3600) snprintf(binw, sizeof binw, "%.3g h", bw_s / 3600);
+    else snprintf(binw, sizeof binw, "%.3g min", bw_s / 60);
     if (!rc && !f) rc = -1;
     if (f) {
         fprintf(f, "t,mfu,lo,hi,window\n");
@@ -270,12 +269,14 @@ int plot_mfu(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
             double tc = (double)(s[i].t_ns + s[i + m - 1].t_ns) / 2 / unit_ns;
             char a[40], b[40], d[40], e[40], g[40];
             fprintf(f, "%s,%s,%s,%s,%s\n", sim_format_double(a, sizeof a, tc),
-                    sim_format_double(b, sizeof b, sum / (double)m), sim_format_double(d, sizeof d, lo),
-                    sim_format_double(e, sizeof e, hi), sim_format_double(g, sizeof g, win / (double)m));
+                    sim_format_double(b, sizeof b, sum / (double)m),
+                    sim_format_double(d, sizeof d, lo), sim_format_double(e, sizeof e, hi),
+                    sim_format_double(g, sizeof g, win / (double)m));
         }
         rc = close_csv(f, mf, err, errlen);
         if (per > 1 && !c->quiet)
-            fprintf(stderr, "plot: %s: MFU curve: mean, min and max of %zu-sample bins (%zu samples)\n",
+            fprintf(stderr,
+                    "plot: %s: MFU curve: mean, min and max of %zu-sample bins (%zu samples)\n",
                     t->name, per, ns);
     }
     free(recs);
@@ -342,7 +343,8 @@ static int write_loss_csv(const plot_trace *t, const char *csv, double unit_ns, 
     const trace_loss_rec *l = recs;
     loss_pt *p = xcalloc(n ? n : 1, sizeof *p);
     for (size_t i = 0; i < n; i++)
-        p[i] = (loss_pt){l[i].cycle, l[i].inner_step, l[i].kind, l[i].tokens, l[i].t_ns, l[i].loss, 1};
+        p[i] =
+            (loss_pt){l[i].cycle, l[i].inner_step, l[i].kind, l[i].tokens, l[i].t_ns, l[i].loss, 1};
     free(recs);
     qsort(p, n, sizeof *p, cmp_loss_pt);
     size_t np = 0;
@@ -424,8 +426,7 @@ int plot_loss(plot_ctx *c, const plot_trace *t, size_t n, char *err, size_t errl
         if (isfinite(t[i].sum.compression_ratio) && t[i].sum.compression_ratio > 0)
             snprintf(labels + ll, cap - ll, "%s%s(%gx)", ll ? " " : "", t[i].name,
                      t[i].sum.compression_ratio);
-        else
-            snprintf(labels + ll, cap - ll, "%s%s", ll ? " " : "", t[i].name);
+        else snprintf(labels + ll, cap - ll, "%s%s", ll ? " " : "", t[i].name);
     }
     if (!rc) {
         gp_vars vs = {0};

@@ -28,12 +28,13 @@ static double now_wall(void) {
  * everything needed to rerun it. */
 static char *scenario_text_all(const sim_scenario *sc) {
     size_t n = 1;
-    for (int i = 0; i < sc->n_sources; i++) n += strlen(sc->sources[i].text) + strlen(sc->sources[i].path) + 64;
+    for (int i = 0; i < sc->n_sources; i++)
+        n += strlen(sc->sources[i].text) + strlen(sc->sources[i].path) + 64;
     char *t = xmalloc(n), *p = t;
     p += sprintf(p, "%s", sc->sources[0].text);
     for (int i = 1; i < sc->n_sources; i++)
-        p += sprintf(p, "%s# ---- file: %s ----\n%s", (p > t && p[-1] != '\n') ? "\n" : "", sc->sources[i].path,
-                     sc->sources[i].text);
+        p += sprintf(p, "%s# ---- file: %s ----\n%s", (p > t && p[-1] != '\n') ? "\n" : "",
+                     sc->sources[i].path, sc->sources[i].text);
     return t;
 }
 
@@ -42,12 +43,12 @@ static int write_reference(trace *tr, const sim_reference *r) {
     const char *names[16];
     double vals[16];
     size_t n = 0;
-#define REF(field, value)                                   \
-    do {                                                    \
-        if (!isnan(value)) {                                \
-            names[n] = field;                               \
-            vals[n++] = (value);                            \
-        }                                                   \
+#define REF(field, value)                                                                          \
+    do {                                                                                           \
+        if (!isnan(value)) {                                                                       \
+            names[n] = field;                                                                      \
+            vals[n++] = (value);                                                                   \
+        }                                                                                          \
     } while (0)
     REF("utilisation", r->utilisation);
     REF("mean_training_phase_s", r->training_phase_min * 60.0);
@@ -62,7 +63,8 @@ static int write_reference(trace *tr, const sim_reference *r) {
     REF("cycles", r->cycles);
 #undef REF
     char src[1024];
-    snprintf(src, sizeof src, "%s%s%s", r->source ? r->source : "", r->url ? " " : "", r->url ? r->url : "");
+    snprintf(src, sizeof src, "%s%s%s", r->source ? r->source : "", r->url ? " " : "",
+             r->url ? r->url : "");
     return trace_write_reference(tr, names, vals, n, src);
 }
 
@@ -107,8 +109,10 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     cfg.progress = o->progress;
     trace *tr = NULL;
     if (o->trace_path) {
-        trace_meta meta = {.orionsim_version = ORIONSIM_VERSION, .scenario_path = o->scenario_path,
-                           .seed = sc->seed, .mode = live_mode ? "live" : "modeled"};
+        trace_meta meta = {.orionsim_version = ORIONSIM_VERSION,
+                           .scenario_path = o->scenario_path,
+                           .seed = sc->seed,
+                           .mode = live_mode ? "live" : "modeled"};
         tr = trace_open(o->trace_path, &meta);
         if (!tr) {
             snprintf(err, errlen, "%s: cannot create the trace", o->trace_path);
@@ -118,8 +122,8 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
         char *text = scenario_text_all(sc);
         int bad = trace_write_scenario(tr, text, (const char *const *)sc->sets, (size_t)sc->n_sets);
         free(text);
-        if (bad ||
-            write_reference(tr, &sc->reference) || trace_set_events_window(tr, cfg.events_cycles)) {
+        if (bad || write_reference(tr, &sc->reference) ||
+            trace_set_events_window(tr, cfg.events_cycles)) {
             trace_abandon(tr);
             snprintf(err, errlen, "%s: cannot write the trace", o->trace_path);
             swarm_config_free(&cfg);

@@ -69,7 +69,8 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     const double *e = eff_override ? eff_override : sc->compute.efficiency;
     c->efficiency[KM_TASK_FORWARD] = e[SIM_EFF_FORWARD];
     c->efficiency[KM_TASK_BACKWARD] = e[SIM_EFF_BACKWARD];
-    c->efficiency[KM_TASK_BACKWARD_RECOMPUTE] = harmonic3(e[SIM_EFF_RECOMPUTE], e[SIM_EFF_BACKWARD]);
+    c->efficiency[KM_TASK_BACKWARD_RECOMPUTE] =
+        harmonic3(e[SIM_EFF_RECOMPUTE], e[SIM_EFF_BACKWARD]);
     c->efficiency[KM_TASK_LAST_FUSED] = harmonic3(e[SIM_EFF_FORWARD], e[SIM_EFF_BACKWARD]);
     c->efficiency[KM_TASK_OPTIMIZER] = e[SIM_EFF_OPTIMIZER];
     c->merge_efficiency = e[SIM_EFF_MERGE];
@@ -81,7 +82,7 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     c->cache_capacity = sc->pipeline.cache_capacity;
     c->activation_timeout_s = sc->training.activation_timeout_s;
     c->min_local_steps = sc->training.min_local_steps;
-    c->routing = sc->pipeline.routing == SIM_ROUTE_SWARM ? ROUTE_SWARM
+    c->routing = sc->pipeline.routing == SIM_ROUTE_SWARM   ? ROUTE_SWARM
                  : sc->pipeline.routing == SIM_ROUTE_FIXED ? ROUTE_FIXED
                                                            : ROUTE_IOTA;
     c->swarm_ema = isnan(sc->pipeline.swarm_ema) ? 0.1 : sc->pipeline.swarm_ema;
@@ -89,10 +90,11 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     c->cycles_target = sc->training.cycles;
     c->max_sim_s = sc->training.max_sim_s;
 
-    c->sync = sc->sync.algorithm == SIM_SYNC_RING ? SYNC_RING
+    c->sync = sc->sync.algorithm == SIM_SYNC_RING  ? SYNC_RING
               : sc->sync.algorithm == SIM_SYNC_DDP ? SYNC_DDP
                                                    : SYNC_IOTA_BUTTERFLY;
-    c->ddp_transport = sc->sync.transport == SIM_DDP_STORAGE ? DDP_TRANSPORT_STORAGE : DDP_TRANSPORT_RING;
+    c->ddp_transport =
+        sc->sync.transport == SIM_DDP_STORAGE ? DDP_TRANSPORT_STORAGE : DDP_TRANSPORT_RING;
     c->pg_bytes_per_param = sc->sync.pg_bytes_per_param;
     c->weight_bytes_per_param = sim_dtype_bytes(sc->sync.weights_dtype);
     c->upload_momentum = sc->sync.upload_momentum;
@@ -135,7 +137,7 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     c->seed = sc->seed;
     c->mfu_window_s = sc->metrics.mfu_window_s;
     c->sample_s = sc->metrics.sample_s;
-    c->events_cycles = sc->output.events == SIM_EVENTS_ALL ? -1
+    c->events_cycles = sc->output.events == SIM_EVENTS_ALL    ? -1
                        : sc->output.events == SIM_EVENTS_NONE ? 0
                                                               : sc->output.events_cycles;
 }

@@ -26,10 +26,8 @@ static int fail_at(char *err, size_t errlen, const sn_node *n, const char *key, 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (n->line > 0)
-        snprintf(err, errlen, "%s:%d: %s: %s", n->file, n->line, key, msg);
-    else
-        snprintf(err, errlen, "%s: %s: %s", n->file, key, msg);
+    if (n->line > 0) snprintf(err, errlen, "%s:%d: %s: %s", n->file, n->line, key, msg);
+    else snprintf(err, errlen, "%s: %s: %s", n->file, key, msg);
     return EXIT_INPUT;
 }
 
@@ -72,7 +70,8 @@ static int read_row(const sn_node *row, int i, sim_device *d, char *err, size_t 
     char ip[64];
     snprintf(ip, sizeof ip, "devices[%d]", i);
     if (row->type != SN_GROUP)
-        return fail_at(err, errlen, row, ip, "expected a group { ... }, got %s", sn_type_desc(row->type));
+        return fail_at(err, errlen, row, ip, "expected a group { ... }, got %s",
+                       sn_type_desc(row->type));
     for (int k = 0; k < row->n_kids; k++) {
         const sn_node *m = row->kids[k];
         int ok = 0;
@@ -153,8 +152,8 @@ int sim_devices_load(const char *path, sim_device_table *out, char *err, size_t 
                     char key[64];
                     snprintf(key, sizeof key, "devices[%d].name", i);
                     rc = fail_at(err, errlen, sn_member(list->kids[i], "name"), key,
-                                 "device '%s' is listed twice (also devices[%d])",
-                                 out->dev[i].name, j);
+                                 "device '%s' is listed twice (also devices[%d])", out->dev[i].name,
+                                 j);
                 }
         }
     }

@@ -28,7 +28,7 @@ typedef struct {
 } sim_device;
 
 typedef struct {
-    char *path;                   /* the file read */
+    char *path; /* the file read */
     sim_device *dev;
     int n;
 } sim_device_table;

@@ -36,7 +36,11 @@ typedef enum { SIM_NET_FLUID = 0, SIM_NET_IDEAL } sim_net_model;
 typedef enum { SIM_BW_FIXED = 0, SIM_BW_LOGNORMAL, SIM_BW_TABLE, SIM_BW_LIST } sim_bw_kind;
 typedef enum { SIM_COMPUTE_MODELED = 0, SIM_COMPUTE_LIVE } sim_compute_mode;
 typedef enum { SIM_BACKEND_AUTO = 0, SIM_BACKEND_CPU, SIM_BACKEND_CUDA } sim_backend;
-typedef enum { SIM_STRAGGLE_SPEED = 0, SIM_STRAGGLE_BANDWIDTH, SIM_STRAGGLE_BOTH } sim_straggle_kind;
+typedef enum {
+    SIM_STRAGGLE_SPEED = 0,
+    SIM_STRAGGLE_BANDWIDTH,
+    SIM_STRAGGLE_BOTH
+} sim_straggle_kind;
 typedef enum { SIM_PROFILE_STATE = 0, SIM_PROFILE_SPEED, SIM_PROFILE_BANDWIDTH } sim_profile_kind;
 typedef enum { SIM_EVENTS_ALL = 0, SIM_EVENTS_NONE, SIM_EVENTS_FIRST } sim_events_window;
 typedef enum { SIM_FLUSH_PHASE = 0, SIM_FLUSH_CYCLE } sim_flush;
@@ -56,12 +60,12 @@ const char *sim_eff_name(sim_eff_kind k);
 
 typedef struct {
     int stage, replica;
-    int device;               /* index into sim_scenario.devices */
-    int region;               /* index into network.regions */
-    double up_bytes_per_s;    /* access uplink */
-    double down_bytes_per_s;  /* access downlink */
-    double price_per_hour;    /* USD per peer-hour (all its GPUs, spot factor applied); NaN unknown */
-    int spot;                 /* runs on a spot instance (faults.spot) */
+    int device;              /* index into sim_scenario.devices */
+    int region;              /* index into network.regions */
+    double up_bytes_per_s;   /* access uplink */
+    double down_bytes_per_s; /* access downlink */
+    double price_per_hour; /* USD per peer-hour (all its GPUs, spot factor applied); NaN unknown */
+    int spot;              /* runs on a spot instance (faults.spot) */
 } sim_peer;
 
 typedef struct {
@@ -71,17 +75,17 @@ typedef struct {
 typedef struct {
     int peer;
     sim_profile_kind kind;
-    char *path;               /* resolved against the file that named it */
+    char *path; /* resolved against the file that named it */
 } sim_profile_ref;
 
 typedef struct {
-    char *path;               /* as read (the first is the scenario file itself) */
-    char *text;               /* verbatim */
+    char *path; /* as read (the first is the scenario file itself) */
+    char *text; /* verbatim */
 } sim_source;
 
 /* Published figures (NaN when not given). */
 typedef struct {
-    int present;              /* at least one figure */
+    int present; /* at least one figure */
     char *source, *url, *notes;
     char **extra_sources;
     int n_extra_sources;
@@ -93,15 +97,15 @@ typedef struct {
 
 typedef struct {
     km_split split;
-    int split_explicit;       /* 1 if pipeline.split was given, 0 if balanced */
+    int split_explicit; /* 1 if pipeline.split was given, 0 if balanced */
     int recompute;
     int cache_capacity;
     sim_routing routing;
-    double swarm_ema;         /* NaN unless routing = swarm */
+    double swarm_ema; /* NaN unless routing = swarm */
 } sim_pipeline;
 
 typedef struct {
-    km_boundary boundary;     /* method, k = d_model / ratio, hidden */
+    km_boundary boundary; /* method, k = d_model / ratio, hidden */
     int ratio;
 } sim_compression;
 
@@ -116,13 +120,13 @@ typedef struct {
     int seq_len, microbatch_seqs;
     int64_t microbatch_tokens;
     int H, accum;
-    double tokens;            /* stop target; 0 when cycles is used */
-    int cycles;               /* stop target; 0 when tokens is used */
-    double max_sim_s;         /* 0: none */
+    double tokens;    /* stop target; 0 when cycles is used */
+    int cycles;       /* stop target; 0 when tokens is used */
+    double max_sim_s; /* 0: none */
     double activation_timeout_s;
     int min_local_steps;
     double grad_clip;
-    char *data;               /* resolved path, NULL: built-in corpus */
+    char *data; /* resolved path, NULL: built-in corpus */
     sim_inner_optimizer optimizer;
 } sim_training;
 
@@ -137,7 +141,7 @@ typedef struct {
     sim_ddp_transport transport;
     sim_dtype dtype;
     double compression_ratio;
-    double pg_bytes_per_param;   /* bytes(dtype) / compression_ratio */
+    double pg_bytes_per_param; /* bytes(dtype) / compression_ratio */
     sim_dtype weights_dtype;
     int partitions, owners;
     double upload_quorum, merge_quorum, upload_timeout_s;
@@ -149,8 +153,8 @@ typedef struct {
     sim_net_model model;
     int n_regions;
     char **regions;
-    double *latency_s;           /* n_regions × n_regions, row = from */
-    double tcp_window_bytes;     /* 0: no cap */
+    double *latency_s;       /* n_regions × n_regions, row = from */
+    double tcp_window_bytes; /* 0: no cap */
     int have_storage;
     int storage_region;
     double storage_up_bytes_per_s, storage_down_bytes_per_s;
@@ -158,7 +162,7 @@ typedef struct {
 
 typedef struct {
     sim_bw_kind kind;
-    double up_mbps, down_mbps;   /* fixed values or lognormal medians */
+    double up_mbps, down_mbps; /* fixed values or lognormal medians */
     double sigma;
     int correlated;
     sim_bw_class *classes;
@@ -167,7 +171,7 @@ typedef struct {
 
 typedef struct {
     int replicas, n_peers, gpus_per_peer;
-    sim_peer *peers;             /* n_peers, peer p = replica × S + stage */
+    sim_peer *peers; /* n_peers, peer p = replica × S + stage */
     sim_bandwidth bandwidth;
 } sim_swarm;
 
@@ -193,13 +197,13 @@ typedef struct {
 
 typedef struct {
     sim_compute_mode mode;
-    char *kernel_profile;        /* resolved path or NULL */
+    char *kernel_profile; /* resolved path or NULL */
     int have_efficiency;
     double efficiency[SIM_EFF_KINDS]; /* NaN where not given */
     sim_backend backend;
-    int live_time_modeled;       /* compute.live_time = "modeled" */
-    int gpus, val_microbatches;  /* live mode */
-    int local_device;            /* index into devices, -1 if not given */
+    int live_time_modeled;      /* compute.live_time = "modeled" */
+    int gpus, val_microbatches; /* live mode */
+    int local_device;           /* index into devices, -1 if not given */
 } sim_compute;
 
 typedef struct {
@@ -209,9 +213,9 @@ typedef struct {
 } sim_metrics;
 
 typedef struct {
-    char *trace;                 /* NULL: results/<name>.h5 */
+    char *trace; /* NULL: results/<name>.h5 */
     sim_events_window events;
-    int events_cycles;           /* events = first only, else 0 */
+    int events_cycles; /* events = first only, else 0 */
     sim_flush flush;
 } sim_output;
 
@@ -219,20 +223,20 @@ typedef struct {
     char *name;
     char *description;
     uint64_t seed;
-    char *path;                  /* the scenario file as given */
+    char *path; /* the scenario file as given */
 
-    sim_source *sources;         /* every file read: the scenario, its @includes, its bases */
+    sim_source *sources; /* every file read: the scenario, its @includes, its bases */
     int n_sources;
-    char **sets;                 /* the --set overrides applied, verbatim, in order */
+    char **sets; /* the --set overrides applied, verbatim, in order */
     int n_sets;
 
-    km_config model;             /* model.seq_len = training.seq_len */
+    km_config model; /* model.seq_len = training.seq_len */
     sim_pipeline pipeline;
     sim_compression compression;
     sim_training training;
     sim_sync sync;
     sim_network network;
-    sim_device_table devices;    /* the whole table read */
+    sim_device_table devices; /* the whole table read */
     sim_swarm swarm;
     sim_faults faults;
     sim_compute compute;
@@ -244,8 +248,8 @@ typedef struct {
 /* Load, override, validate and resolve. `sets` are "key.path=value" strings. Returns 0,
  * or EXIT_INPUT with err filled (out is then left empty: nothing to free, though
  * calling sim_scenario_free on it is harmless). */
-int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scenario *out,
-                      char *err, size_t errlen);
+int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scenario *out, char *err,
+                      size_t errlen);
 void sim_scenario_free(sim_scenario *sc);
 
 /* Σ peak FLOP/s of every GPU of every peer. */

@@ -41,7 +41,8 @@ static int fill_spot(sr_ctx *c, sim_scenario *sc) {
     sc->faults.spot.interval_s = interval_h * 3600.0;
     SC_TRY(sr_float(c, NULL, keys[1], &sc->faults.spot.notice_s));
     SC_TRY(sr_float(c, NULL, keys[2], &sc->faults.spot.restart_s));
-    SC_TRY(sr_bool(c, NULL, "faults.spot.restart_exponential", &sc->faults.spot.restart_exponential));
+    SC_TRY(
+        sr_bool(c, NULL, "faults.spot.restart_exponential", &sc->faults.spot.restart_exponential));
     SC_TRY(sr_float(c, NULL, "faults.spot.fraction", &sc->faults.spot.fraction));
     SC_TRY(sr_float(c, NULL, "faults.spot.price_factor", &sc->faults.spot.price_factor));
     int P = sc->swarm.n_peers;
@@ -68,7 +69,8 @@ static int fill_stragglers(sr_ctx *c, sim_scenario *sc) {
     SC_TRY(sr_bool(c, NULL, "faults.stragglers.enabled", &enabled));
     sc->faults.stragglers.enabled = enabled;
     if (!enabled) return 0;
-    static const char *const keys[] = {"faults.stragglers.fraction", "faults.stragglers.multiplier"};
+    static const char *const keys[] = {"faults.stragglers.fraction",
+                                       "faults.stragglers.multiplier"};
     SC_TRY(require_all(c, keys, 2, "faults.stragglers.enabled = true"));
     SC_TRY(sr_float(c, NULL, keys[0], &sc->faults.stragglers.fraction));
     SC_TRY(sr_float(c, NULL, keys[1], &sc->faults.stragglers.multiplier));
@@ -87,8 +89,9 @@ static int fill_stragglers(sr_ctx *c, sim_scenario *sc) {
         SC_TRY(sr_float(c, NULL, periods[1], &sc->faults.stragglers.normal_s));
     }
     if (lround(sc->faults.stragglers.fraction * sc->swarm.n_peers) == 0)
-        return sr_fail(c, sr_node(c, NULL, keys[0]), keys[0], "%g of %d peers rounds to no straggler",
-                       sc->faults.stragglers.fraction, sc->swarm.n_peers);
+        return sr_fail(c, sr_node(c, NULL, keys[0]), keys[0],
+                       "%g of %d peers rounds to no straggler", sc->faults.stragglers.fraction,
+                       sc->swarm.n_peers);
     return 0;
 }
 

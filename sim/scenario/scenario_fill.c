@@ -80,8 +80,9 @@ static int fill_model(sr_ctx *c, sim_scenario *sc) {
         return sr_fail(c, at(c, "model.n_kv_heads"), "model.n_kv_heads",
                        "%d does not divide model.n_heads = %d", m->n_kv_heads, m->n_heads);
     if (m->head_dim % 2)
-        return sr_fail(c, at(c, m->head_dim == m->d_model / m->n_heads ? "model.n_heads" : "model.head_dim"),
-                       "model.head_dim", "%d is odd; RoPE needs an even head width", m->head_dim);
+        return sr_fail(
+            c, at(c, m->head_dim == m->d_model / m->n_heads ? "model.n_heads" : "model.head_dim"),
+            "model.head_dim", "%d is odd; RoPE needs an even head width", m->head_dim);
     /* seq_len lives in training; the rest of the model check waits for it */
     return 0;
 }
@@ -261,10 +262,23 @@ static int fill_reference(sr_ctx *c, sim_scenario *sc) {
         size_t off;
     } figs[] = {
 #define F(k) {"reference." #k, offsetof(sim_reference, k)}
-        F(utilisation), F(training_phase_min), F(sync_phase_min), F(mfu), F(mfu_peak),
-        F(mfu_peak_window_h), F(throughput_tok_s), F(speed_vs_colocated),
-        F(speed_vs_colocated_peak), F(tokens), F(duration_h), F(cycles), F(cost_per_peer_hour),
-        F(cost_per_replica_hour), F(activation_mib_raw), F(activation_mib_compressed), F(params),
+        F(utilisation),
+        F(training_phase_min),
+        F(sync_phase_min),
+        F(mfu),
+        F(mfu_peak),
+        F(mfu_peak_window_h),
+        F(throughput_tok_s),
+        F(speed_vs_colocated),
+        F(speed_vs_colocated_peak),
+        F(tokens),
+        F(duration_h),
+        F(cycles),
+        F(cost_per_peer_hour),
+        F(cost_per_replica_hour),
+        F(activation_mib_raw),
+        F(activation_mib_compressed),
+        F(params),
 #undef F
     };
     r->present = 0;

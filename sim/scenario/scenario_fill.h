@@ -14,22 +14,21 @@
 #include "sim/scenario/scenario_read.h"
 
 /* Return -1 from the calling filler when a getter or check failed. */
-#define SC_TRY(x)                   \
-    do {                            \
-        if ((x) < 0) return -1;     \
+#define SC_TRY(x)                                                                                  \
+    do {                                                                                           \
+        if ((x) < 0) return -1;                                                                    \
     } while (0)
 
-int sc_fill_general(sr_ctx *c, sim_scenario *sc);     /* name, model, pipeline, compression,
+int sc_fill_general(sr_ctx *c, sim_scenario *sc); /* name, model, pipeline, compression,
                                                          training, metrics, output, reference */
-int sc_fill_sync(sr_ctx *c, sim_scenario *sc);        /* after the swarm (partitions default) */
+int sc_fill_sync(sr_ctx *c, sim_scenario *sc);    /* after the swarm (partitions default) */
 int sc_fill_network(sr_ctx *c, sim_scenario *sc);
-int sc_fill_swarm(sr_ctx *c, sim_scenario *sc);       /* devices table, peers */
+int sc_fill_swarm(sr_ctx *c, sim_scenario *sc); /* devices table, peers */
 int sc_fill_faults(sr_ctx *c, sim_scenario *sc);
 int sc_fill_compute(sr_ctx *c, sim_scenario *sc);
 
 /* Index of the region named by string node n (error with a suggestion if unknown). */
-int sc_region_lookup(sr_ctx *c, const sim_scenario *sc, const sn_node *n, const char *ip,
-                     int *out);
+int sc_region_lookup(sr_ctx *c, const sim_scenario *sc, const sn_node *n, const char *ip, int *out);
 
 /* Int getter into an int field (the schema bounds keep it in range). */
 int sc_get_int(sr_ctx *c, sn_node *base, const char *spath, int *out);
@@ -42,8 +41,8 @@ typedef struct {
 } sc_rng;
 sc_rng sc_rng_make(uint64_t seed, uint64_t stream);
 uint64_t sc_rng_next(sc_rng *r);
-double sc_rng_uniform(sc_rng *r);   /* (0, 1) */
-double sc_rng_normal(sc_rng *r);    /* N(0, 1) */
+double sc_rng_uniform(sc_rng *r); /* (0, 1) */
+double sc_rng_normal(sc_rng *r);  /* N(0, 1) */
 /* A random permutation of 0..n-1 into perm. */
 void sc_rng_permutation(sc_rng *r, int *perm, int n);
 /* Counts per class by largest remainder of fraction × n (ties to the first class). */

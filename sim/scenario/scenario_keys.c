@@ -133,10 +133,8 @@ void sk_print(FILE *f) {
     for (int i = 0; i < sk_schema_len; i++) {
         const sk_entry *e = &sk_schema[i];
         char range[96];
-        if (e->type == SK_ENUM)
-            snprintf(range, sizeof range, "%s", e->choices);
-        else
-            range_text(e, range, sizeof range);
+        if (e->type == SK_ENUM) snprintf(range, sizeof range, "%s", e->choices);
+        else range_text(e, range, sizeof range);
         const char *dflt = e->dflt ? e->dflt : (e->flags & SKF_REQUIRED) ? "required" : "-";
         fprintf(f, "%-38s %-12s %-21s %-12s %-26s %s\n", e->path, sk_type_name(e->type), dflt,
                 e->units[0] ? e->units : "-", range[0] ? range : "-", e->doc);

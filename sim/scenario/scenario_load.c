@@ -79,8 +79,8 @@ static void drop_alternatives(sn_node *base, sn_node *over) {
 }
 
 /* Parse `path`, record its text (and its @includes'), follow `base` and merge. */
-static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, int depth,
-                           char *err, size_t errlen) {
+static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, int depth, char *err,
+                           size_t errlen) {
     sn_files files = {0};
     sn_node *root = sn_parse_file(path, &files, err, errlen);
     if (!root) {
@@ -145,8 +145,8 @@ static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, i
     return merged;
 }
 
-int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scenario *out,
-                      char *err, size_t errlen) {
+int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scenario *out, char *err,
+                      size_t errlen) {
     memset(out, 0, sizeof *out);
     out->path = xstrdup(path);
     char *visited[MAX_BASE_DEPTH + 1] = {0};
@@ -198,7 +198,8 @@ void sim_scenario_free(sim_scenario *sc) {
     for (int i = 0; i < sc->n_sets; i++) free(sc->sets[i]);
     free(sc->sets);
     free(sc->training.data);
-    for (int i = 0; i < sc->network.n_regions; i++) free(sc->network.regions ? sc->network.regions[i] : NULL);
+    for (int i = 0; i < sc->network.n_regions; i++)
+        free(sc->network.regions ? sc->network.regions[i] : NULL);
     free(sc->network.regions);
     free(sc->network.latency_s);
     sim_devices_free(&sc->devices);

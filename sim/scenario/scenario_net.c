@@ -32,8 +32,8 @@ static int bad_region(sr_ctx *c, const sim_scenario *sc, const sn_node *n, const
         }
     }
     if (best)
-        return sr_fail(c, n, ip, "region '%s' is not in network.regions (did you mean '%s'?)",
-                       n->s, best);
+        return sr_fail(c, n, ip, "region '%s' is not in network.regions (did you mean '%s'?)", n->s,
+                       best);
     return sr_fail(c, n, ip, "region '%s' is not in network.regions", n->s);
 }
 
@@ -144,7 +144,8 @@ int sc_fill_sync(sr_ctx *c, sim_scenario *sc) {
     SC_TRY(sr_float(c, NULL, "sync.outer.momentum", &s->outer.momentum));
     s->outer.momentum_start = s->outer.momentum;
     SC_TRY(sr_float(c, NULL, "sync.outer.momentum_start", &s->outer.momentum_start));
-    SC_TRY(sc_get_int(c, NULL, "sync.outer.momentum_warmup_cycles", &s->outer.momentum_warmup_cycles));
+    SC_TRY(
+        sc_get_int(c, NULL, "sync.outer.momentum_warmup_cycles", &s->outer.momentum_warmup_cycles));
 
     int needs_storage = s->algorithm == SIM_SYNC_IOTA_BUTTERFLY ||
                         (s->algorithm == SIM_SYNC_DDP && s->transport == SIM_DDP_STORAGE);

@@ -30,14 +30,14 @@ static int mix_counts(sr_ctx *c, sn_node *list, const char *key, const double *f
                       int peers, int *count) {
     double sum = 0;
     for (int i = 0; i < n; i++) sum += frac[i];
-    if (fabs(sum - 1.0) > 1e-6)
-        return sr_fail(c, list, key, "fractions sum to %.9g, not 1", sum);
+    if (fabs(sum - 1.0) > 1e-6) return sr_fail(c, list, key, "fractions sum to %.9g, not 1", sum);
     sc_largest_remainder(frac, n, peers, count);
     for (int i = 0; i < n; i++)
         if (count[i] == 0) {
             char ip[256];
             snprintf(ip, sizeof ip, "%s[%d].fraction", key, i);
-            return sr_fail(c, list->kids[i], ip, "%g of %d peers rounds to no peer", frac[i], peers);
+            return sr_fail(c, list->kids[i], ip, "%g of %d peers rounds to no peer", frac[i],
+                           peers);
         }
     return 0;
 }
@@ -137,13 +137,17 @@ static int fill_bandwidth(sr_ctx *c, sim_scenario *sc, double *up, double *down)
     char why[64];
     snprintf(why, sizeof why, "swarm.bandwidth.kind = \"%s\"", names[kind]);
     int uses_medians = bw->kind == SIM_BW_FIXED || bw->kind == SIM_BW_LOGNORMAL;
-    static const char *const all[] = {"swarm.bandwidth.up_mbps", "swarm.bandwidth.down_mbps",
-                                      "swarm.bandwidth.sigma", "swarm.bandwidth.classes",
-                                      "swarm.bandwidth.up_list_mbps",
-                                      "swarm.bandwidth.down_list_mbps",
-                                      "swarm.bandwidth.correlated"};
-    int used[7] = {uses_medians, uses_medians, bw->kind == SIM_BW_LOGNORMAL,
-                   bw->kind == SIM_BW_TABLE, bw->kind == SIM_BW_LIST, bw->kind == SIM_BW_LIST,
+    static const char *const all[] = {
+        "swarm.bandwidth.up_mbps",      "swarm.bandwidth.down_mbps",
+        "swarm.bandwidth.sigma",        "swarm.bandwidth.classes",
+        "swarm.bandwidth.up_list_mbps", "swarm.bandwidth.down_list_mbps",
+        "swarm.bandwidth.correlated"};
+    int used[7] = {uses_medians,
+                   uses_medians,
+                   bw->kind == SIM_BW_LOGNORMAL,
+                   bw->kind == SIM_BW_TABLE,
+                   bw->kind == SIM_BW_LIST,
+                   bw->kind == SIM_BW_LIST,
                    bw->kind == SIM_BW_LOGNORMAL || bw->kind == SIM_BW_TABLE};
     for (int i = 0; i < 7; i++) {
         if (used[i] && i < 6) SC_TRY(sr_require(c, NULL, all[i], why));
@@ -155,7 +159,8 @@ static int fill_bandwidth(sr_ctx *c, sim_scenario *sc, double *up, double *down)
         SC_TRY(sr_float(c, NULL, "swarm.bandwidth.up_mbps", &bw->up_mbps));
         SC_TRY(sr_float(c, NULL, "swarm.bandwidth.down_mbps", &bw->down_mbps));
         bw->sigma = 0;
-        if (bw->kind == SIM_BW_LOGNORMAL) SC_TRY(sr_float(c, NULL, "swarm.bandwidth.sigma", &bw->sigma));
+        if (bw->kind == SIM_BW_LOGNORMAL)
+            SC_TRY(sr_float(c, NULL, "swarm.bandwidth.sigma", &bw->sigma));
         for (int p = 0; p < P; p++) {
             double zu = bw->sigma > 0 ? sc_rng_normal(&draw) : 0;
             double zd = bw->correlated || bw->sigma == 0 ? zu : sc_rng_normal(&draw);

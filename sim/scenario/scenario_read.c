@@ -17,10 +17,8 @@ int sr_fail(sr_ctx *c, const sn_node *at, const char *path, const char *fmt, ...
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *file = at && at->file ? at->file : c->main_path;
-    if (at && at->line > 0)
-        snprintf(c->err, c->errlen, "%s:%d: %s: %s", file, at->line, path, msg);
-    else
-        snprintf(c->err, c->errlen, "%s: %s: %s", file, path, msg);
+    if (at && at->line > 0) snprintf(c->err, c->errlen, "%s:%d: %s: %s", file, at->line, path, msg);
+    else snprintf(c->err, c->errlen, "%s: %s: %s", file, path, msg);
     return -1;
 }
 
@@ -31,10 +29,8 @@ static void bound_text(const sk_entry *e, char *buf, size_t len) {
     if (has_min && has_max)
         snprintf(buf, len, "in %s%g, %g%s", (e->flags & SKF_MIN_OPEN) ? "(" : "[", e->min, e->max,
                  (e->flags & SKF_MAX_OPEN) ? ")" : "]");
-    else if (has_min)
-        snprintf(buf, len, "%s %g", (e->flags & SKF_MIN_OPEN) ? ">" : ">=", e->min);
-    else
-        snprintf(buf, len, "%s %g", (e->flags & SKF_MAX_OPEN) ? "<" : "<=", e->max);
+    else if (has_min) snprintf(buf, len, "%s %g", (e->flags & SKF_MIN_OPEN) ? ">" : ">=", e->min);
+    else snprintf(buf, len, "%s %g", (e->flags & SKF_MAX_OPEN) ? "<" : "<=", e->max);
 }
 
 static int in_range(const sk_entry *e, double v) {
@@ -45,8 +41,7 @@ static int in_range(const sk_entry *e, double v) {
 }
 
 /* Check a scalar node against the element type of e. */
-static int check_scalar(sr_ctx *c, const sk_entry *e, sk_type t, const sn_node *n,
-                        const char *ip) {
+static int check_scalar(sr_ctx *c, const sk_entry *e, sk_type t, const sn_node *n, const char *ip) {
     char b[96];
     switch (t) {
     case SK_INT:
@@ -106,14 +101,11 @@ static int check_scalar(sr_ctx *c, const sk_entry *e, sk_type t, const sn_node *
             return sr_fail(c, n, ip, "'%s' is not one of %s", n->s, e->choices);
         }
         return 0;
-    default:
-        return sr_fail(c, n, ip, "internal: not a scalar type");
+    default: return sr_fail(c, n, ip, "internal: not a scalar type");
     }
 }
 
-static int is_seq(const sn_node *n) {
-    return n->type == SN_ARRAY || n->type == SN_LIST;
-}
+static int is_seq(const sn_node *n) { return n->type == SN_ARRAY || n->type == SN_LIST; }
 
 int sr_check_value(sr_ctx *c, const sk_entry *e, const sn_node *n) {
     char ip[512], ep[560];
@@ -139,7 +131,9 @@ int sr_check_value(sr_ctx *c, const sk_entry *e, const sn_node *n) {
     case SK_STRING_LIST: {
         if (!is_seq(n))
             return sr_fail(c, n, ip, "expected a list [ ... ], got %s", sn_type_desc(n->type));
-        sk_type t = e->type == SK_INT_LIST ? SK_INT : e->type == SK_FLOAT_LIST ? SK_FLOAT : SK_STRING;
+        sk_type t = e->type == SK_INT_LIST     ? SK_INT
+                    : e->type == SK_FLOAT_LIST ? SK_FLOAT
+                                               : SK_STRING;
         for (int i = 0; i < n->n_kids; i++) {
             snprintf(ep, sizeof ep, "%s[%d]", ip, i);
             if (check_scalar(c, e, t, n->kids[i], ep)) return -1;
@@ -154,7 +148,8 @@ int sr_check_value(sr_ctx *c, const sk_entry *e, const sn_node *n) {
             const sn_node *row = n->kids[i];
             snprintf(ep, sizeof ep, "%s[%d]", ip, i);
             if (!is_seq(row))
-                return sr_fail(c, row, ep, "expected a row [ ... ], got %s", sn_type_desc(row->type));
+                return sr_fail(c, row, ep, "expected a row [ ... ], got %s",
+                               sn_type_desc(row->type));
             for (int j = 0; j < row->n_kids; j++) {
                 char xp[600];
                 snprintf(xp, sizeof xp, "%s[%d]", ep, j);
@@ -162,8 +157,7 @@ int sr_check_value(sr_ctx *c, const sk_entry *e, const sn_node *n) {
             }
         }
         return 0;
-    default:
-        return check_scalar(c, e, e->type, n, ip);
+    default: return check_scalar(c, e, e->type, n, ip);
     }
 }
 
@@ -192,9 +186,7 @@ static int walk(sr_ctx *c, sn_node *g, const char *prefix) {
     return 0;
 }
 
-int sr_check_tree(sr_ctx *c) {
-    return walk(c, c->root, "");
-}
+int sr_check_tree(sr_ctx *c) { return walk(c, c->root, ""); }
 
 /* ---- lookups ---- */
 
@@ -380,9 +372,7 @@ sn_node *sr_list(sr_ctx *c, sn_node *base, const char *spath) {
     return sr_node(c, base, spath);
 }
 
-double sr_num(const sn_node *n) {
-    return n->type == SN_INT ? (double)n->i : n->f;
-}
+double sr_num(const sn_node *n) { return n->type == SN_INT ? (double)n->i : n->f; }
 
 sn_node *sr_need(sr_ctx *c, sn_node *base, const char *spath) {
     sn_node *n = sr_node(c, base, spath);

@@ -20,8 +20,8 @@
 
 typedef struct {
     sn_node *root;
-    const char *main_path;  /* scenario file, for messages without a location */
-    const char *main_dir;   /* base of relative default paths */
+    const char *main_path; /* scenario file, for messages without a location */
+    const char *main_dir;  /* base of relative default paths */
     char *err;
     size_t errlen;
 } sr_ctx;

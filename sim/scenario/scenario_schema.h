@@ -19,18 +19,18 @@
 #include <stdio.h>
 
 typedef enum {
-    SK_GROUP,        /* { ... } */
-    SK_GROUP_LIST,   /* ( { ... }, { ... } ) */
+    SK_GROUP,      /* { ... } */
+    SK_GROUP_LIST, /* ( { ... }, { ... } ) */
     SK_INT,
-    SK_FLOAT,        /* integers are accepted too */
+    SK_FLOAT, /* integers are accepted too */
     SK_BOOL,
     SK_STRING,
-    SK_ENUM,         /* a string, one of `choices` ("a|b|c") */
-    SK_PATH,         /* a string naming a file, relative to the file that sets it */
-    SK_INT_LIST,     /* [1, 2, 3] */
+    SK_ENUM,     /* a string, one of `choices` ("a|b|c") */
+    SK_PATH,     /* a string naming a file, relative to the file that sets it */
+    SK_INT_LIST, /* [1, 2, 3] */
     SK_FLOAT_LIST,
     SK_STRING_LIST,
-    SK_FLOAT_MATRIX  /* ( [..], [..] ): a list of float arrays */
+    SK_FLOAT_MATRIX /* ( [..], [..] ): a list of float arrays */
 } sk_type;
 
 enum {
@@ -43,10 +43,10 @@ typedef struct {
     const char *path;
     sk_type type;
     int flags;
-    double min, max;      /* numbers and every element of number lists */
-    const char *dflt;     /* default as text; "(..)" derived; NULL none */
+    double min, max;  /* numbers and every element of number lists */
+    const char *dflt; /* default as text; "(..)" derived; NULL none */
     const char *units;
-    const char *choices;  /* SK_ENUM */
+    const char *choices; /* SK_ENUM */
     const char *doc;
 } sk_entry;
 
@@ -57,8 +57,8 @@ extern const int sk_schema_len;
  * them in a file that extends a base, or with --set, drops the others set so far, so a
  * variant can say `device_mix = (...)` over a base that says `device = "..."`. */
 typedef struct {
-    const char *group;     /* schema path of the group holding them */
-    const char *keys[5];   /* NULL-terminated */
+    const char *group;   /* schema path of the group holding them */
+    const char *keys[5]; /* NULL-terminated */
 } sk_alternative;
 extern const sk_alternative sk_alternatives[];
 extern const int sk_alternatives_len;

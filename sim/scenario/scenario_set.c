@@ -110,7 +110,10 @@ static sn_node *make_value(sk_type t, const char *value, const char *origin, cha
     sn_node *v = sn_parse_value(value, origin, msg, len);
     if (!v && (t == SK_INT || t == SK_FLOAT || t == SK_BOOL) && !strstr(msg, "32 bits"))
         snprintf(msg, len, "expected %s, got '%s'",
-                 t == SK_INT ? "an integer" : t == SK_FLOAT ? "a number" : "true or false", value);
+                 t == SK_INT     ? "an integer"
+                 : t == SK_FLOAT ? "a number"
+                                 : "true or false",
+                 value);
     return v;
 }
 
@@ -134,7 +137,8 @@ int sc_apply_set(sn_node *root, const char *arg, char *err, size_t errlen) {
     char spath[2048] = "";
     sn_node *v = NULL;
     if (parse_path(key, comps, &n)) {
-        snprintf(err, errlen, "%s: '%s' is not a key path (like training.H or swarm.device_mix[1].fraction)",
+        snprintf(err, errlen,
+                 "%s: '%s' is not a key path (like training.H or swarm.device_mix[1].fraction)",
                  origin, key);
         goto out;
     }
@@ -191,7 +195,8 @@ int sc_apply_set(sn_node *root, const char *arg, char *err, size_t errlen) {
             sn_add(cur, child);
         }
         if (comps[i].idx >= 0) {
-            if ((child->type != SN_LIST && child->type != SN_ARRAY) || comps[i].idx >= child->n_kids) {
+            if ((child->type != SN_LIST && child->type != SN_ARRAY) ||
+                comps[i].idx >= child->n_kids) {
                 snprintf(err, errlen, "%s: %s: has %d element%s, no [%d]", origin, prefix,
                          child->n_kids, child->n_kids == 1 ? "" : "s", comps[i].idx);
                 goto out;
@@ -211,8 +216,8 @@ int sc_apply_set(sn_node *root, const char *arg, char *err, size_t errlen) {
     if (elem) {
         sn_node *list = sn_member(cur, last->name);
         if (!list) {
-            snprintf(err, errlen, "%s: %s: %s is not in the scenario, so [%d] cannot be set", origin,
-                     key, last->name, last->idx);
+            snprintf(err, errlen, "%s: %s: %s is not in the scenario, so [%d] cannot be set",
+                     origin, key, last->name, last->idx);
             goto out;
         }
         if ((list->type != SN_LIST && list->type != SN_ARRAY) || last->idx >= list->n_kids) {
@@ -241,10 +246,8 @@ int sc_apply_set(sn_node *root, const char *arg, char *err, size_t errlen) {
                 sn_remove(cur, d->dependent);
         }
         int j = sn_member_index(cur, last->name);
-        if (j >= 0)
-            sn_replace(cur, j, v);
-        else
-            sn_add(cur, v);
+        if (j >= 0) sn_replace(cur, j, v);
+        else sn_add(cur, v);
     }
     v = NULL;
     rc = 0;

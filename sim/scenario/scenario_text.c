@@ -66,9 +66,7 @@ char *st_join_path(const char *dir, const char *rel) {
     return p;
 }
 
-static int ident_char(int c) {
-    return isalnum(c) || c == '_' || c == '-' || c == '*';
-}
+static int ident_char(int c) { return isalnum(c) || c == '_' || c == '-' || c == '*'; }
 
 int st_find_wide_int(const char *t) {
     int line = 1;
@@ -105,7 +103,8 @@ int st_find_wide_int(const char *t) {
                 uint64_t v = 0;
                 int wide = 0;
                 while (isxdigit((unsigned char)*p)) {
-                    int d = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
+                    int d = isdigit((unsigned char)*p) ? *p - '0'
+                                                       : tolower((unsigned char)*p) - 'a' + 10;
                     if (v > (UINT64_MAX >> 4)) wide = 1;
                     v = (v << 4) | (uint64_t)d;
                     p++;

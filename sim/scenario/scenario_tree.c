@@ -243,8 +243,7 @@ sn_node *sn_parse_value(const char *text, const char *origin, char *err, size_t 
     snprintf(src, n + 16, "v = %s;", text);
     if (st_find_wide_int(src) > 0) {
         snprintf(err, errlen,
-                 "integer '%s' is beyond 32 bits; write it with an L suffix or as a float",
-                 text);
+                 "integer '%s' is beyond 32 bits; write it with an L suffix or as a float", text);
         free(src);
         return NULL;
     }

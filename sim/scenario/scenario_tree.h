@@ -20,17 +20,17 @@
 typedef enum { SN_INT, SN_FLOAT, SN_BOOL, SN_STRING, SN_GROUP, SN_ARRAY, SN_LIST } sn_type;
 
 typedef struct sn_node {
-    char *name;               /* member name; NULL for elements of arrays and lists */
+    char *name; /* member name; NULL for elements of arrays and lists */
     sn_type type;
-    long long i;              /* SN_INT */
-    double f;                 /* SN_FLOAT */
-    int b;                    /* SN_BOOL */
-    char *s;                  /* SN_STRING */
-    struct sn_node **kids;    /* SN_GROUP members, SN_ARRAY / SN_LIST elements */
+    long long i;           /* SN_INT */
+    double f;              /* SN_FLOAT */
+    int b;                 /* SN_BOOL */
+    char *s;               /* SN_STRING */
+    struct sn_node **kids; /* SN_GROUP members, SN_ARRAY / SN_LIST elements */
     int n_kids, cap_kids;
     struct sn_node *parent;
-    char *file;               /* where the value was written ("--set k=v" for overrides) */
-    int line;                 /* 1-based; 0 when there is no line (overrides) */
+    char *file; /* where the value was written ("--set k=v" for overrides) */
+    int line;   /* 1-based; 0 when there is no line (overrides) */
 } sn_node;
 
 /* Every file a parse read (the file itself and its @includes), in order. */

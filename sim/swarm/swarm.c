@@ -69,8 +69,9 @@ static void peak_advance(swarm *sw) {
 void swarm_acct_enter(swarm *sw, peer *p) {
     if (p->acct_state >= 0 || p->task != TASK_NONE) return;
     p->acct_state = p->state == PEER_DOWN ? ACCT_DOWN
-                    : (sw->phase == TRACE_PHASE_TRAINING && p->state == PEER_TRAINING) ? ACCT_IDLE
-                                                                                        : ACCT_WAITING;
+                    : (sw->phase == TRACE_PHASE_TRAINING && p->state == PEER_TRAINING)
+                        ? ACCT_IDLE
+                        : ACCT_WAITING;
     p->acct_since = nm_now(sw->sim);
 }
 
@@ -141,7 +142,8 @@ static void peer_down(swarm *sw, peer *p) {
         p->task = TASK_NONE;
     }
     enum peer_state was = p->state;
-    if (sw->cfg->live && sw->cfg->live->peer_down) sw->cfg->live->peer_down(sw->cfg->live->ctx, p->id);
+    if (sw->cfg->live && sw->cfg->live->peer_down)
+        sw->cfg->live->peer_down(sw->cfg->live->ctx, p->id);
     p->state = PEER_DOWN;
     p->notice = 0;
     p->down_since = nm_now(sw->sim);
@@ -155,12 +157,14 @@ static void peer_up(swarm *sw, peer *p) {
     peak_advance(sw);
     sw->peak_present += swarm_peer_peak(sw, p);
     swarm_acct_leave(sw, p);
-    swarm_event(sw, p->id, TRACE_OTHER_NONE, TRACE_EV_DOWN, -1, 0, 0, p->down_since, nm_now(sw->sim));
+    swarm_event(sw, p->id, TRACE_OTHER_NONE, TRACE_EV_DOWN, -1, 0, 0, p->down_since,
+                nm_now(sw->sim));
     nm_net_set_node_up(sw->net, p->id, 1);
     p->stale = 1;
     if (sw->phase == TRACE_PHASE_TRAINING && !sw->finished) {
         p->state = PEER_JOINING;
-        int64_t params = sw->cfg->sync == SYNC_DDP ? sw->stage_params[0] : sw->stage_params[p->stage];
+        int64_t params =
+            sw->cfg->sync == SYNC_DDP ? sw->stage_params[0] : sw->stage_params[p->stage];
         xfer_start(sw, XF_DOWNLOAD_JOIN, -2, p->id,
                    (int64_t)ceil((double)params * sw->cfg->weight_bytes_per_param), -1, -1);
     } else {
@@ -219,7 +223,8 @@ void swarm_phase_change(swarm *sw, int phase) {
         sw->sync_start = now;
     }
     if (sw->tr) {
-        trace_phase_rec r = {.cycle = sw->cycle, .phase = sw->phase, .t_start_ns = sw->phase_start, .t_end_ns = now};
+        trace_phase_rec r = {
+            .cycle = sw->cycle, .phase = sw->phase, .t_start_ns = sw->phase_start, .t_end_ns = now};
         if (trace_phase(sw->tr, &r)) swarm_fail(sw, "writing the trace failed");
     }
     sw->phase = phase;
@@ -243,7 +248,8 @@ void swarm_cycle_done(swarm *sw) {
     sw->cycles_done++;
     const swarm_live_ops *L = sw->cfg->live;
     if (L && L->cycle_end && L->cycle_end(L->ctx, sw->cycle, now, sw->tokens_trained))
-        swarm_fail(sw, "live: end of cycle %d: %s", sw->cycle, L->error ? L->error(L->ctx) : "failed");
+        swarm_fail(sw, "live: end of cycle %d: %s", sw->cycle,
+                   L->error ? L->error(L->ctx) : "failed");
     swarm_phase_change(sw, TRACE_PHASE_TRAINING);
     if (sw->tr && trace_flush(sw->tr, NULL)) swarm_fail(sw, "flushing the trace failed");
     check_finished(sw);
@@ -255,7 +261,8 @@ void swarm_cycle_done(swarm *sw) {
         if (p->state == PEER_WAITING && p->stale) {
             swarm_acct_leave(sw, p);
             p->state = PEER_JOINING;
-            int64_t params = sw->cfg->sync == SYNC_DDP ? sw->stage_params[0] : sw->stage_params[p->stage];
+            int64_t params =
+                sw->cfg->sync == SYNC_DDP ? sw->stage_params[0] : sw->stage_params[p->stage];
             xfer_start(sw, XF_DOWNLOAD_JOIN, -2, p->id,
                        (int64_t)ceil((double)params * sw->cfg->weight_bytes_per_param), -1, -1);
             swarm_acct_enter(sw, p);
@@ -303,12 +310,15 @@ static void on_sample(nm_sim *sim, void *ctx, uint64_t arg) {
     sw->last_sample_tokens = sw->tokens_trained;
     sw->last_sample_t = now;
     if (sw->cfg->progress && isatty(2)) {
-        double frac = sw->cfg->tokens_target > 0 ? (double)sw->tokens_trained / (double)sw->cfg->tokens_target
-                                                 : (double)sw->cycles_done / (sw->cfg->cycles_target ? sw->cfg->cycles_target : 1);
+        double frac =
+            sw->cfg->tokens_target > 0
+                ? (double)sw->tokens_trained / (double)sw->cfg->tokens_target
+                : (double)sw->cycles_done / (sw->cfg->cycles_target ? sw->cfg->cycles_target : 1);
         int pct = (int)(100 * (frac > 1 ? 1 : frac));
         if (pct != sw->progress_last) {
             fprintf(stderr, "\r  [%-40.*s] %3d%%  cycle %d  t=%.1f h", pct * 40 / 100,
-                    "########################################", pct, sw->cycle, nm_to_s(now) / 3600);
+                    "########################################", pct, sw->cycle,
+                    nm_to_s(now) / 3600);
             sw->progress_last = pct;
         }
     }
@@ -344,8 +354,8 @@ static int setup(swarm *sw) {
     sw->R = ddp ? c->n_peers : c->n_replicas;
     sw->last = sw->n_stages - 1;
     if (!ddp && c->n_peers != c->n_stages * c->n_replicas) {
-        snprintf(sw->err, (size_t)sw->errlen, "swarm: %d peers for %d stages x %d replicas", c->n_peers,
-                 c->n_stages, c->n_replicas);
+        snprintf(sw->err, (size_t)sw->errlen, "swarm: %d peers for %d stages x %d replicas",
+                 c->n_peers, c->n_stages, c->n_replicas);
         return -1;
     }
     sw->sim = nm_sim_new();
@@ -355,7 +365,8 @@ static int setup(swarm *sw) {
             nm_net_set_region_latency(sw->net, a, b, nm_from_s(c->latency_s[a * c->n_regions + b]));
     for (int i = 0; i < c->n_peers; i++)
         nm_net_add_node(sw->net, c->peers[i].region, c->peers[i].up_bps, c->peers[i].down_bps);
-    sw->storage = nm_net_add_node(sw->net, c->storage_region, c->storage_up_bps, c->storage_down_bps);
+    sw->storage =
+        nm_net_add_node(sw->net, c->storage_region, c->storage_up_bps, c->storage_down_bps);
     if (c->tcp_window_bytes > 0) nm_net_set_tcp_window(sw->net, c->tcp_window_bytes);
     if (c->ideal_network) nm_net_set_ideal(sw->net, 1);
 
@@ -370,7 +381,8 @@ static int setup(swarm *sw) {
     for (int s = 0; s < sw->n_stages; s++) {
         sw->stage_params[s] = km_params_stage(&c->model, sp, bd, s);
         for (int k = 0; k < KM_TASK_KINDS; k++)
-            sw->flops[s * KM_TASK_KINDS + k] = km_task_flops(&c->model, sp, bd, s, (km_task)k, c->microbatch_tokens);
+            sw->flops[s * KM_TASK_KINDS + k] =
+                km_task_flops(&c->model, sp, bd, s, (km_task)k, c->microbatch_tokens);
     }
     sw->fpt = km_model_flops_per_token(&c->model);
 
@@ -384,8 +396,9 @@ static int setup(swarm *sw) {
         p->replica = ddp ? i : c->peers[i].replica;
         if (p->stage < 0 || p->stage >= sw->n_stages || p->replica < 0 || p->replica >= sw->R ||
             sw->stage_peers[p->stage * sw->R + p->replica] >= 0) {
-            snprintf(sw->err, (size_t)sw->errlen, "swarm: peer %d has a bad or repeated (stage %d, replica %d)", i,
-                     p->stage, p->replica);
+            snprintf(sw->err, (size_t)sw->errlen,
+                     "swarm: peer %d has a bad or repeated (stage %d, replica %d)", i, p->stage,
+                     p->replica);
             return -1;
         }
         sw->stage_peers[p->stage * sw->R + p->replica] = i;
@@ -393,7 +406,8 @@ static int setup(swarm *sw) {
         p->speed_fault = p->bw_fault = 1.0;
         p->task_mb = -1;
         p->acct_state = -1;
-        p->cache = xmalloc(sizeof *p->cache * (size_t)(c->cache_capacity > 0 ? c->cache_capacity : 1));
+        p->cache =
+            xmalloc(sizeof *p->cache * (size_t)(c->cache_capacity > 0 ? c->cache_capacity : 1));
         for (int k = 0; k < c->cache_capacity; k++) p->cache[k].mb = -1;
         mbq_init(&p->fwd_q, 32);
         mbq_init(&p->bwd_q, 32);
@@ -404,7 +418,8 @@ static int setup(swarm *sw) {
     }
     sw->parked = xcalloc((size_t)sw->n_stages, sizeof *sw->parked);
     for (int s = 0; s < sw->n_stages; s++) mbq_init(&sw->parked[s], 16);
-    sw->parts = xcalloc((size_t)sw->n_stages * (size_t)(c->partitions > 0 ? c->partitions : 1), sizeof *sw->parts);
+    sw->parts = xcalloc((size_t)sw->n_stages * (size_t)(c->partitions > 0 ? c->partitions : 1),
+                        sizeof *sw->parts);
     sw->ring_round = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_round);
     sw->ring_left = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_left);
     sw->ring_n = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_n);
@@ -422,9 +437,10 @@ static int setup(swarm *sw) {
         if (nm_faults_add_churn(sw->faults, 1, &w, NULL, 0, &cp, ferr, sizeof ferr)) goto fault_err;
     }
     if (f->spot) {
-        nm_spot_params spp = {f->spot_interval_s, f->spot_notice_s, f->spot_restart_s, f->spot_restart_fixed};
-        if (f->n_spot_peers > 0 &&
-            nm_faults_add_spot(sw->faults, 2, &w, f->spot_peers, f->n_spot_peers, &spp, ferr, sizeof ferr))
+        nm_spot_params spp = {f->spot_interval_s, f->spot_notice_s, f->spot_restart_s,
+                              f->spot_restart_fixed};
+        if (f->n_spot_peers > 0 && nm_faults_add_spot(sw->faults, 2, &w, f->spot_peers,
+                                                      f->n_spot_peers, &spp, ferr, sizeof ferr))
             goto fault_err;
     }
     if (f->stragglers) {
@@ -432,7 +448,8 @@ static int setup(swarm *sw) {
                                    f->straggler_normal_s,
                                    (f->straggler_speed ? NM_STRAGGLE_SPEED : 0u) |
                                        (f->straggler_bandwidth ? NM_STRAGGLE_BANDWIDTH : 0u)};
-        if (nm_faults_add_stragglers(sw->faults, 3, &w, NULL, 0, &stp, ferr, sizeof ferr)) goto fault_err;
+        if (nm_faults_add_stragglers(sw->faults, 3, &w, NULL, 0, &stp, ferr, sizeof ferr))
+            goto fault_err;
     }
     if (f->state_profile || f->speed_profile || f->bandwidth_profile) {
         int n = sw->n_peers;
@@ -446,16 +463,18 @@ static int setup(swarm *sw) {
                                     f->bandwidth_profile ? f->bandwidth_profile[i] : NULL};
             for (int k = 0; k < 3; k++) {
                 if (!paths[k]) continue;
-                sw->profiles[k * n + i] = nm_profile_parse_file(paths[k], k == 0 ? &rs : &rm, ferr, sizeof ferr);
+                sw->profiles[k * n + i] =
+                    nm_profile_parse_file(paths[k], k == 0 ? &rs : &rm, ferr, sizeof ferr);
                 if (!sw->profiles[k * n + i]) {
                     free(nodes);
                     goto fault_err;
                 }
             }
         }
-        int rc = nm_faults_add_profiles(sw->faults, 4, &w, nodes, n, (const nm_profile *const *)sw->profiles,
-                                        (const nm_profile *const *)sw->profiles + n,
-                                        (const nm_profile *const *)sw->profiles + 2 * n, ferr, sizeof ferr);
+        int rc = nm_faults_add_profiles(
+            sw->faults, 4, &w, nodes, n, (const nm_profile *const *)sw->profiles,
+            (const nm_profile *const *)sw->profiles + n,
+            (const nm_profile *const *)sw->profiles + 2 * n, ferr, sizeof ferr);
         free(nodes);
         if (rc) goto fault_err;
     }
@@ -534,7 +553,9 @@ static void fill_summary(swarm *sw, sim_summary *s) {
     double peak_nominal = 0;
     for (int i = 0; i < sw->n_peers; i++) peak_nominal += swarm_peer_peak(sw, &sw->peers[i]);
     s->peak_flops_total = peak_nominal;
-    s->mfu_training = sw->peak_integral_training > 0 ? s->tokens_trained * sw->fpt / sw->peak_integral_training : 0;
+    s->mfu_training = sw->peak_integral_training > 0
+                          ? s->tokens_trained * sw->fpt / sw->peak_integral_training
+                          : 0;
     s->mfu_overall = sw->peak_integral > 0 ? s->tokens_trained * sw->fpt / sw->peak_integral : 0;
     s->mfu_window_s = c->mfu_window_s;
     s->mfu_best_window = best_window_mfu(sw, c->mfu_window_s);
@@ -543,7 +564,8 @@ static void fill_summary(swarm *sw, sim_summary *s) {
     s->time_uploading_s = ptime[TRACE_PHASE_UPLOADING];
     s->time_merging_s = ptime[TRACE_PHASE_MERGING];
     s->time_other_s = ptime[TRACE_PHASE_OTHER];
-    s->mean_training_phase_s = sw->n_training_phases ? sw->training_phase_sum / sw->n_training_phases : 0;
+    s->mean_training_phase_s =
+        sw->n_training_phases ? sw->training_phase_sum / sw->n_training_phases : 0;
     s->mean_sync_phase_s = sw->n_sync_phases ? sw->sync_phase_sum / sw->n_sync_phases : 0;
     double acct[ACCT_N] = {0};
     for (int i = 0; i < sw->n_peers; i++)
@@ -560,8 +582,10 @@ static void fill_summary(swarm *sw, sim_summary *s) {
     }
     if (c->sync != SYNC_DDP) {
         s->activation_bytes_raw = (double)km_activation_bytes_raw(&c->model, c->microbatch_tokens);
-        s->activation_bytes_wire = (double)km_activation_bytes(&c->model, &c->boundary, c->microbatch_tokens);
-        s->compression_ratio = s->activation_bytes_wire > 0 ? s->activation_bytes_raw / s->activation_bytes_wire : 0;
+        s->activation_bytes_wire =
+            (double)km_activation_bytes(&c->model, &c->boundary, c->microbatch_tokens);
+        s->compression_ratio =
+            s->activation_bytes_wire > 0 ? s->activation_bytes_raw / s->activation_bytes_wire : 0;
     }
     double usd_h = 0;
     for (int i = 0; i < sw->n_peers; i++) usd_h += c->peers[i].price_per_h;
@@ -645,30 +669,39 @@ int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int
         }
         nm_time now = nm_now(sw.sim);
         if (now >= limit) { /* a safety stop, not a failure: the figures so far are kept */
-            snprintf(err, (size_t)errlen,
-                     "stopped at the max_sim limit (%.0f simulated hours) before reaching its target; "
-                     "the figures cover the run so far and the trace is marked incomplete",
-                     cfg->max_sim_s / 3600);
+            snprintf(
+                err, (size_t)errlen,
+                "stopped at the max_sim limit (%.0f simulated hours) before reaching its target; "
+                "the figures cover the run so far and the trace is marked incomplete",
+                cfg->max_sim_s / 3600);
             hit_limit = 1;
             break;
         }
         nm_time until = now + chunk < limit ? now + chunk : limit;
         nm_run_until(sw.sim, until);
         if (!sw.finished && !sw.failed && nm_pending(sw.sim) <= 1 && sw.sample_timer &&
-            nm_timer_time(sw.sim, sw.sample_timer) >= 0 && nm_net_live_flows(sw.net) == 0 && !any_task(&sw)) {
+            nm_timer_time(sw.sim, sw.sample_timer) >= 0 && nm_net_live_flows(sw.net) == 0 &&
+            !any_task(&sw)) {
             if (getenv("ORIONSIM_DEBUG"))
-                fprintf(stderr, "injected %lld trained %lld lost %lld in_flight %lld draining %d done %lld target %lld pending %zu\n",
-                        (long long)sw.mbs_injected, (long long)sw.mbs_trained, (long long)sw.mbs_lost,
-                        (long long)sw.in_flight, sw.draining, (long long)sw.done_this_phase, (long long)sw.target_mbs,
+                fprintf(stderr,
+                        "injected %lld trained %lld lost %lld in_flight %lld draining %d done %lld "
+                        "target %lld pending %zu\n",
+                        (long long)sw.mbs_injected, (long long)sw.mbs_trained,
+                        (long long)sw.mbs_lost, (long long)sw.in_flight, sw.draining,
+                        (long long)sw.done_this_phase, (long long)sw.target_mbs,
                         nm_pending(sw.sim));
             if (getenv("ORIONSIM_DEBUG"))
                 for (int i = 0; i < sw.n_peers; i++) {
                     peer *p = &sw.peers[i];
-                    fprintf(stderr, "peer %d stage %d state %d task %d cache %d fwd %d bwd %d opt %d\n", i, p->stage,
-                            p->state, p->task, p->cache_used, p->fwd_q.n, p->bwd_q.n, p->opt_pending);
+                    fprintf(stderr,
+                            "peer %d stage %d state %d task %d cache %d fwd %d bwd %d opt %d\n", i,
+                            p->stage, p->state, p->task, p->cache_used, p->fwd_q.n, p->bwd_q.n,
+                            p->opt_pending);
                 }
-            swarm_fail(&sw, "the swarm stalled at t = %.3f s in cycle %d (phase %s): no peer can make progress",
-                       nm_to_s(nm_now(sw.sim)), sw.cycle, trace_phase_names[sw.phase]);
+            swarm_fail(
+                &sw,
+                "the swarm stalled at t = %.3f s in cycle %d (phase %s): no peer can make progress",
+                nm_to_s(nm_now(sw.sim)), sw.cycle, trace_phase_names[sw.phase]);
         }
     }
     if (cfg->progress && isatty(2)) fputc('\n', stderr);

@@ -43,24 +43,27 @@ typedef struct {
     int region;
     char device[24];
     char region_name[16];
-    double peak_flops;      /* bf16 dense peak of one GPU, FLOP/s */
-    int gpus;               /* GPUs per peer (DDP nodes: 8) */
+    double peak_flops; /* bf16 dense peak of one GPU, FLOP/s */
+    int gpus;          /* GPUs per peer (DDP nodes: 8) */
     double up_bps, down_bps;
-    double price_per_h;     /* USD per peer-hour */
-    double speed;           /* static compute-speed multiplier (1 = nominal) */
-    double mem_bw;          /* bytes/s of device memory, for the merge (memory-bound) */
+    double price_per_h; /* USD per peer-hour */
+    double speed;       /* static compute-speed multiplier (1 = nominal) */
+    double mem_bw;      /* bytes/s of device memory, for the merge (memory-bound) */
 } swarm_peer_spec;
 
 /* Fault processes, handed to netmodel/faults (all optional). */
 typedef struct {
-    int churn;                  double churn_mtbf_s, churn_mttr_s;
-    int spot;                   double spot_interval_s, spot_notice_s, spot_restart_s;
+    int churn;
+    double churn_mtbf_s, churn_mttr_s;
+    int spot;
+    double spot_interval_s, spot_notice_s, spot_restart_s;
     int spot_restart_fixed;
     int *spot_peers, n_spot_peers; /* the peers on spot instances */
-    int stragglers;             double straggler_fraction, straggler_factor;
+    int stragglers;
+    double straggler_fraction, straggler_factor;
     double straggler_slow_s, straggler_normal_s;
     int straggler_speed, straggler_bandwidth; /* which multiplier the slowdown applies to */
-    const char **state_profile;      /* per peer, NULL or a path (SimGrid profile) */
+    const char **state_profile;               /* per peer, NULL or a path (SimGrid profile) */
     const char **speed_profile;
     const char **bandwidth_profile;
 } swarm_faults;
@@ -70,19 +73,19 @@ typedef struct {
     km_config model;
     km_split split;
     km_boundary boundary;
-    int64_t microbatch_tokens;   /* tokens per microbatch (sequences × seq_len) */
-    int recompute;               /* backward recomputes the forward (IOTA) */
+    int64_t microbatch_tokens; /* tokens per microbatch (sequences × seq_len) */
+    int recompute;             /* backward recomputes the forward (IOTA) */
     int n_stages, n_replicas;
     int n_peers;
-    swarm_peer_spec *peers;      /* n_peers */
+    swarm_peer_spec *peers; /* n_peers */
 
     /* network */
     int n_regions;
-    double *latency_s;           /* n_regions × n_regions one-way latency */
+    double *latency_s; /* n_regions × n_regions one-way latency */
     double storage_up_bps, storage_down_bps;
     int storage_region;
-    double tcp_window_bytes;     /* 0: no cap */
-    int ideal_network;           /* co-located baseline: zero latency, infinite bandwidth */
+    double tcp_window_bytes; /* 0: no cap */
+    int ideal_network;       /* co-located baseline: zero latency, infinite bandwidth */
 
     /* compute (modeled) */
     double efficiency[KM_TASK_KINDS]; /* fraction of peak per task kind; for the optimizer
@@ -98,48 +101,48 @@ typedef struct {
     double activation_timeout_s; /* unanswered activations dropped (IOTA: 100 s) */
     int min_local_steps;         /* a contribution counts after this many steps (IOTA: 5) */
     swarm_routing routing;
-    double swarm_ema;            /* EMA factor of measured throughput for ROUTE_SWARM */
-    int64_t tokens_target;       /* stop after this many tokens trained (0: use cycles) */
-    int cycles_target;           /* stop after this many cycles (0: use tokens) */
-    double max_sim_s;            /* safety stop on simulated time (0: none) */
+    double swarm_ema;      /* EMA factor of measured throughput for ROUTE_SWARM */
+    int64_t tokens_target; /* stop after this many tokens trained (0: use cycles) */
+    int cycles_target;     /* stop after this many cycles (0: use tokens) */
+    double max_sim_s;      /* safety stop on simulated time (0: none) */
 
     /* sync */
     swarm_sync_algo sync;
     swarm_ddp_transport ddp_transport;
-    double pg_bytes_per_param;   /* pseudo-gradient bytes per parameter on the wire */
+    double pg_bytes_per_param;     /* pseudo-gradient bytes per parameter on the wire */
     double weight_bytes_per_param; /* merged weights bytes per parameter */
-    int upload_momentum;         /* owners also upload the outer momentum of a partition */
-    int partitions;              /* per stage (IOTA: 2 × replicas) */
-    int owners;                  /* peers per partition (IOTA: 2) */
-    double upload_quorum;        /* fraction of peers ready before the gate opens (0.8) */
-    double merge_quorum;         /* fraction of a partition's downloads a merge needs (0.9) */
-    double upload_timeout_s;     /* after the quorum uploaded, wait at most this long */
+    int upload_momentum;           /* owners also upload the outer momentum of a partition */
+    int partitions;                /* per stage (IOTA: 2 × replicas) */
+    int owners;                    /* peers per partition (IOTA: 2) */
+    double upload_quorum;          /* fraction of peers ready before the gate opens (0.8) */
+    double merge_quorum;           /* fraction of a partition's downloads a merge needs (0.9) */
+    double upload_timeout_s;       /* after the quorum uploaded, wait at most this long */
 
     /* faults */
     swarm_faults faults;
     uint64_t seed;
 
     /* metrics and output */
-    double mfu_window_s;         /* best sustained window (Orion: 6 h) */
-    double sample_s;             /* time-series sampling interval */
-    int events_cycles;           /* events table covers the first N cycles (-1: all) */
-    int progress;                /* progress bar on stderr */
+    double mfu_window_s; /* best sustained window (Orion: 6 h) */
+    double sample_s;     /* time-series sampling interval */
+    int events_cycles;   /* events table covers the first N cycles (-1: all) */
+    int progress;        /* progress bar on stderr */
 
-    const swarm_live_ops *live;  /* NULL: modeled durations */
+    const swarm_live_ops *live; /* NULL: modeled durations */
 } swarm_config;
 
 /* A compute task, as the swarm hands it to a live-mode hook. */
 typedef struct swarm_task_info {
     int peer, stage;
-    km_task kind;           /* forward, backward(_recompute), last_fused, optimizer */
-    int64_t microbatch;     /* -1 for optimizer steps */
-    int from_peer;          /* forward: the peer that sent the activation (-1 at stage 0);
+    km_task kind;          /* forward, backward(_recompute), last_fused, optimizer */
+    int64_t microbatch;    /* -1 for optimizer steps */
+    int from_peer;         /* forward: the peer that sent the activation (-1 at stage 0);
                                backward: the peer that sent the gradient (stage + 1) */
-    int cycle, inner_step;  /* the peer's inner step in this cycle */
-    nm_time t_start;        /* simulated time the task starts */
-    double speed;           /* the peer's compute-speed multiplier now (stragglers) */
+    int cycle, inner_step; /* the peer's inner step in this cycle */
+    nm_time t_start;       /* simulated time the task starts */
+    double speed;          /* the peer's compute-speed multiplier now (stragglers) */
     int64_t tokens;
-    double flops;           /* hardware FLOPs (modeled) */
+    double flops; /* hardware FLOPs (modeled) */
 } swarm_task_info;
 
 /* Live mode (sim/live/live.c): the real kernels run every task and the real tensors move.
@@ -170,7 +173,7 @@ struct swarm_live_ops {
     const char *(*error)(void *ctx);
 };
 
-typedef struct trace trace;  /* sim/trace/trace.h */
+typedef struct trace trace; /* sim/trace/trace.h */
 
 /* Run the swarm to its target. The trace may be NULL. Reaching cfg->max_sim_s first is
  * not a failure: the run stops, out->complete = 0 and err says why (EXIT_OK). Fills the summary (figures that

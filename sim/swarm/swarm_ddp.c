@@ -38,7 +38,8 @@ void ddp_begin_phase(swarm *sw) {
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         p->steps_this_cycle = 0;
-        if (p->state == PEER_TRAINING || p->state == PEER_SYNCING || (p->state == PEER_WAITING && !p->stale)) {
+        if (p->state == PEER_TRAINING || p->state == PEER_SYNCING ||
+            (p->state == PEER_WAITING && !p->stale)) {
             swarm_acct_leave(sw, p);
             p->state = PEER_TRAINING;
             start_step(sw, p);
@@ -76,9 +77,9 @@ void ddp_task_done(swarm *sw, peer *p) {
 
 void ddp_peer_down(swarm *sw, peer *p) {
     if (p->task == TASK_DDP_STEP) {
-        double frac = p->task_end > p->task_start
-                          ? (double)(nm_now(sw->sim) - p->task_start) / (double)(p->task_end - p->task_start)
-                          : 1;
+        double frac = p->task_end > p->task_start ? (double)(nm_now(sw->sim) - p->task_start) /
+                                                        (double)(p->task_end - p->task_start)
+                                                  : 1;
         sw->wasted_flops += p->task_flops * frac;
         sw->mbs_injected += sw->cfg->accum;
         sw->mbs_lost += sw->cfg->accum;

@@ -20,20 +20,20 @@
 
 enum peer_state {
     PEER_DOWN = 0,
-    PEER_JOINING,    /* downloading its stage's weights before it trains */
-    PEER_TRAINING,   /* takes work during a training phase */
-    PEER_SYNCING,    /* in the synchronisation phases */
-    PEER_WAITING     /* up, waiting for the next training phase */
+    PEER_JOINING,  /* downloading its stage's weights before it trains */
+    PEER_TRAINING, /* takes work during a training phase */
+    PEER_SYNCING,  /* in the synchronisation phases */
+    PEER_WAITING   /* up, waiting for the next training phase */
 };
 
 enum task_kind {
     TASK_NONE = 0,
     TASK_FORWARD,
-    TASK_BACKWARD,   /* backward (with recompute if configured) */
-    TASK_FUSED,      /* last stage forward + loss + backward */
+    TASK_BACKWARD, /* backward (with recompute if configured) */
+    TASK_FUSED,    /* last stage forward + loss + backward */
     TASK_OPTIMIZER,
     TASK_MERGE,
-    TASK_DDP_STEP    /* DDP: one inner step of the whole model on a node */
+    TASK_DDP_STEP /* DDP: one inner step of the whole model on a node */
 };
 
 enum xfer_kind {
@@ -49,21 +49,27 @@ enum xfer_kind {
 
 /* GPU-time accounting buckets per peer (summary shares). */
 enum acct {
-    ACCT_COMPUTE = 0, ACCT_RECOMPUTE, ACCT_OPTIMIZER, ACCT_MERGE,
-    ACCT_IDLE, ACCT_WAITING, ACCT_DOWN, ACCT_N
+    ACCT_COMPUTE = 0,
+    ACCT_RECOMPUTE,
+    ACCT_OPTIMIZER,
+    ACCT_MERGE,
+    ACCT_IDLE,
+    ACCT_WAITING,
+    ACCT_DOWN,
+    ACCT_N
 };
 
 typedef struct {
     int64_t id;
     int cycle;
     uint8_t lost, trained;
-    double flops;           /* hardware FLOPs spent on it so far */
+    double flops; /* hardware FLOPs spent on it so far */
 } mb_rec;
 
 typedef struct {
-    int64_t mb;             /* -1: free */
-    nm_time deadline;       /* activation timeout while waiting for the gradient; 0: none */
-    int sent;               /* its activation left this peer */
+    int64_t mb;       /* -1: free */
+    nm_time deadline; /* activation timeout while waiting for the gradient; 0: none */
+    int sent;         /* its activation left this peer */
 } cache_slot;
 
 /* A FIFO ring of microbatch ids. */
@@ -75,8 +81,8 @@ typedef struct {
 typedef struct {
     int id, stage, replica;
     enum peer_state state;
-    int notice;                     /* a spot reclaim is announced */
-    double speed_fault, bw_fault;   /* multipliers from the fault processes */
+    int notice;                   /* a spot reclaim is announced */
+    double speed_fault, bw_fault; /* multipliers from the fault processes */
     /* GPU */
     enum task_kind task;
     int64_t task_mb;
@@ -84,38 +90,38 @@ typedef struct {
     double task_flops;
     nm_timer task_timer;
     mbq fwd_q, bwd_q;
-    int opt_pending;                /* optimizer steps owed */
-    mbq merge_q;                    /* partitions to merge (sync) */
-    int merge_part;                 /* partition of the running merge */
-    int stale;                      /* came back up: must download weights before training */
+    int opt_pending; /* optimizer steps owed */
+    mbq merge_q;     /* partitions to merge (sync) */
+    int merge_part;  /* partition of the running merge */
+    int stale;       /* came back up: must download weights before training */
     nm_time down_since;
     /* cache */
     cache_slot *cache;
     int cache_used;
-    mbq to_q;                       /* sent activations in send order (deadlines ascend) */
-    nm_timer to_timer;              /* one timer: the earliest deadline in to_q */
+    mbq to_q;          /* sent activations in send order (deadlines ascend) */
+    nm_timer to_timer; /* one timer: the earliest deadline in to_q */
     /* accounting */
     int backwards_since_step;
     int steps_this_cycle;
     double acct[ACCT_N];
-    nm_time acct_since;             /* start of the current idle/waiting/down interval */
-    int acct_state;                 /* bucket of that interval, or -1 while busy */
+    nm_time acct_since; /* start of the current idle/waiting/down interval */
+    int acct_state;     /* bucket of that interval, or -1 while busy */
     /* routing */
-    double ema_rate;                /* microbatches per second (ROUTE_SWARM) */
-    double swrr_current;            /* smooth weighted round robin state */
+    double ema_rate;     /* microbatches per second (ROUTE_SWARM) */
+    double swrr_current; /* smooth weighted round robin state */
     nm_rng rng;
     /* sync */
     int uploaded, upload_failed;
-    int downloads_left;             /* merged partitions still to download */
+    int downloads_left; /* merged partitions still to download */
     int sync_done;
     int ring_pending;
 } peer;
 
 typedef struct {
     enum xfer_kind kind;
-    int src, dst;                   /* peers; -2 = storage */
+    int src, dst; /* peers; -2 = storage */
     int64_t mb;
-    int part;                       /* partition (sync) */
+    int part; /* partition (sync) */
     int cycle;
     int64_t bytes;
     nm_time t_start;
@@ -125,15 +131,15 @@ typedef struct {
 } xfer;
 
 typedef struct {
-    int owners[8];                  /* peers owning the partition (n = cfg->owners) */
+    int owners[8]; /* peers owning the partition (n = cfg->owners) */
     int n_owners;
-    int downloads_left[8];          /* per owner: downloads still to finish */
+    int downloads_left[8]; /* per owner: downloads still to finish */
     int downloads_ok[8];
-    int owner_alive[8];             /* the owner may still produce the partition */
+    int owner_alive[8]; /* the owner may still produce the partition */
     int n_submitters;
-    int merged_by;                  /* first owner whose upload completed, -1 */
-    int available;                  /* merged partition on storage */
-    int dead;                       /* no owner can merge it: skipped */
+    int merged_by; /* first owner whose upload completed, -1 */
+    int available; /* merged partition on storage */
+    int dead;      /* no owner can merge it: skipped */
 } partition;
 
 typedef struct swarm {
@@ -149,17 +155,17 @@ typedef struct swarm {
     int failed;
 
     int n_peers, n_stages, R, last;
-    int storage;                    /* net node id of the storage */
+    int storage; /* net node id of the storage */
     peer *peers;
-    int *stage_peers;               /* n_stages × R: peer ids by (stage, replica) */
-    int64_t *stage_params;          /* parameters held by each stage */
-    double *flops;                  /* per stage × KM_TASK_KINDS, for one microbatch */
+    int *stage_peers;      /* n_stages × R: peer ids by (stage, replica) */
+    int64_t *stage_params; /* parameters held by each stage */
+    double *flops;         /* per stage × KM_TASK_KINDS, for one microbatch */
 
     /* microbatches */
     mb_rec *mbs;
-    int *paths;                     /* n_stages per microbatch: the peer at each stage */
+    int *paths; /* n_stages per microbatch: the peer at each stage */
     int64_t n_mbs, cap_mbs;
-    mbq *parked;                    /* per stage: activations waiting for a slot downstream */
+    mbq *parked; /* per stage: activations waiting for a slot downstream */
 
     /* transfers */
     xfer *xf;
@@ -167,9 +173,9 @@ typedef struct swarm {
 
     /* phases */
     int cycle;
-    int phase;                      /* trace phase: 0 training, 1 uploading, 2 merging, 3 other */
+    int phase; /* trace phase: 0 training, 1 uploading, 2 merging, 3 other */
     nm_time phase_start;
-    int64_t target_mbs;             /* stage-0 completions that end this training phase */
+    int64_t target_mbs; /* stage-0 completions that end this training phase */
     int64_t done_this_phase;
     int64_t in_flight;
     int draining;
@@ -181,33 +187,33 @@ typedef struct swarm {
     double phase_time[4];
     int n_training_phases, n_sync_phases;
     double training_phase_sum, sync_phase_sum;
-    double training_tokens_time;    /* tokens trained during training phases */
+    double training_tokens_time; /* tokens trained during training phases */
     int64_t tokens_in_training;
 
     /* sync */
-    partition *parts;               /* n_stages × partitions */
+    partition *parts; /* n_stages × partitions */
     int uploads_expected, uploads_done, uploads_failed;
     nm_timer upload_timer;
     int quorum_reached;
     int peers_sync_left;
-    int *ring_round;                /* per stage: ring round in progress (-1 done) */
-    int *ring_left;                 /* per stage: flows of the round still running */
-    int *ring_members;              /* per stage × R: ring order */
+    int *ring_round;   /* per stage: ring round in progress (-1 done) */
+    int *ring_left;    /* per stage: flows of the round still running */
+    int *ring_members; /* per stage × R: ring order */
     int *ring_n;
-    int *ring_ok;                   /* per stage: the last ring completed */
+    int *ring_ok; /* per stage: the last ring completed */
 
     /* DDP */
     int ddp_steps_left;
 
     /* metrics */
-    double fpt;                     /* model FLOPs per token */
-    double peak_present;            /* Σ peak FLOP/s of the peers up now */
-    double peak_integral;           /* ∫ peak_present dt over the run */
-    double peak_integral_training;  /* ... over the training phases */
-    nm_time peak_t;                 /* time the integrals were last advanced to */
+    double fpt;                    /* model FLOPs per token */
+    double peak_present;           /* Σ peak FLOP/s of the peers up now */
+    double peak_integral;          /* ∫ peak_present dt over the run */
+    double peak_integral_training; /* ... over the training phases */
+    nm_time peak_t;                /* time the integrals were last advanced to */
     nm_time sync_start;
     int cycles_done;
-    nm_profile **profiles;          /* 3 × n_peers: state, speed, bandwidth */
+    nm_profile **profiles; /* 3 × n_peers: state, speed, bandwidth */
     nm_timer sample_timer;
     double *ts_t, *ts_tokens, *ts_peak;
     int n_ts, cap_ts;
@@ -227,10 +233,10 @@ void mbq_clear(mbq *q);
 /* sim/swarm/swarm.c */
 double swarm_peer_peak(const swarm *sw, const peer *p);
 int swarm_peer_present(const peer *p);
-void swarm_event(swarm *sw, int peer, int other, int kind, int64_t mb, int64_t bytes,
-                 double flops, nm_time t0, nm_time t1);
-void swarm_acct_enter(swarm *sw, peer *p);    /* close the busy interval, open idle/waiting */
-void swarm_acct_leave(swarm *sw, peer *p);    /* close the idle/waiting/down interval */
+void swarm_event(swarm *sw, int peer, int other, int kind, int64_t mb, int64_t bytes, double flops,
+                 nm_time t0, nm_time t1);
+void swarm_acct_enter(swarm *sw, peer *p); /* close the busy interval, open idle/waiting */
+void swarm_acct_leave(swarm *sw, peer *p); /* close the idle/waiting/down interval */
 void swarm_fail(swarm *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void swarm_phase_change(swarm *sw, int phase);
 void swarm_cycle_done(swarm *sw);
@@ -240,9 +246,9 @@ void swarm_join_done(swarm *sw, xfer *x, int ok);
 
 /* sim/swarm/swarm_train.c */
 void train_begin_phase(swarm *sw);
-void train_kick(swarm *sw, peer *p);          /* start the next GPU task if idle */
+void train_kick(swarm *sw, peer *p); /* start the next GPU task if idle */
 void train_peer_down(swarm *sw, peer *p);
-void train_peer_ready(swarm *sw, peer *p);    /* a peer became TRAINING */
+void train_peer_ready(swarm *sw, peer *p); /* a peer became TRAINING */
 void train_task_done(swarm *sw, peer *p);
 void train_xfer_done(swarm *sw, xfer *x, int ok);
 int64_t mb_new(swarm *sw, int cycle);
@@ -261,9 +267,9 @@ void sync_peer_down(swarm *sw, peer *p);
 /* sim/swarm/swarm_xfer.c */
 int xfer_start(swarm *sw, enum xfer_kind kind, int src, int dst, int64_t bytes, int64_t mb,
                int part);
-void xfer_cancel_training(swarm *sw);   /* cancel activation/gradient flows in flight */
+void xfer_cancel_training(swarm *sw); /* cancel activation/gradient flows in flight */
 void xfer_cancel_kind(swarm *sw, enum xfer_kind kind);
-void xfer_cancel_sync(swarm *sw);       /* every flow of the sync phases */
+void xfer_cancel_sync(swarm *sw); /* every flow of the sync phases */
 
 /* sim/swarm/swarm_ddp.c */
 void ddp_begin_phase(swarm *sw);

@@ -38,7 +38,9 @@ static int64_t part_params(const swarm *sw, int stage, int j) {
     return base + (j < rem ? 1 : 0);
 }
 
-static partition *part_at(swarm *sw, int stage, int j) { return &sw->parts[stage * sw->cfg->partitions + j]; }
+static partition *part_at(swarm *sw, int stage, int j) {
+    return &sw->parts[stage * sw->cfg->partitions + j];
+}
 
 static void sync_end(swarm *sw);
 static void begin_merging(swarm *sw);
@@ -49,7 +51,8 @@ static void begin_merging(swarm *sw);
  * one pass applies the outer step (merge_bytes_per_param: weights, momentum, average).
  * Compressed pseudo-gradients thus cost in proportion to their size. */
 static double merge_seconds(const swarm *sw, const peer *p, double n_params, int n_sub) {
-    double bytes = n_params * (n_sub * sw->cfg->pg_bytes_per_param * 5.0 + sw->cfg->merge_bytes_per_param);
+    double bytes =
+        n_params * (n_sub * sw->cfg->pg_bytes_per_param * 5.0 + sw->cfg->merge_bytes_per_param);
     return bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->merge_efficiency * p->speed_fault);
 }
 
@@ -73,8 +76,8 @@ static void check_uploads(swarm *sw) {
     if (!sw->quorum_reached &&
         sw->uploads_done >= (int)ceil(sw->cfg->upload_quorum * sw->uploads_expected - 1e-9)) {
         sw->quorum_reached = 1;
-        sw->upload_timer = nm_schedule_in(sw->sim, nm_from_s(sw->cfg->upload_timeout_s),
-                                          on_upload_timeout, sw, 0);
+        sw->upload_timer =
+            nm_schedule_in(sw->sim, nm_from_s(sw->cfg->upload_timeout_s), on_upload_timeout, sw, 0);
     }
 }
 
@@ -172,7 +175,8 @@ void sync_begin(swarm *sw) {
         peer *p = &sw->peers[i];
         if (p->state != PEER_SYNCING || p->steps_this_cycle < min_steps) continue;
         sw->uploads_expected++;
-        int64_t bytes = (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->pg_bytes_per_param);
+        int64_t bytes =
+            (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->pg_bytes_per_param);
         xfer_start(sw, XF_UPLOAD_PG, p->id, -2, bytes, -1, -1);
     }
     if (sw->uploads_expected == 0) {
@@ -222,13 +226,15 @@ static void begin_merging_ddp(swarm *sw) {
             continue;
         }
         for (int k = 0; k < sw->n_peers; k++)
-            if (k != i && sw->peers[k].uploaded) xfer_start(sw, XF_DOWNLOAD_PART, -2, i, bytes, k, -1);
+            if (k != i && sw->peers[k].uploaded)
+                xfer_start(sw, XF_DOWNLOAD_PART, -2, i, bytes, k, -1);
     }
 }
 
 static void ddp_download_done(swarm *sw, peer *p) {
     if (p->state != PEER_SYNCING || p->sync_done || --p->downloads_left > 0) return;
-    swarm_start_gpu_task(sw, p, TASK_MERGE, -1, 0, merge_seconds(sw, p, (double)sw->stage_params[0], p->merge_part + 1));
+    swarm_start_gpu_task(sw, p, TASK_MERGE, -1, 0,
+                         merge_seconds(sw, p, (double)sw->stage_params[0], p->merge_part + 1));
     p->merge_part = -1;
 }
 
@@ -268,13 +274,15 @@ static void begin_merging(swarm *sw) {
                 partition_dead(sw, s, j);
                 continue;
             }
-            int64_t bytes = (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->pg_bytes_per_param);
+            int64_t bytes =
+                (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->pg_bytes_per_param);
             int any = 0;
             for (int o = 0; o < pt->n_owners; o++) {
                 if (!pt->owner_alive[o]) continue;
                 any = 1;
                 pt->downloads_left[o] = ns;
-                for (int k = 0; k < ns; k++) xfer_start(sw, XF_DOWNLOAD_PART, -2, pt->owners[o], bytes, subs[k], j);
+                for (int k = 0; k < ns; k++)
+                    xfer_start(sw, XF_DOWNLOAD_PART, -2, pt->owners[o], bytes, subs[k], j);
             }
             if (!any) partition_dead(sw, s, j);
         }
@@ -292,8 +300,9 @@ static void start_merges(swarm *sw, peer *p) {
     partition *pt = part_at(sw, p->stage, j);
     int o = 0;
     while (o < pt->n_owners && pt->owners[o] != p->id) o++;
-    swarm_start_gpu_task(sw, p, TASK_MERGE, -1, 0,
-                         merge_seconds(sw, p, (double)part_params(sw, p->stage, j), pt->downloads_ok[o]));
+    swarm_start_gpu_task(
+        sw, p, TASK_MERGE, -1, 0,
+        merge_seconds(sw, p, (double)part_params(sw, p->stage, j), pt->downloads_ok[o]));
     p->merge_part = j;
 }
 
@@ -311,7 +320,8 @@ void sync_task_done(swarm *sw, peer *p) {
     partition *pt = part_at(sw, p->stage, j);
     if (!pt->available && !pt->dead) {
         double mult = 1.0 + (sw->cfg->upload_momentum ? 1.0 : 0.0);
-        int64_t bytes = (int64_t)ceil((double)part_params(sw, p->stage, j) * sw->cfg->weight_bytes_per_param * mult);
+        int64_t bytes = (int64_t)ceil((double)part_params(sw, p->stage, j) *
+                                      sw->cfg->weight_bytes_per_param * mult);
         xfer_start(sw, XF_UPLOAD_MERGED, p->id, -2, bytes, -1, j);
     }
     swarm_acct_enter(sw, p);
@@ -326,7 +336,8 @@ static void partition_available(swarm *sw, int s, int j, int by) {
     int64_t bytes = (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->weight_bytes_per_param);
     for (int r = 0; r < sw->R; r++) {
         peer *p = &sw->peers[sw->stage_peers[s * sw->R + r]];
-        if (p->state == PEER_SYNCING && !p->sync_done) xfer_start(sw, XF_DOWNLOAD_MERGED, -2, p->id, bytes, -1, j);
+        if (p->state == PEER_SYNCING && !p->sync_done)
+            xfer_start(sw, XF_DOWNLOAD_MERGED, -2, p->id, bytes, -1, j);
     }
 }
 
@@ -359,8 +370,7 @@ void sync_xfer_done(swarm *sw, xfer *x, int ok) {
             if (pt->downloads_ok[o] >= (int)ceil(sw->cfg->merge_quorum * pt->n_submitters - 1e-9) &&
                 pt->downloads_ok[o] > 0)
                 merge_ready(sw, p, x->part);
-            else
-                owner_gone(sw, p->stage, x->part, o);
+            else owner_gone(sw, p->stage, x->part, o);
         }
         break;
     }
@@ -392,8 +402,7 @@ void sync_xfer_done(swarm *sw, xfer *x, int ok) {
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -435,12 +444,15 @@ static void live_merge(swarm *sw) {
             peer *p = &sw->peers[sw->stage_peers[s * R + r]];
             int submitted = ring ? 0 : p->uploaded;
             if (ring)
-                for (int i = 0; i < sw->ring_n[s]; i++) submitted |= sw->ring_members[s * R + i] == p->id;
+                for (int i = 0; i < sw->ring_n[s]; i++)
+                    submitted |= sw->ring_members[s * R + i] == p->id;
             if (submitted) subs[ns++] = p->id;
             if (p->state == PEER_SYNCING) recv[nr++] = p->id;
         }
         for (int j = 0; j < np; j++)
-            ok[j] = ring ? sw->ring_ok[s] : sw->cfg->sync == SYNC_DDP ? ns > 0 : part_at(sw, s, j)->available;
+            ok[j] = ring                        ? sw->ring_ok[s]
+                    : sw->cfg->sync == SYNC_DDP ? ns > 0
+                                                : part_at(sw, s, j)->available;
         if (L->sync_stage(L->ctx, s, subs, ns, recv, nr, ok, np))
             swarm_fail(sw, "live merge of stage %d: %s", s, L->error ? L->error(L->ctx) : "failed");
     }

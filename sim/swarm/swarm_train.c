@@ -29,7 +29,8 @@ int64_t mb_new(swarm *sw, int cycle) {
     if (sw->n_mbs == sw->cap_mbs) {
         sw->cap_mbs = sw->cap_mbs ? sw->cap_mbs * 2 : 4096;
         sw->mbs = xrealloc(sw->mbs, sizeof *sw->mbs * (size_t)sw->cap_mbs);
-        sw->paths = xrealloc(sw->paths, sizeof *sw->paths * (size_t)sw->cap_mbs * (size_t)sw->n_stages);
+        sw->paths =
+            xrealloc(sw->paths, sizeof *sw->paths * (size_t)sw->cap_mbs * (size_t)sw->n_stages);
     }
     int64_t id = sw->n_mbs++;
     mb_rec *m = &sw->mbs[id];
@@ -53,8 +54,8 @@ void mb_lose(swarm *sw, int64_t mb) {
     sw->mbs_lost++;
     sw->in_flight--;
     sw->wasted_flops += m->flops;
-    swarm_event(sw, mb_path(sw, mb)[0] >= 0 ? mb_path(sw, mb)[0] : 0, -1, TRACE_EV_DROPPED, mb,
-                0, m->flops, nm_now(sw->sim), nm_now(sw->sim));
+    swarm_event(sw, mb_path(sw, mb)[0] >= 0 ? mb_path(sw, mb)[0] : 0, -1, TRACE_EV_DROPPED, mb, 0,
+                m->flops, nm_now(sw->sim), nm_now(sw->sim));
     check_drain(sw);
 }
 
@@ -123,7 +124,8 @@ static void on_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
             continue;
         }
         if (p->cache[slot].deadline > now) {
-            p->to_timer = nm_schedule_at(sim, p->cache[slot].deadline, on_timeout, sw, (uint64_t)p->id);
+            p->to_timer =
+                nm_schedule_at(sim, p->cache[slot].deadline, on_timeout, sw, (uint64_t)p->id);
             return;
         }
         mbq_pop(&p->to_q);
@@ -137,7 +139,8 @@ static void arm_timeout(swarm *sw, peer *p, int slot) {
     nm_time deadline = nm_now(sw->sim) + nm_from_s(sw->cfg->activation_timeout_s);
     p->cache[slot].deadline = deadline;
     mbq_push(&p->to_q, p->cache[slot].mb);
-    if (!p->to_timer) p->to_timer = nm_schedule_at(sw->sim, deadline, on_timeout, sw, (uint64_t)p->id);
+    if (!p->to_timer)
+        p->to_timer = nm_schedule_at(sw->sim, deadline, on_timeout, sw, (uint64_t)p->id);
 }
 
 static void timeouts_clear(swarm *sw, peer *p) {
@@ -161,13 +164,15 @@ static void send_activation(swarm *sw, peer *p, int64_t mb) {
     int slot = cache_find(p, mb, sw->cfg->cache_capacity);
     p->cache[slot].sent = 1;
     arm_timeout(sw, p, slot);
-    int64_t bytes = km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
+    int64_t bytes =
+        km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
     xfer_start(sw, XF_ACTIVATION, p->id, q, bytes, mb, -1);
 }
 
 static void send_gradient(swarm *sw, peer *p, int64_t mb) {
     int up = mb_path(sw, mb)[p->stage - 1];
-    int64_t bytes = km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
+    int64_t bytes =
+        km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
     xfer_start(sw, XF_GRADIENT, p->id, up, bytes, mb, -1);
 }
 
@@ -209,17 +214,24 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
     double secs;
     const swarm_live_ops *L = sw->cfg->live;
     if (L && L->task) { /* live: run the real kernels now; they tell how long it took */
-        swarm_task_info t = {.peer = p->id, .stage = p->stage, .kind = kk, .microbatch = mb,
-                             .from_peer = -1, .cycle = sw->cycle, .inner_step = p->steps_this_cycle,
-                             .tokens = sw->cfg->microbatch_tokens, .flops = flops,
-                             .t_start = nm_now(sw->sim), .speed = p->speed_fault};
+        swarm_task_info t = {.peer = p->id,
+                             .stage = p->stage,
+                             .kind = kk,
+                             .microbatch = mb,
+                             .from_peer = -1,
+                             .cycle = sw->cycle,
+                             .inner_step = p->steps_this_cycle,
+                             .tokens = sw->cfg->microbatch_tokens,
+                             .flops = flops,
+                             .t_start = nm_now(sw->sim),
+                             .speed = p->speed_fault};
         if (mb >= 0 && kind == TASK_BACKWARD) t.from_peer = mb_path(sw, mb)[p->stage + 1];
         else if (mb >= 0 && p->stage > 0) t.from_peer = mb_path(sw, mb)[p->stage - 1];
         secs = L->task(L->ctx, &t);
         if (secs >= 0) secs /= p->speed_fault;
         if (secs < 0) {
-            swarm_fail(sw, "live: peer %d stage %d %s of microbatch %lld: %s", p->id, p->stage, km_task_name(kk),
-                       (long long)mb, L->error ? L->error(L->ctx) : "failed");
+            swarm_fail(sw, "live: peer %d stage %d %s of microbatch %lld: %s", p->id, p->stage,
+                       km_task_name(kk), (long long)mb, L->error ? L->error(L->ctx) : "failed");
             secs = 0;
         }
     } else if (kind == TASK_OPTIMIZER) { /* memory-bound: bytes / (memory bandwidth x efficiency) */
@@ -287,10 +299,11 @@ void train_task_done(swarm *sw, peer *p) {
     p->task = TASK_NONE;
     p->task_mb = -1;
 
-    int ev = kind == TASK_FORWARD ? TRACE_EV_FORWARD
-             : kind == TASK_FUSED ? TRACE_EV_LAST_FUSED
+    int ev = kind == TASK_FORWARD     ? TRACE_EV_FORWARD
+             : kind == TASK_FUSED     ? TRACE_EV_LAST_FUSED
              : kind == TASK_OPTIMIZER ? TRACE_EV_OPTIMIZER
-             : sw->cfg->recompute ? TRACE_EV_RECOMPUTE_BACKWARD : TRACE_EV_BACKWARD;
+             : sw->cfg->recompute     ? TRACE_EV_RECOMPUTE_BACKWARD
+                                      : TRACE_EV_BACKWARD;
     swarm_event(sw, p->id, -1, ev, mb, 0, flops, t0, t1);
 
     if (kind == TASK_OPTIMIZER) {
@@ -372,7 +385,9 @@ static void abort_task(swarm *sw, peer *p) {
     if (p->task == TASK_NONE) return;
     nm_time now = nm_now(sw->sim);
     double secs = nm_to_s(now - p->task_start);
-    double frac = p->task_end > p->task_start ? (double)(now - p->task_start) / (double)(p->task_end - p->task_start) : 1;
+    double frac = p->task_end > p->task_start
+                      ? (double)(now - p->task_start) / (double)(p->task_end - p->task_start)
+                      : 1;
     if (p->task == TASK_OPTIMIZER) p->acct[ACCT_OPTIMIZER] += secs;
     else if (p->task == TASK_MERGE) p->acct[ACCT_MERGE] += secs;
     else {

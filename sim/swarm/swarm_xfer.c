@@ -49,7 +49,8 @@ static void on_flow(nm_net *net, void *ctx, uint64_t arg, const nm_flow_result *
     }
 }
 
-int xfer_start(swarm *sw, enum xfer_kind kind, int src, int dst, int64_t bytes, int64_t mb, int part) {
+int xfer_start(swarm *sw, enum xfer_kind kind, int src, int dst, int64_t bytes, int64_t mb,
+               int part) {
     if (sw->xf_free < 0) {
         int old = sw->cap_xf;
         sw->cap_xf = old ? old * 2 : 256;

@@ -57,8 +57,7 @@ static char *canonical(const sweep_value *v, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (v[i].numeric)
             at += (size_t)snprintf(s + at, len - at, "n%a\x1f", v[i].num == 0 ? 0.0 : v[i].num);
-        else
-            at += (size_t)snprintf(s + at, len - at, "s%s\x1f", v[i].text);
+        else at += (size_t)snprintf(s + at, len - at, "s%s\x1f", v[i].text);
     }
     return s;
 }
@@ -91,12 +90,12 @@ typedef struct {
     sweep_axis *axes;
     size_t n_axes;
     char *scenario_name;
-    sweep_point *pts;        /* grid points, then extra rows kept from the old file */
+    sweep_point *pts; /* grid points, then extra rows kept from the old file */
     size_t n_grid, n_rows;
     sweep_writer *w;
     sweep_stats *st;
     size_t to_run, done;
-    size_t n_ok;      /* points finished ok now, and their summed run time */
+    size_t n_ok; /* points finished ok now, and their summed run time */
     double ok_wall;
     double t0;
     int tty;
@@ -137,11 +136,14 @@ static void job_run(size_t job, void *vctx, void *vres) {
         snprintf(r->status, sizeof r->status, "failed");
         set_text(r->error, sizeof r->error, err);
     } else {
-        char *tpath = o->traces_dir ? sweep_trace_name(o->traces_dir, c->scenario_name, keys, vals,
-                                                      c->n_axes)
-                                    : NULL;
-        sim_run_opts ro = {.scenario_path = o->scenario, .trace_path = tpath,
-                           .colocated = o->colocated, .progress = 0, .stop_flag = o->stop_flag};
+        char *tpath = o->traces_dir
+                          ? sweep_trace_name(o->traces_dir, c->scenario_name, keys, vals, c->n_axes)
+                          : NULL;
+        sim_run_opts ro = {.scenario_path = o->scenario,
+                           .trace_path = tpath,
+                           .colocated = o->colocated,
+                           .progress = 0,
+                           .stop_flag = o->stop_flag};
         rc = sim_run_scenario(&sc, &ro, &r->sum, err, sizeof err);
         if (o->stop_flag && *o->stop_flag) {
             snprintf(r->status, sizeof r->status, "pending");
@@ -246,7 +248,8 @@ size_t sweep_loss_gaps(sweep_point *pts, size_t n, char *const *keys, size_t n_k
         double gap = NAN;
         for (size_t j = 0; j < n && isfinite(p->sum.loss_final); j++) {
             const sweep_point *b = &pts[j];
-            if (!sweep_point_done(b) || !is_baseline(b, km, kr) || !isfinite(b->sum.loss_final)) continue;
+            if (!sweep_point_done(b) || !is_baseline(b, km, kr) || !isfinite(b->sum.loss_final))
+                continue;
             int same = 1;
             for (size_t k = 0; k < n_keys && same; k++)
                 if ((int)k != km && (int)k != kr) same = same_value(&p->params[k], &b->params[k]);
@@ -280,7 +283,8 @@ static void fill_loss_gaps(sweep_ctx *c) {
 /* Compare an existing file with this sweep. NULL if it matches, else why not (static). */
 static const char *mismatch(const sweep_meta *old, const sweep_meta *now, char *buf, size_t n) {
     int keys_eq = old->n_keys == now->n_keys;
-    for (size_t i = 0; keys_eq && i < now->n_keys; i++) keys_eq = !strcmp(old->keys[i], now->keys[i]);
+    for (size_t i = 0; keys_eq && i < now->n_keys; i++)
+        keys_eq = !strcmp(old->keys[i], now->keys[i]);
     if (!keys_eq) {
         size_t at = (size_t)snprintf(buf, n, "its --vary keys are (");
         for (size_t i = 0; i < old->n_keys && at < n; i++)
@@ -297,7 +301,8 @@ static const char *mismatch(const sweep_meta *old, const sweep_meta *now, char *
         return buf;
     }
     int sets_eq = old->n_sets == now->n_sets;
-    for (size_t i = 0; sets_eq && i < now->n_sets; i++) sets_eq = !strcmp(old->sets[i], now->sets[i]);
+    for (size_t i = 0; sets_eq && i < now->n_sets; i++)
+        sets_eq = !strcmp(old->sets[i], now->sets[i]);
     if (!sets_eq) {
         size_t at = (size_t)snprintf(buf, n, "its --set arguments were [");
         for (size_t i = 0; i < old->n_sets && at < n; i++)
@@ -484,8 +489,10 @@ static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t er
         return EXIT_RUN;
     }
     if (st->pending) {
-        snprintf(err, errlen, "interrupted: %zu of %zu points pending in %s (run the same command "
-                 "again to resume)", st->pending, c->n_grid, o->output);
+        snprintf(err, errlen,
+                 "interrupted: %zu of %zu points pending in %s (run the same command "
+                 "again to resume)",
+                 st->pending, c->n_grid, o->output);
         return EXIT_RUN;
     }
     size_t bad = 0;
@@ -514,10 +521,8 @@ int sweep_run(const sweep_opts *o, sweep_stats *st, char *err, size_t errlen) {
     c.axes = xcalloc(o->n_vary, sizeof *c.axes);
     int rc = EXIT_OK;
     for (size_t i = 0; i < o->n_vary && !rc; i++) {
-        if (sweep_axis_parse(o->vary[i], &c.axes[i], err, errlen))
-            rc = EXIT_INPUT;
-        else
-            c.n_axes++;
+        if (sweep_axis_parse(o->vary[i], &c.axes[i], err, errlen)) rc = EXIT_INPUT;
+        else c.n_axes++;
     }
     if (!rc && sweep_axes_check(c.axes, c.n_axes, o->sets, o->n_sets, err, errlen)) rc = EXIT_INPUT;
     if (!rc && sweep_grid_size(c.axes, c.n_axes, &c.n_grid, err, errlen)) rc = EXIT_INPUT;

@@ -30,28 +30,28 @@
 #include "sim/sweep/sweep_file.h"
 
 typedef struct {
-    const char *scenario;          /* scenario file */
-    const char *const *vary;       /* --vary arguments */
+    const char *scenario;    /* scenario file */
+    const char *const *vary; /* --vary arguments */
     size_t n_vary;
-    const char *const *sets;       /* --set arguments */
+    const char *const *sets; /* --set arguments */
     size_t n_sets;
-    const char *output;            /* the sweep file */
-    const char *traces_dir;        /* NULL: no per-point traces */
-    int jobs;                      /* worker processes, >= 1 */
-    int colocated;                 /* also run each point's co-located baseline */
-    int force;                     /* replace an existing file that does not match */
-    int progress;                  /* progress on stderr */
-    volatile int *stop_flag;       /* SIGINT; may be NULL */
+    const char *output;      /* the sweep file */
+    const char *traces_dir;  /* NULL: no per-point traces */
+    int jobs;                /* worker processes, >= 1 */
+    int colocated;           /* also run each point's co-located baseline */
+    int force;               /* replace an existing file that does not match */
+    int progress;            /* progress on stderr */
+    volatile int *stop_flag; /* SIGINT; may be NULL */
 } sweep_opts;
 
 typedef struct {
-    size_t points;   /* grid points */
-    size_t kept;     /* finished points taken from the existing file */
-    size_t ran;      /* points run now (finished, ok or failed) */
-    size_t failed;   /* of those, failed */
-    size_t stopped;  /* of those, stopped at the max_sim limit (not failures) */
-    size_t pending;  /* grid points left pending (interrupted) */
-    double wall_s;   /* wall time of the whole sweep */
+    size_t points;  /* grid points */
+    size_t kept;    /* finished points taken from the existing file */
+    size_t ran;     /* points run now (finished, ok or failed) */
+    size_t failed;  /* of those, failed */
+    size_t stopped; /* of those, stopped at the max_sim limit (not failures) */
+    size_t pending; /* grid points left pending (interrupted) */
+    double wall_s;  /* wall time of the whole sweep */
 } sweep_stats;
 
 /* EXIT_OK when every grid point is finished (ok or stopped); EXIT_RUN when some failed or the

@@ -81,13 +81,13 @@ void sweep_points_free(sweep_point *p, size_t n, size_t n_keys) {
 
 typedef struct {
     size_t n_keys;
-    int *numeric;     /* per key */
-    size_t *off;      /* per key: offset in the record */
-    size_t *size;     /* per key: 8 or the string width */
+    int *numeric; /* per key */
+    size_t *off;  /* per key: offset in the record */
+    size_t *size; /* per key: 8 or the string width */
     size_t status_off, error_off, summary_off, rec_size;
     sim_field *fields;
     size_t n_fields;
-    char **names;     /* owned copies of the key names */
+    char **names; /* owned copies of the key names */
 } layout;
 
 static void layout_free(layout *l) {
@@ -119,18 +119,28 @@ static void layout_build(layout *l, char *const *keys, size_t n_keys, const int 
         l->numeric[k] = numeric[k];
         l->size[k] = numeric[k] ? 8 : round8(str_width[k] < 16 ? 16 : str_width[k]);
         l->off[k] = at;
-        sim_field f = {l->names[k], at, numeric[k] ? SIM_FT_F64 : SIM_FT_STR, l->size[k], "",
-                       NULL, "swept scenario key (--vary)"};
+        sim_field f = {l->names[k], at,   numeric[k] ? SIM_FT_F64 : SIM_FT_STR, l->size[k],
+                       "",          NULL, "swept scenario key (--vary)"};
         l->fields[nf++] = f;
         at += l->size[k];
     }
     l->status_off = at;
-    sim_field fs = {"status", at, SIM_FT_STR, SWEEP_STATUS_LEN, "", NULL,
+    sim_field fs = {"status",
+                    at,
+                    SIM_FT_STR,
+                    SWEEP_STATUS_LEN,
+                    "",
+                    NULL,
                     "ok, failed (see error) or pending (not run yet)"};
     l->fields[nf++] = fs;
     at += SWEEP_STATUS_LEN;
     l->error_off = at;
-    sim_field fe = {"error", at, SIM_FT_STR, SWEEP_ERROR_LEN, "", NULL,
+    sim_field fe = {"error",
+                    at,
+                    SIM_FT_STR,
+                    SWEEP_ERROR_LEN,
+                    "",
+                    NULL,
                     "why the point failed; empty otherwise"};
     l->fields[nf++] = fe;
     at += SWEEP_ERROR_LEN;
@@ -192,10 +202,8 @@ static void iso_now(char *buf, size_t n) {
 
 static int write_meta(hid_t f, const sweep_meta *m, size_t rows, char *err, size_t errlen) {
     char created[40];
-    if (m->created)
-        snprintf(created, sizeof created, "%s", m->created);
-    else
-        iso_now(created, sizeof created);
+    if (m->created) snprintf(created, sizeof created, "%s", m->created);
+    else iso_now(created, sizeof created);
     const char *none[1] = {""};
     if (h5u_attr_i32(f, "sweep_schema_version", SWEEP_SCHEMA_VERSION, err, errlen) ||
         h5u_attr_str(f, "orionsim_version", ORIONSIM_VERSION, err, errlen) ||
@@ -260,7 +268,8 @@ sweep_writer *sweep_file_create(const char *path, const sweep_meta *m, const swe
         dcpl = H5Pcreate(H5P_DATASET_CREATE);
         if (ft < 0 || w->memtype < 0 || sp < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
             rc = H5U_FAIL(err, errlen, "cannot set up table", "/points");
-        else if ((w->dset = H5Dcreate2(w->file, "points", ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
+        else if ((w->dset = H5Dcreate2(w->file, "points", ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT)) <
+                 0)
             rc = H5U_FAIL(err, errlen, "cannot create table", "/points");
     }
     if (ft >= 0) H5Tclose(ft);
@@ -285,7 +294,8 @@ sweep_writer *sweep_file_create(const char *path, const sweep_meta *m, const swe
 
 int sweep_file_put(sweep_writer *w, size_t row, const sweep_point *p, char *err, size_t errlen) {
     if (row >= w->rows) {
-        snprintf(err, errlen, "%s:%d: row %zu of a %zu-row table", __FILE__, __LINE__, row, w->rows);
+        snprintf(err, errlen, "%s:%d: row %zu of a %zu-row table", __FILE__, __LINE__, row,
+                 w->rows);
         return -1;
     }
     to_record(&w->l, p, w->rec);
@@ -307,7 +317,8 @@ int sweep_file_put(sweep_writer *w, size_t row, const sweep_point *p, char *err,
 int sweep_file_close(sweep_writer *w, int complete, char *err, size_t errlen) {
     if (!w) return 0;
     int rc = h5u_attr_i32(w->file, "complete", complete ? 1 : 0, err, errlen);
-    if (w->dset >= 0 && H5Dclose(w->dset) < 0 && !rc) rc = H5U_FAIL(err, errlen, "cannot close", "/points");
+    if (w->dset >= 0 && H5Dclose(w->dset) < 0 && !rc)
+        rc = H5U_FAIL(err, errlen, "cannot close", "/points");
     w->dset = H5I_INVALID_HID;
     if (H5Fclose(w->file) < 0 && !rc) rc = H5U_FAIL(err, errlen, "cannot close", "the sweep file");
     w->file = H5I_INVALID_HID;
@@ -347,8 +358,7 @@ static int read_attr_strs(hid_t loc, const char *name, char ***out, size_t *n, c
                 rc = H5U_FAIL(err, errlen, "cannot free attribute", name);
         }
         free(raw);
-        if (rc)
-            h5u_free_texts(v, (size_t)np);
+        if (rc) h5u_free_texts(v, (size_t)np);
         else {
             *out = v;
             *n = (size_t)np;
@@ -434,7 +444,8 @@ static int read_points(hid_t f, const sweep_meta *m, sweep_point **out, size_t *
     hsize_t dims[1] = {0};
     int *numeric = xcalloc(m->n_keys ? m->n_keys : 1, sizeof *numeric);
     size_t *width = xcalloc(m->n_keys ? m->n_keys : 1, sizeof *width);
-    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1) {
+    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_COMPOUND ||
+        H5Sget_simple_extent_ndims(sp) != 1) {
         H5Eclear2(H5E_DEFAULT);
         snprintf(err, errlen, "/points is not a table (1-D compound dataset)");
         rc = -1;

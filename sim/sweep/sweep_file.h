@@ -38,16 +38,16 @@
 typedef struct {
     char *orionsim_version, *created;
     char *scenario_path, *scenario_name, *scenario_text, *scenario_hash;
-    char **vary;  /* the --vary arguments */
-    char **keys;  /* their keys (the parameter columns), n_keys of both */
+    char **vary; /* the --vary arguments */
+    char **keys; /* their keys (the parameter columns), n_keys of both */
     size_t n_keys;
-    char **sets;  /* the --set arguments */
+    char **sets; /* the --set arguments */
     size_t n_sets;
 } sweep_meta;
 
 typedef struct {
-    sweep_value *params;              /* one per key */
-    char status[SWEEP_STATUS_LEN];    /* "ok", "stopped", "failed", "pending" */
+    sweep_value *params;           /* one per key */
+    char status[SWEEP_STATUS_LEN]; /* "ok", "stopped", "failed", "pending" */
     char error[SWEEP_ERROR_LEN];
     sim_summary sum;
 } sweep_point;

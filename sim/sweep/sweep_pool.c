@@ -14,10 +14,10 @@
 #include "sim/base/util.h"
 
 typedef struct {
-    pid_t pid;     /* 0: free slot */
-    int fd;        /* read end of the worker's pipe */
+    pid_t pid; /* 0: free slot */
+    int fd;    /* read end of the worker's pipe */
     size_t job;
-    size_t got;    /* result bytes received */
+    size_t got; /* result bytes received */
     char *buf;
 } slot;
 
@@ -76,8 +76,7 @@ static void finish(slot *s, size_t result_size, sweep_done_fn done, void *ctx) {
     do r = waitpid(s->pid, &status, 0);
     while (r < 0 && errno == EINTR);
     char why[128] = "";
-    if (r < 0)
-        snprintf(why, sizeof why, "%s:%d: waitpid: %s", __FILE__, __LINE__, strerror(errno));
+    if (r < 0) snprintf(why, sizeof why, "%s:%d: waitpid: %s", __FILE__, __LINE__, strerror(errno));
     else if (WIFSIGNALED(status))
         snprintf(why, sizeof why, "worker killed by signal %d (%s)", WTERMSIG(status),
                  strsignal(WTERMSIG(status)));
@@ -90,9 +89,8 @@ static void finish(slot *s, size_t result_size, sweep_done_fn done, void *ctx) {
     done(s->job, why[0] == 0, s->buf, why, ctx);
 }
 
-int sweep_pool_run(const size_t *jobs, size_t n, int workers, size_t result_size,
-                   sweep_job_fn run, sweep_done_fn done, void *ctx, volatile int *stop,
-                   char *err, size_t errlen) {
+int sweep_pool_run(const size_t *jobs, size_t n, int workers, size_t result_size, sweep_job_fn run,
+                   sweep_done_fn done, void *ctx, volatile int *stop, char *err, size_t errlen) {
     if (workers < 1) workers = 1;
     if ((size_t)workers > n) workers = n ? (int)n : 1;
     slot *slots = xcalloc((size_t)workers, sizeof *slots);

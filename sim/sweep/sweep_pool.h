@@ -24,8 +24,7 @@ typedef void (*sweep_done_fn)(size_t job, int ok, const void *result, const char
 
 /* Run jobs[0..n) on up to `workers` processes. 0, or -1 with err when a process could
  * not be started (the jobs already running are waited for first). */
-int sweep_pool_run(const size_t *jobs, size_t n, int workers, size_t result_size,
-                   sweep_job_fn run, sweep_done_fn done, void *ctx, volatile int *stop,
-                   char *err, size_t errlen);
+int sweep_pool_run(const size_t *jobs, size_t n, int workers, size_t result_size, sweep_job_fn run,
+                   sweep_done_fn done, void *ctx, volatile int *stop, char *err, size_t errlen);
 
 #endif

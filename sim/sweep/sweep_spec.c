@@ -116,7 +116,8 @@ static int parse_range(const char *arg, const char *spec, sweep_axis *a, size_t 
     for (char *p = buf, *tok; np < 4 && (tok = strsep(&p, ":")) != NULL;) part[np++] = tok;
     int rc = 0;
     if (np < 2 || np > 3) {
-        rc = fail(err, errlen, arg, "a range is START:STOP or START:STOP:STEP, got '%s'", spec, NULL);
+        rc = fail(err, errlen, arg, "a range is START:STOP or START:STOP:STEP, got '%s'", spec,
+                  NULL);
         goto out;
     }
     long li[3] = {0, 0, 1};
@@ -200,8 +201,8 @@ static int check_type(const char *arg, const sk_entry *e, int element, const swe
         break;
     case SK_FLOAT:
         if (!v->numeric)
-            return fail(err, errlen, arg, "value '%s' is not a number (%s is a number key)", v->text,
-                        e->path);
+            return fail(err, errlen, arg, "value '%s' is not a number (%s is a number key)",
+                        v->text, e->path);
         break;
     case SK_BOOL:
         if (strcasecmp(v->text, "true") && strcasecmp(v->text, "false"))
@@ -226,8 +227,7 @@ static int check_type(const char *arg, const sk_entry *e, int element, const swe
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return 0;
 }
@@ -244,7 +244,8 @@ static int check_key(const char *arg, const char *key, char *err, size_t errlen)
 int sweep_axis_parse(const char *arg, sweep_axis *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     const char *eq = strchr(arg, '=');
-    if (!eq) return fail(err, errlen, arg, "expected KEY=VALUES (e.g. training.H=1,10,100)", NULL, NULL);
+    if (!eq)
+        return fail(err, errlen, arg, "expected KEY=VALUES (e.g. training.H=1,10,100)", NULL, NULL);
     size_t klen = (size_t)(eq - arg);
     char *key = xmalloc(klen + 1);
     memcpy(key, arg, klen);
@@ -284,9 +285,11 @@ int sweep_axis_parse(const char *arg, sweep_axis *out, char *err, size_t errlen)
         for (int i = 0; i < np && !rc; i++) {
             if (!parts[i][0])
                 rc = fail(err, errlen, arg, "value %s of the list is empty",
-                          i == 0 ? "1" : i == np - 1 ? "at the end" : "in the middle", NULL);
-            else
-                add_value(out, &cap, parts[i]);
+                          i == 0        ? "1"
+                          : i == np - 1 ? "at the end"
+                                        : "in the middle",
+                          NULL);
+            else add_value(out, &cap, parts[i]);
         }
     }
     free_parts(parts, np);
@@ -294,8 +297,8 @@ int sweep_axis_parse(const char *arg, sweep_axis *out, char *err, size_t errlen)
         rc = check_type(arg, row, element, &out->values[i], err, errlen);
         for (size_t j = 0; j < i && !rc; j++)
             if (sweep_value_eq(&out->values[i], &out->values[j]))
-                rc = fail(err, errlen, arg, "value '%s' appears twice (as '%s')", out->values[i].text,
-                          out->values[j].text);
+                rc = fail(err, errlen, arg, "value '%s' appears twice (as '%s')",
+                          out->values[i].text, out->values[j].text);
     }
     if (rc) {
         sweep_axis_free(out);

@@ -37,7 +37,7 @@ typedef struct {
     char *spec;          /* the --vary argument, verbatim */
     sweep_value *values; /* n >= 1, no duplicates */
     size_t n;
-    int numeric;         /* every value is numeric */
+    int numeric; /* every value is numeric */
 } sweep_axis;
 
 /* Largest grid accepted. */

@@ -33,8 +33,7 @@ const sim_field sim_summary_fields[] = {
     F64(wasted_flops, "FLOP", G_RUN, "hardware FLOPs spent on microbatches that were lost"),
 
     F64(tokens_per_s, "tokens/s", G_MFU, "tokens trained / simulated time"),
-    F64(tokens_per_s_training, "tokens/s", G_MFU,
-        "tokens trained / time spent in training phases"),
+    F64(tokens_per_s_training, "tokens/s", G_MFU, "tokens trained / time spent in training phases"),
     F64(model_flops_per_token, "FLOP/token", G_MFU,
         "6*N + 12*L*heads*head_dim*seq (PaLM App. B); N = parameters in matmuls (no input "
         "embedding); recompute excluded"),
@@ -45,14 +44,12 @@ const sim_field sim_summary_fields[] = {
         "MFU over the training phases: model FLOP/s / sum of peak FLOP/s of the devices present"),
     F64(mfu_overall, "fraction", G_MFU,
         "MFU over the whole wall-clock (sync phases and outages included)"),
-    F64(mfu_best_window, "fraction", G_MFU,
-        "best MFU sustained over any window of mfu_window_s"),
+    F64(mfu_best_window, "fraction", G_MFU, "best MFU sustained over any window of mfu_window_s"),
     F64(mfu_window_s, "s", G_MFU, "length of the best-window MFU window (Orion: 6 h)"),
     F64(mfu_colocated, "fraction", G_MFU,
         "MFU of the same fleet with an ideal network (same engine, zero latency, no bandwidth "
         "limit)"),
-    F64(speed_vs_colocated, "fraction", G_MFU,
-        "speed vs co-located = mfu_overall / mfu_colocated"),
+    F64(speed_vs_colocated, "fraction", G_MFU, "speed vs co-located = mfu_overall / mfu_colocated"),
 
     F64(utilisation, "fraction", G_UTIL,
         "training-phase time / total time (Orion: 100.2 / (100.2 + 22.2) = 81.8%)"),

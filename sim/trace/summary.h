@@ -23,8 +23,8 @@
 
 typedef struct {
     /* run and accounting */
-    int32_t complete;              /* 1 if the run ended normally */
-    int32_t cycles;                /* completed cycles (training + sync) */
+    int32_t complete; /* 1 if the run ended normally */
+    int32_t cycles;   /* completed cycles (training + sync) */
     double sim_time_s;
     double wall_time_s;
     double tokens_trained;

@@ -18,10 +18,22 @@ _Static_assert(sizeof(trace_peer_rec) == 4 * 4 + 4 * 8 + 24 + 16, "trace_peer_re
 _Static_assert(sizeof(trace_peer_share_rec) == 2 * 4 + 7 * 8, "trace_peer_share_rec has padding");
 
 const char *const trace_event_kind_names[TRACE_EV_KINDS] = {
-    "forward",         "backward",           "recompute_backward", "last_fused",
-    "optimizer",       "send_activation",    "send_gradient",      "upload_pseudograd",
-    "download_partition", "merge",           "upload_merged",      "download_merged",
-    "download_weights", "idle",              "waiting",            "down",
+    "forward",
+    "backward",
+    "recompute_backward",
+    "last_fused",
+    "optimizer",
+    "send_activation",
+    "send_gradient",
+    "upload_pseudograd",
+    "download_partition",
+    "merge",
+    "upload_merged",
+    "download_merged",
+    "download_weights",
+    "idle",
+    "waiting",
+    "down",
     "dropped",
 };
 const char *const trace_phase_names[TRACE_PHASES] = {"training", "uploading", "merging", "other"};
@@ -160,9 +172,9 @@ static int fail(trace *t) {
     t->failed = 1;
     return -1;
 }
-#define TRY(t, call)                  \
-    do {                              \
-        if ((call) < 0) return fail(t); \
+#define TRY(t, call)                                                                               \
+    do {                                                                                           \
+        if ((call) < 0) return fail(t);                                                            \
     } while (0)
 
 static void iso_now(char *buf, size_t n) {
@@ -201,10 +213,10 @@ static int write_summary(trace *t, const sim_summary *s, int complete) {
 
 static int create_summary(trace *t) {
     hsize_t one[1] = {1};
-    hid_t ft = h5u_compound(sim_summary_fields, sim_summary_n_fields, sizeof(sim_summary),
-                            H5U_FILE);
-    t->summary_mtype = h5u_compound(sim_summary_fields, sim_summary_n_fields,
-                                    sizeof(sim_summary), H5U_MEM);
+    hid_t ft =
+        h5u_compound(sim_summary_fields, sim_summary_n_fields, sizeof(sim_summary), H5U_FILE);
+    t->summary_mtype =
+        h5u_compound(sim_summary_fields, sim_summary_n_fields, sizeof(sim_summary), H5U_MEM);
     hid_t sp = H5Screate_simple(1, one, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     int rc = 0;
@@ -237,10 +249,8 @@ static int write_events_attrs(trace *t) {
 
 static int open_contents(trace *t, const trace_meta *m) {
     char created[40];
-    if (m->created)
-        snprintf(created, sizeof created, "%s", m->created);
-    else
-        iso_now(created, sizeof created);
+    if (m->created) snprintf(created, sizeof created, "%s", m->created);
+    else iso_now(created, sizeof created);
     char *e = t->err;
     size_t el = sizeof t->err;
     hid_t f = t->file;
@@ -259,10 +269,9 @@ static int open_contents(trace *t, const trace_meta *m) {
                              tables[i].rec_size, tables[i].chunk_rows, block, e, el))
             return -1;
     }
-    if (h5u_attr_strs(t->t[T_EVENTS].dset, "kind_names", trace_event_kind_names, TRACE_EV_KINDS,
-                      e, el) ||
-        h5u_attr_strs(t->t[T_PHASES].dset, "phase_names", trace_phase_names, TRACE_PHASES, e,
+    if (h5u_attr_strs(t->t[T_EVENTS].dset, "kind_names", trace_event_kind_names, TRACE_EV_KINDS, e,
                       el) ||
+        h5u_attr_strs(t->t[T_PHASES].dset, "phase_names", trace_phase_names, TRACE_PHASES, e, el) ||
         h5u_attr_strs(t->t[T_SAMPLES].dset, "phase_names", trace_phase_names, TRACE_PHASES, e,
                       el) ||
         h5u_attr_strs(t->t[T_LOSS].dset, "kind_names", trace_loss_kind_names, TRACE_LOSS_KINDS, e,
@@ -307,14 +316,14 @@ trace *trace_open(const char *path, const trace_meta *meta) {
 /* ---- one-off tables ---------------------------------------------------------------- */
 
 /* Objects can be created only before SWMR writing starts (at the first record). */
-#define ONCE(t, flag, what)                                                              \
-    do {                                                                                 \
-        if (!(t) || (t)->failed) return -1;                                              \
-        if ((t)->flag) SIM_FAIL("trace %s: %s written twice", (t)->path, what);          \
-        if ((t)->swmr)                                                                   \
-            SIM_FAIL("trace %s: %s must be written before the first record or flush",    \
-                     (t)->path, what);                                                   \
-        (t)->flag = 1;                                                                   \
+#define ONCE(t, flag, what)                                                                        \
+    do {                                                                                           \
+        if (!(t) || (t)->failed) return -1;                                                        \
+        if ((t)->flag) SIM_FAIL("trace %s: %s written twice", (t)->path, what);                    \
+        if ((t)->swmr)                                                                             \
+            SIM_FAIL("trace %s: %s must be written before the first record or flush", (t)->path,   \
+                     what);                                                                        \
+        (t)->flag = 1;                                                                             \
     } while (0)
 
 int trace_write_scenario(trace *t, const char *text, const char *const *overrides, size_t n) {
@@ -430,8 +439,7 @@ uint64_t trace_events_written(const trace *t) {
 /* ---- flush and close --------------------------------------------------------------- */
 
 static int flush_all(trace *t, const sim_summary *s, int complete) {
-    for (int i = 0; i < T_COUNT; i++)
-        TRY(t, h5u_table_flush(&t->t[i], t->err, sizeof t->err));
+    for (int i = 0; i < T_COUNT; i++) TRY(t, h5u_table_flush(&t->t[i], t->err, sizeof t->err));
     TRY(t, write_events_attrs(t));
     if (s) TRY(t, write_summary(t, s, complete));
     return 0;

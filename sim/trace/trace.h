@@ -71,11 +71,11 @@ typedef enum {
     TRACE_EV_MERGE,
     TRACE_EV_UPLOAD_MERGED,
     TRACE_EV_DOWNLOAD_MERGED,
-    TRACE_EV_DOWNLOAD_WEIGHTS,   /* a (re)joining peer fetches its stage's weights */
+    TRACE_EV_DOWNLOAD_WEIGHTS, /* a (re)joining peer fetches its stage's weights */
     TRACE_EV_IDLE,
     TRACE_EV_WAITING,
     TRACE_EV_DOWN,
-    TRACE_EV_DROPPED,            /* a microbatch dropped (timeout, loss, peer down) */
+    TRACE_EV_DROPPED, /* a microbatch dropped (timeout, loss, peer down) */
     TRACE_EV_KINDS
 } trace_event_kind;
 
@@ -95,7 +95,7 @@ typedef struct {
     int32_t kind;                 /* trace_event_kind */
     int32_t stage;
     int32_t cycle;
-    int32_t inner_step;           /* inner step of `peer` in the cycle, -1 if none */
+    int32_t inner_step; /* inner step of `peer` in the cycle, -1 if none */
 } trace_event_rec;
 
 typedef enum {
@@ -127,12 +127,12 @@ extern const char *const trace_loss_kind_names[TRACE_LOSS_KINDS];
 
 typedef struct {
     int64_t t_ns;
-    int64_t tokens;     /* tokens trained when the loss was taken */
+    int64_t tokens; /* tokens trained when the loss was taken */
     int32_t cycle;
     int32_t inner_step;
     int32_t replica;
-    int32_t kind;       /* trace_loss_kind */
-    double loss;        /* nats per token */
+    int32_t kind; /* trace_loss_kind */
+    double loss;  /* nats per token */
 } trace_loss_rec;
 
 typedef struct {
@@ -144,10 +144,10 @@ typedef struct {
 
 typedef struct {
     int32_t peer, stage, replica;
-    int32_t gpus;           /* GPUs of the peer */
-    double peak_flops;      /* peak FLOP/s of one of its GPUs */
+    int32_t gpus;            /* GPUs of the peer */
+    double peak_flops;       /* peak FLOP/s of one of its GPUs */
     double up_bps, down_bps; /* link capacities, bit/s */
-    double price_usd_per_h; /* price of the peer (all its GPUs) per hour */
+    double price_usd_per_h;  /* price of the peer (all its GPUs) per hour */
     char device[24];
     char region[16];
 } trace_peer_rec;
@@ -169,9 +169,9 @@ typedef struct {
     const char *orionsim_version; /* NULL: "unknown" */
     const char *scenario_path;    /* NULL: "" */
     uint64_t seed;
-    const char *mode;             /* "modeled" or "live" */
-    const char *created;          /* ISO 8601 UTC; NULL: now (or SOURCE_DATE_EPOCH if set) */
-    size_t event_block_rows;      /* 0: 65536 */
+    const char *mode;        /* "modeled" or "live" */
+    const char *created;     /* ISO 8601 UTC; NULL: now (or SOURCE_DATE_EPOCH if set) */
+    size_t event_block_rows; /* 0: 65536 */
 } trace_meta;
 
 /* Create (truncate) the trace file. Returns NULL after printing

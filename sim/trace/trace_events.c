@@ -45,8 +45,7 @@ int trace_events_open(const char *path, trace_events **out, char *err, size_t er
     r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     int rc = 0;
-    if (r->file < 0)
-        rc = H5U_FAIL(err, errlen, "cannot open trace", path);
+    if (r->file < 0) rc = H5U_FAIL(err, errlen, "cannot open trace", path);
     else if ((r->dset = H5Dopen2(r->file, "events", H5P_DEFAULT)) < 0)
         rc = H5U_FAIL(err, errlen, "cannot open table", "/events");
     else if ((r->memtype = h5u_compound(trace_event_fields, trace_event_n_fields,
@@ -55,7 +54,8 @@ int trace_events_open(const char *path, trace_events **out, char *err, size_t er
     if (!rc) {
         hid_t sp = H5Dget_space(r->dset);
         hsize_t dims[1] = {0};
-        if (sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+        if (sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+            H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
             rc = H5U_FAIL(err, errlen, "cannot get the size of", "/events");
         if (sp >= 0) H5Sclose(sp);
         r->rows = dims[0];

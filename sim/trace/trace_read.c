@@ -276,23 +276,21 @@ int trace_read_tables(trace_file *tf, char ***names, size_t *n) {
     char **v = xcalloc(gi.nlinks ? gi.nlinks : 1, sizeof *v);
     size_t k = 0;
     for (hsize_t i = 0; i < gi.nlinks; i++) {
-        ssize_t len = H5Lget_name_by_idx(tf->file, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0,
-                                         H5P_DEFAULT);
+        ssize_t len =
+            H5Lget_name_by_idx(tf->file, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
         if (len < 0) {
             h5u_free_texts(v, k);
             return H5U_FAIL(tf->err, sizeof tf->err, "cannot list", "the root group");
         }
         char *name = xmalloc((size_t)len + 1);
-        if (H5Lget_name_by_idx(tf->file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name,
-                               (size_t)len + 1, H5P_DEFAULT) < 0) {
+        if (H5Lget_name_by_idx(tf->file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, (size_t)len + 1,
+                               H5P_DEFAULT) < 0) {
             free(name);
             h5u_free_texts(v, k);
             return H5U_FAIL(tf->err, sizeof tf->err, "cannot list", "the root group");
         }
-        if (is_table(tf->file, name))
-            v[k++] = name;
-        else
-            free(name);
+        if (is_table(tf->file, name)) v[k++] = name;
+        else free(name);
     }
     *names = v;
     *n = k;
@@ -308,8 +306,7 @@ int64_t trace_read_rows(trace_file *tf, const char *table) {
     if (sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
         H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
         H5U_FAIL(tf->err, sizeof tf->err, "cannot get the size of table", table);
-    else
-        rows = (int64_t)dims[0];
+    else rows = (int64_t)dims[0];
     if (sp >= 0) H5Sclose(sp);
     H5Dclose(d);
     return rows;
@@ -430,8 +427,7 @@ static void csv_value(FILE *out, const csv_col *c, const char *p) {
         char name[128];
         if (H5Tenum_nameof(c->mtype, p, name, sizeof name) >= 0)
             sim_csv_string(out, name, sizeof name);
-        else
-            H5Eclear2(H5E_DEFAULT);
+        else H5Eclear2(H5E_DEFAULT);
         break;
     }
     }
@@ -501,8 +497,7 @@ int trace_read_table_csv(trace_file *tf, const char *table, FILE *out) {
     if (d < 0) return H5U_FAIL(tf->err, sizeof tf->err, "cannot open table", table);
     hid_t ft = H5Dget_type(d), fs = H5Dget_space(d);
     int rc;
-    if (ft < 0 || fs < 0)
-        rc = H5U_FAIL(tf->err, sizeof tf->err, "cannot inspect table", table);
+    if (ft < 0 || fs < 0) rc = H5U_FAIL(tf->err, sizeof tf->err, "cannot inspect table", table);
     else if (H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(fs) != 1) {
         snprintf(tf->err, sizeof tf->err, "/%s is not a table (1-D compound dataset)", table);
         rc = -1;

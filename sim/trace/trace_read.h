@@ -31,11 +31,11 @@ typedef struct {
     int64_t schema_version;
     char *orionsim_version, *scenario_path, *created, *mode;
     uint64_t seed;
-    int complete;                /* root attribute complete: 1 only after a normal close */
-    int swmr;                    /* 1: the file is still marked open for writing (its writer
+    int complete;                 /* root attribute complete: 1 only after a normal close */
+    int swmr;                     /* 1: the file is still marked open for writing (its writer
                                     runs or was killed) and was opened for SWMR reading */
     int64_t events_window_cycles; /* -1: all cycles */
-    int64_t events_dropped;      /* events the run left out of the window */
+    int64_t events_dropped;       /* events the run left out of the window */
 } trace_info;
 
 typedef struct {

@@ -18,8 +18,7 @@
 
 typedef double (*gc_objective)(void *ctx);
 
-static inline void *gc_calloc(size_t n, size_t size, const char *file, int line)
-{
+static inline void *gc_calloc(size_t n, size_t size, const char *file, int line) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
         fprintf(stderr, "%s:%d: out of memory\n", file, line);
@@ -29,15 +28,13 @@ static inline void *gc_calloc(size_t n, size_t size, const char *file, int line)
 }
 #define GC_CALLOC(n, size) gc_calloc((n), (size), __FILE__, __LINE__)
 
-static inline void gc_fill_normal(float *x, size_t n, uint64_t seed, double mean, double std)
-{
+static inline void gc_fill_normal(float *x, size_t n, uint64_t seed, double mean, double std) {
     kprng r;
     kprng_init(&r, seed);
     for (size_t i = 0; i < n; i++) x[i] = (float)(mean + std * kprng_normal(&r));
 }
 
-static inline double gc_dot(const float *a, const float *b, size_t n)
-{
+static inline double gc_dot(const float *a, const float *b, size_t n) {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
     return s;
@@ -50,8 +47,7 @@ static inline double gc_dot(const float *a, const float *b, size_t n)
  * (0 when the analytic gradient is zero there). */
 static inline int gc_check_stats(const char *what, float *p, const float *an, size_t n,
                                  gc_objective f, void *ctx, float h, double atol, double rtol,
-                                 size_t max_checks, double *rel_l2)
-{
+                                 size_t max_checks, double *rel_l2) {
     int bad = 0;
     double err2 = 0.0, an2 = 0.0;
     size_t stride = n > max_checks ? (n + max_checks - 1) / max_checks : 1;
@@ -77,10 +73,8 @@ static inline int gc_check_stats(const char *what, float *p, const float *an, si
     return bad;
 }
 
-static inline int gc_check(const char *what, float *p, const float *an, size_t n,
-                           gc_objective f, void *ctx, float h, double atol, double rtol,
-                           size_t max_checks)
-{
+static inline int gc_check(const char *what, float *p, const float *an, size_t n, gc_objective f,
+                           void *ctx, float h, double atol, double rtol, size_t max_checks) {
     return gc_check_stats(what, p, an, n, f, ctx, h, atol, rtol, max_checks, NULL);
 }
 

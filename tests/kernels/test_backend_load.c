@@ -22,8 +22,7 @@ static int had_plugin_dir;
 
 /* Runs kb_open with stderr captured into buf. */
 static kb_backend *open_capturing(const char *which, kb_dtype act, char *err, size_t errlen,
-                                  char *buf, size_t buflen)
-{
+                                  char *buf, size_t buflen) {
     fflush(stderr);
     int saved = dup(2);
     ck_assert_int_ge(saved, 0);
@@ -42,23 +41,18 @@ static kb_backend *open_capturing(const char *which, kb_dtype act, char *err, si
 }
 
 /* Points ORIONSIM_PLUGIN_DIR at a fresh empty directory (path returned in dir). */
-static void use_empty_plugin_dir(char *dir, size_t len)
-{
+static void use_empty_plugin_dir(char *dir, size_t len) {
     snprintf(dir, len, "/tmp/orionsim-noplugin-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(setenv("ORIONSIM_PLUGIN_DIR", dir, 1), 0);
 }
 
-static void restore_plugin_dir(void)
-{
-    if (had_plugin_dir)
-        setenv("ORIONSIM_PLUGIN_DIR", saved_plugin_dir, 1);
-    else
-        unsetenv("ORIONSIM_PLUGIN_DIR");
+static void restore_plugin_dir(void) {
+    if (had_plugin_dir) setenv("ORIONSIM_PLUGIN_DIR", saved_plugin_dir, 1);
+    else unsetenv("ORIONSIM_PLUGIN_DIR");
 }
 
-START_TEST(test_cpu_opens)
-{
+START_TEST(test_cpu_opens) {
     char err[256] = "x";
     kb_backend *be = kb_open("cpu", 0, KB_F32, err, sizeof err);
     ck_assert_ptr_nonnull(be);
@@ -72,12 +66,11 @@ START_TEST(test_cpu_opens)
     ck_assert_mem_eq(in, out, sizeof in);
     be->free(be, buf);
     kb_close(be);
-    kb_close(NULL);   /* harmless */
+    kb_close(NULL); /* harmless */
 }
 END_TEST
 
-START_TEST(test_cuda_missing_plugin_fails_cleanly)
-{
+START_TEST(test_cuda_missing_plugin_fails_cleanly) {
     char dir[64];
     use_empty_plugin_dir(dir, sizeof dir);
     char err[1024] = "";
@@ -91,8 +84,7 @@ START_TEST(test_cuda_missing_plugin_fails_cleanly)
 }
 END_TEST
 
-START_TEST(test_auto_falls_back_with_notice)
-{
+START_TEST(test_auto_falls_back_with_notice) {
     char dir[64];
     use_empty_plugin_dir(dir, sizeof dir);
     char err[256] = "", captured[2048];
@@ -111,8 +103,7 @@ START_TEST(test_auto_falls_back_with_notice)
 }
 END_TEST
 
-START_TEST(test_unknown_name)
-{
+START_TEST(test_unknown_name) {
     char err[256] = "";
     ck_assert_ptr_null(kb_open("tpu", 0, KB_F32, err, sizeof err));
     ck_assert_msg(strstr(err, "tpu") != NULL, "message: %s", err);
@@ -121,8 +112,7 @@ START_TEST(test_unknown_name)
 }
 END_TEST
 
-START_TEST(test_auto_with_real_plugin_dir)
-{
+START_TEST(test_auto_with_real_plugin_dir) {
     char err[256] = "", captured[2048];
     kb_backend *be = open_capturing("auto", KB_F32, err, sizeof err, captured, sizeof captured);
     ck_assert_ptr_nonnull(be);
@@ -140,8 +130,7 @@ START_TEST(test_auto_with_real_plugin_dir)
 }
 END_TEST
 
-START_TEST(test_cuda_bad_ordinal)
-{
+START_TEST(test_cuda_bad_ordinal) {
     char err[512] = "";
     kb_backend *be = kb_open("cuda", 9999, KB_F32, err, sizeof err);
     ck_assert_ptr_null(be);
@@ -150,8 +139,7 @@ START_TEST(test_cuda_bad_ordinal)
 }
 END_TEST
 
-int main(void)
-{
+int main(void) {
     const char *d = getenv("ORIONSIM_PLUGIN_DIR");
     if (d) {
         had_plugin_dir = 1;

@@ -25,16 +25,14 @@ typedef struct {
     float *A, *B, *C, *R;
 } gemm_ctx;
 
-static double gemm_objective(void *p)
-{
+static double gemm_objective(void *p) {
     gemm_ctx *c = p;
     c->be->gemm(c->be, c->ta, c->tb, c->M, c->N, c->K, 1.0f, c->A, KB_F32, c->lda, c->B, KB_F32,
                 c->ldb, 0.0f, c->C, KB_F32, c->N);
     return gc_dot(c->C, c->R, (size_t)c->M * c->N);
 }
 
-START_TEST(test_gemm_values_all_transposes)
-{
+START_TEST(test_gemm_values_all_transposes) {
     kb_backend *be = kb_cpu_open();
     const int M = 5, N = 6, K = 4;
     for (int ta = 0; ta < 2; ta++)
@@ -50,8 +48,8 @@ START_TEST(test_gemm_values_all_transposes)
             float *C0 = GC_CALLOC((size_t)M * ldc, sizeof(float));
             memcpy(C0, C, (size_t)M * ldc * sizeof(float));
             const float alpha = 1.5f, beta = 0.5f;
-            be->gemm(be, ta, tb, M, N, K, alpha, A, KB_F32, lda, B, KB_F32, ldb,
-                     beta, C, KB_F32, ldc);
+            be->gemm(be, ta, tb, M, N, K, alpha, A, KB_F32, lda, B, KB_F32, ldb, beta, C, KB_F32,
+                     ldc);
             for (int i = 0; i < M; i++) {
                 for (int j = 0; j < N; j++) {
                     double s = 0.0;
@@ -65,16 +63,19 @@ START_TEST(test_gemm_values_all_transposes)
                                   "gemm ta=%d tb=%d C[%d,%d] = %g, reference %g", ta, tb, i, j,
                                   (double)C[i * ldc + j], ref);
                 }
-                for (int j = N; j < ldc; j++)   /* padding untouched */
+                for (int j = N; j < ldc; j++) /* padding untouched */
                     ck_assert(C[i * ldc + j] == C0[i * ldc + j]);
             }
             /* beta = 0 must not read C (garbage, even NaN, is overwritten) */
             for (int i = 0; i < M * ldc; i++) C[i] = NAN;
-            be->gemm(be, ta, tb, M, N, K, 1.0f, A, KB_F32, lda, B, KB_F32, ldb,
-                     0.0f, C, KB_F32, ldc);
+            be->gemm(be, ta, tb, M, N, K, 1.0f, A, KB_F32, lda, B, KB_F32, ldb, 0.0f, C, KB_F32,
+                     ldc);
             for (int i = 0; i < M; i++)
                 for (int j = 0; j < N; j++) ck_assert(isfinite(C[i * ldc + j]));
-            free(A); free(B); free(C); free(C0);
+            free(A);
+            free(B);
+            free(C);
+            free(C0);
         }
     be->close(be);
 }
@@ -82,8 +83,7 @@ END_TEST
 
 /* The backward of C = op(A) op(B) is two more GEMMs with transposes; checked against
  * finite differences for every (ta, tb). */
-START_TEST(test_gemm_gradients_all_transposes)
-{
+START_TEST(test_gemm_gradients_all_transposes) {
     kb_backend *be = kb_cpu_open();
     const int M = 4, N = 5, K = 3;
     for (int ta = 0; ta < 2; ta++)
@@ -111,11 +111,18 @@ START_TEST(test_gemm_gradients_all_transposes)
             else
                 be->gemm(be, 1, ta, N, K, M, 1.0f, c.R, KB_F32, N, c.A, KB_F32, c.lda, 0.0f, dB,
                          KB_F32, K);
-            ck_assert_int_eq(gc_check("gemm dA", c.A, dA, na, gemm_objective, &c, FD_H, FD_ATOL,
-                                      FD_RTOL, 1000), 0);
-            ck_assert_int_eq(gc_check("gemm dB", c.B, dB, nb, gemm_objective, &c, FD_H, FD_ATOL,
-                                      FD_RTOL, 1000), 0);
-            free(c.A); free(c.B); free(c.C); free(c.R); free(dA); free(dB);
+            ck_assert_int_eq(
+                gc_check("gemm dA", c.A, dA, na, gemm_objective, &c, FD_H, FD_ATOL, FD_RTOL, 1000),
+                0);
+            ck_assert_int_eq(
+                gc_check("gemm dB", c.B, dB, nb, gemm_objective, &c, FD_H, FD_ATOL, FD_RTOL, 1000),
+                0);
+            free(c.A);
+            free(c.B);
+            free(c.C);
+            free(c.R);
+            free(dA);
+            free(dB);
         }
     be->close(be);
 }
@@ -130,19 +137,22 @@ typedef struct {
     float *wte, *out, *R;
 } emb_ctx;
 
-static double emb_objective(void *p)
-{
+static double emb_objective(void *p) {
     emb_ctx *c = p;
     c->be->embedding_fwd(c->be, c->out, c->tok, c->wte, c->N, c->d);
     return gc_dot(c->out, c->R, (size_t)c->N * c->d);
 }
 
-START_TEST(test_embedding)
-{
+START_TEST(test_embedding) {
     kb_backend *be = kb_cpu_open();
     const int V = 7, d = 5, N = 6;
-    const int32_t tok[6] = {3, 0, 6, 3, 3, 1};     /* repeats accumulate */
-    emb_ctx c = {be, N, d, tok, GC_CALLOC((size_t)V * d, 4), GC_CALLOC((size_t)N * d, 4),
+    const int32_t tok[6] = {3, 0, 6, 3, 3, 1}; /* repeats accumulate */
+    emb_ctx c = {be,
+                 N,
+                 d,
+                 tok,
+                 GC_CALLOC((size_t)V * d, 4),
+                 GC_CALLOC((size_t)N * d, 4),
                  GC_CALLOC((size_t)N * d, 4)};
     gc_fill_normal(c.wte, (size_t)V * d, 1, 0, 1);
     gc_fill_normal(c.R, (size_t)N * d, 2, 0, 1);
@@ -151,10 +161,14 @@ START_TEST(test_embedding)
         for (int j = 0; j < d; j++) ck_assert(c.out[r * d + j] == c.wte[tok[r] * d + j]);
     float *dw = GC_CALLOC((size_t)V * d, 4);
     be->embedding_bwd(be, dw, tok, c.R, N, d);
-    ck_assert_int_eq(gc_check("embedding dwte", c.wte, dw, (size_t)V * d, emb_objective, &c,
-                              FD_H, FD_ATOL, FD_RTOL, 1000), 0);
-    for (int j = 0; j < d; j++) ck_assert(dw[2 * d + j] == 0.0f);   /* token 2 unused */
-    free(c.wte); free(c.out); free(c.R); free(dw);
+    ck_assert_int_eq(gc_check("embedding dwte", c.wte, dw, (size_t)V * d, emb_objective, &c, FD_H,
+                              FD_ATOL, FD_RTOL, 1000),
+                     0);
+    for (int j = 0; j < d; j++) ck_assert(dw[2 * d + j] == 0.0f); /* token 2 unused */
+    free(c.wte);
+    free(c.out);
+    free(c.R);
+    free(dw);
     be->close(be);
 }
 END_TEST
@@ -167,20 +181,24 @@ typedef struct {
     float *x, *w, *out, *rstd, *R;
 } norm_ctx;
 
-static double norm_objective(void *p)
-{
+static double norm_objective(void *p) {
     norm_ctx *c = p;
     c->be->rmsnorm_fwd(c->be, c->out, c->rstd, c->x, c->w, c->N, c->d, 1e-5f);
     return gc_dot(c->out, c->R, (size_t)c->N * c->d);
 }
 
-START_TEST(test_rmsnorm)
-{
+START_TEST(test_rmsnorm) {
     kb_backend *be = kb_cpu_open();
     const int N = 4, d = 8;
     const size_t n = (size_t)N * d;
-    norm_ctx c = {be, N, d, GC_CALLOC(n, 4), GC_CALLOC((size_t)d, 4), GC_CALLOC(n, 4),
-                  GC_CALLOC((size_t)N, 4), GC_CALLOC(n, 4)};
+    norm_ctx c = {be,
+                  N,
+                  d,
+                  GC_CALLOC(n, 4),
+                  GC_CALLOC((size_t)d, 4),
+                  GC_CALLOC(n, 4),
+                  GC_CALLOC((size_t)N, 4),
+                  GC_CALLOC(n, 4)};
     gc_fill_normal(c.x, n, 1, 0, 1);
     gc_fill_normal(c.w, (size_t)d, 2, 1, 0.3);
     gc_fill_normal(c.R, n, 3, 0, 1);
@@ -196,17 +214,25 @@ START_TEST(test_rmsnorm)
     float *dx = GC_CALLOC(n, 4), *dw = GC_CALLOC((size_t)d, 4);
     norm_objective(&c);
     be->rmsnorm_bwd(be, dx, dw, c.R, c.x, c.w, c.rstd, N, d);
-    ck_assert_int_eq(gc_check("rmsnorm dx", c.x, dx, n, norm_objective, &c, FD_H, FD_ATOL,
-                              FD_RTOL, 1000), 0);
-    ck_assert_int_eq(gc_check("rmsnorm dw", c.w, dw, (size_t)d, norm_objective, &c, FD_H,
-                              FD_ATOL, FD_RTOL, 1000), 0);
+    ck_assert_int_eq(
+        gc_check("rmsnorm dx", c.x, dx, n, norm_objective, &c, FD_H, FD_ATOL, FD_RTOL, 1000), 0);
+    ck_assert_int_eq(gc_check("rmsnorm dw", c.w, dw, (size_t)d, norm_objective, &c, FD_H, FD_ATOL,
+                              FD_RTOL, 1000),
+                     0);
     /* backward accumulates */
     float *dx2 = GC_CALLOC(n, 4);
     memcpy(dx2, dx, n * 4);
     be->rmsnorm_bwd(be, dx2, dw, c.R, c.x, c.w, c.rstd, N, d);
     for (size_t i = 0; i < n; i++)
         ck_assert(fabsf(dx2[i] - 2 * dx[i]) <= 1e-6f * (1 + fabsf(dx[i])));
-    free(c.x); free(c.w); free(c.out); free(c.rstd); free(c.R); free(dx); free(dw); free(dx2);
+    free(c.x);
+    free(c.w);
+    free(c.out);
+    free(c.rstd);
+    free(c.R);
+    free(dx);
+    free(dw);
+    free(dx2);
     be->close(be);
 }
 END_TEST
@@ -219,8 +245,7 @@ typedef struct {
     float *x, *y, *R;
 } rope_ctx;
 
-static double rope_objective(void *p)
-{
+static double rope_objective(void *p) {
     rope_ctx *c = p;
     const size_t n = (size_t)c->N * (c->nh + 2 * c->nkv) * c->hd;
     memcpy(c->y, c->x, n * 4);
@@ -228,8 +253,7 @@ static double rope_objective(void *p)
     return gc_dot(c->y, c->R, n);
 }
 
-START_TEST(test_rope)
-{
+START_TEST(test_rope) {
     kb_backend *be = kb_cpu_open();
     const int T = 5, N = 10, nh = 2, nkv = 1, hd = 8, w = (nh + 2 * nkv) * hd, half = hd / 2;
     const size_t n = (size_t)N * w;
@@ -258,9 +282,12 @@ START_TEST(test_rope)
     /* and the gradient of sum(rope(x) * R) is rope_bwd(R) */
     memcpy(z, c.R, n * 4);
     be->rope_bwd(be, z, N, T, nh, nkv, hd, 10000.0f);
-    ck_assert_int_eq(gc_check("rope dx", c.x, z, n, rope_objective, &c, FD_H, FD_ATOL, FD_RTOL,
-                              1000), 0);
-    free(c.x); free(c.y); free(c.R); free(z);
+    ck_assert_int_eq(
+        gc_check("rope dx", c.x, z, n, rope_objective, &c, FD_H, FD_ATOL, FD_RTOL, 1000), 0);
+    free(c.x);
+    free(c.y);
+    free(c.R);
+    free(z);
     be->close(be);
 }
 END_TEST
@@ -273,16 +300,14 @@ typedef struct {
     float *qkv, *out, *lse, *R;
 } att_ctx;
 
-static double att_objective(void *p)
-{
+static double att_objective(void *p) {
     att_ctx *c = p;
     c->be->attention_fwd(c->be, c->out, c->lse, c->qkv, c->B, c->T, c->nh, c->nkv, c->hd);
     return gc_dot(c->out, c->R, (size_t)c->B * c->T * c->nh * c->hd);
 }
 
 /* Double-precision reference of the forward: out and lse. */
-static void att_reference(const att_ctx *c, double *out, double *lse)
-{
+static void att_reference(const att_ctx *c, double *out, double *lse) {
     const int w = (c->nh + 2 * c->nkv) * c->hd, group = c->nh / c->nkv, T = c->T, hd = c->hd;
     for (int b = 0; b < c->B; b++)
         for (int h = 0; h < c->nh; h++)
@@ -309,12 +334,19 @@ static void att_reference(const att_ctx *c, double *out, double *lse)
             }
 }
 
-static void check_attention(int B, int T, int nh, int nkv, int hd)
-{
+static void check_attention(int B, int T, int nh, int nkv, int hd) {
     kb_backend *be = kb_cpu_open();
     const int w = (nh + 2 * nkv) * hd;
     const size_t nq = (size_t)B * T * w, no = (size_t)B * T * nh * hd, nl = (size_t)B * nh * T;
-    att_ctx c = {be, B, T, nh, nkv, hd, GC_CALLOC(nq, 4), GC_CALLOC(no, 4), GC_CALLOC(nl, 4),
+    att_ctx c = {be,
+                 B,
+                 T,
+                 nh,
+                 nkv,
+                 hd,
+                 GC_CALLOC(nq, 4),
+                 GC_CALLOC(no, 4),
+                 GC_CALLOC(nl, 4),
                  GC_CALLOC(no, 4)};
     gc_fill_normal(c.qkv, nq, 100 + nh * 10 + nkv, 0, 1);
     gc_fill_normal(c.R, no, 7, 0, 1);
@@ -330,13 +362,20 @@ static void check_attention(int B, int T, int nh, int nkv, int hd)
                       1e-6f);
     float *dqkv = GC_CALLOC(nq, 4);
     be->attention_bwd(be, dqkv, c.R, c.qkv, c.out, c.lse, B, T, nh, nkv, hd);
-    ck_assert_int_eq(gc_check("attention dqkv", c.qkv, dqkv, nq, att_objective, &c, FD_H,
-                              FD_ATOL, FD_RTOL, 2000), 0);
-    free(c.qkv); free(c.out); free(c.lse); free(c.R); free(ro); free(rl); free(dqkv);
+    ck_assert_int_eq(gc_check("attention dqkv", c.qkv, dqkv, nq, att_objective, &c, FD_H, FD_ATOL,
+                              FD_RTOL, 2000),
+                     0);
+    free(c.qkv);
+    free(c.out);
+    free(c.lse);
+    free(c.R);
+    free(ro);
+    free(rl);
+    free(dqkv);
     be->close(be);
 }
 
-START_TEST(test_attention_mha)  { check_attention(2, 5, 2, 2, 4); }
+START_TEST(test_attention_mha) { check_attention(2, 5, 2, 2, 4); }
 END_TEST
 START_TEST(test_attention_gqa2) { check_attention(2, 5, 4, 2, 4); }
 END_TEST
@@ -351,8 +390,7 @@ END_TEST
  * for the gradients: fp32 scores carry a rounding error proportional to their size, which
  * grows with the query scale qstd. Observed errors are 30-400x below. */
 static void att_naive(const float *qkv, const float *dout, int B, int T, int nh, int nkv, int hd,
-                      double *out, double *lse, double *dqkv)
-{
+                      double *out, double *lse, double *dqkv) {
     const int w = (nh + 2 * nkv) * hd, group = nh / nkv, ow = nh * hd;
     const double sc = 1.0 / sqrt((double)hd);
     double *p = GC_CALLOC((size_t)T, sizeof(double)), *o = GC_CALLOC((size_t)hd, sizeof(double));
@@ -398,16 +436,14 @@ static void att_naive(const float *qkv, const float *dout, int B, int T, int nh,
     free(o);
 }
 
-static void att_err(const float *got, const double *ref, size_t n, double tol, const char *what)
-{
+static void att_err(const float *got, const double *ref, size_t n, double tol, const char *what) {
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(fabs(got[i] - ref[i]) <= tol * (1 + fabs(ref[i])),
                       "%s[%zu] = %.9g, reference %.9g", what, i, (double)got[i], ref[i]);
 }
 
 /* qstd scales the queries: large values give score ranges far beyond exp's (underflow). */
-static void check_attention_naive(int B, int T, int nh, int nkv, int hd, double qstd)
-{
+static void check_attention_naive(int B, int T, int nh, int nkv, int hd, double qstd) {
     kb_backend *be = kb_cpu_open();
     const int w = (nh + 2 * nkv) * hd;
     const size_t nq = (size_t)B * T * w, no = (size_t)B * T * nh * hd, nl = (size_t)B * nh * T;
@@ -419,7 +455,7 @@ static void check_attention_naive(int B, int T, int nh, int nkv, int hd, double 
     for (int r = 0; r < B * T; r++)
         for (int i = 0; i < nh * hd; i++) qkv[(size_t)r * w + i] *= (float)qstd;
     gc_fill_normal(dout, no, 2000 + T, 0, 1);
-    gc_fill_normal(dqkv, nq, 3000 + T, 0, 1);          /* the backward adds to it */
+    gc_fill_normal(dqkv, nq, 3000 + T, 0, 1); /* the backward adds to it */
     for (size_t i = 0; i < nq; i++) rd[i] = dqkv[i];
     att_naive(qkv, dout, B, T, nh, nkv, hd, ro, rl, rd);
     be->attention_fwd(be, out, lse, qkv, B, T, nh, nkv, hd);
@@ -427,20 +463,26 @@ static void check_attention_naive(int B, int T, int nh, int nkv, int hd, double 
     att_err(out, ro, no, 2e-5 * qstd, "attention out");
     att_err(lse, rl, nl, 2e-5 * qstd, "attention lse");
     att_err(dqkv, rd, nq, 1e-4 * qstd, "attention dqkv");
-    free(qkv); free(out); free(lse); free(dout); free(dqkv); free(ro); free(rl); free(rd);
+    free(qkv);
+    free(out);
+    free(lse);
+    free(dout);
+    free(dqkv);
+    free(ro);
+    free(rl);
+    free(rd);
     be->close(be);
 }
 
-START_TEST(test_attention_vs_naive)
-{
-    check_attention_naive(1, 1, 4, 2, 8, 1);      /* T = 1: p = 1, out = v */
+START_TEST(test_attention_vs_naive) {
+    check_attention_naive(1, 1, 4, 2, 8, 1); /* T = 1: p = 1, out = v */
     check_attention_naive(2, 1, 1, 1, 4, 1);
-    check_attention_naive(2, 37, 2, 2, 8, 1);     /* MHA, one partial tile */
-    check_attention_naive(1, 300, 2, 1, 8, 1);    /* group 2: tiles of 128, last 44 */
-    check_attention_naive(2, 300, 1, 1, 8, 1);    /* group 1: tiles of 256, last 44 */
-    check_attention_naive(2, 70, 4, 1, 16, 1);    /* group 4: tiles of 64, last 6 */
-    check_attention_naive(1, 45, 16, 2, 8, 1);    /* group 8: tiles of 32, last 13 */
-    check_attention_naive(1, 90, 8, 2, 8, 12);    /* scores spanning hundreds: exp underflow */
+    check_attention_naive(2, 37, 2, 2, 8, 1);  /* MHA, one partial tile */
+    check_attention_naive(1, 300, 2, 1, 8, 1); /* group 2: tiles of 128, last 44 */
+    check_attention_naive(2, 300, 1, 1, 8, 1); /* group 1: tiles of 256, last 44 */
+    check_attention_naive(2, 70, 4, 1, 16, 1); /* group 4: tiles of 64, last 6 */
+    check_attention_naive(1, 45, 16, 2, 8, 1); /* group 8: tiles of 32, last 13 */
+    check_attention_naive(1, 90, 8, 2, 8, 12); /* scores spanning hundreds: exp underflow */
 }
 END_TEST
 
@@ -452,25 +494,26 @@ typedef struct {
     float *x, *out, *R;
 } pw_ctx;
 
-static double swiglu_objective(void *p)
-{
+static double swiglu_objective(void *p) {
     pw_ctx *c = p;
     c->be->swiglu_fwd(c->be, c->out, c->x, c->N, c->f);
     return gc_dot(c->out, c->R, (size_t)c->N * c->f);
 }
 
-static double silu_objective(void *p)
-{
+static double silu_objective(void *p) {
     pw_ctx *c = p;
     c->be->silu_fwd(c->be, c->out, c->x, (size_t)c->N * c->f);
     return gc_dot(c->out, c->R, (size_t)c->N * c->f);
 }
 
-START_TEST(test_swiglu_silu)
-{
+START_TEST(test_swiglu_silu) {
     kb_backend *be = kb_cpu_open();
     const int N = 3, f = 6;
-    pw_ctx c = {be, N, f, GC_CALLOC((size_t)N * 2 * f, 4), GC_CALLOC((size_t)N * f, 4),
+    pw_ctx c = {be,
+                N,
+                f,
+                GC_CALLOC((size_t)N * 2 * f, 4),
+                GC_CALLOC((size_t)N * f, 4),
                 GC_CALLOC((size_t)N * f, 4)};
     gc_fill_normal(c.x, (size_t)N * 2 * f, 1, 0, 1.5);
     gc_fill_normal(c.R, (size_t)N * f, 2, 0, 1);
@@ -482,16 +525,21 @@ START_TEST(test_swiglu_silu)
         }
     float *dx = GC_CALLOC((size_t)N * 2 * f, 4);
     be->swiglu_bwd(be, dx, c.R, c.x, N, f);
-    ck_assert_int_eq(gc_check("swiglu dgu", c.x, dx, (size_t)N * 2 * f, swiglu_objective, &c,
-                              FD_H, FD_ATOL, FD_RTOL, 1000), 0);
+    ck_assert_int_eq(gc_check("swiglu dgu", c.x, dx, (size_t)N * 2 * f, swiglu_objective, &c, FD_H,
+                              FD_ATOL, FD_RTOL, 1000),
+                     0);
 
     memset(dx, 0, (size_t)N * 2 * f * 4);
     silu_objective(&c);
     ck_assert(fabs(c.out[0] - c.x[0] / (1 + exp(-c.x[0]))) <= 1e-6);
     be->silu_bwd(be, dx, c.R, c.x, (size_t)N * f);
-    ck_assert_int_eq(gc_check("silu dx", c.x, dx, (size_t)N * f, silu_objective, &c, FD_H,
-                              FD_ATOL, FD_RTOL, 1000), 0);
-    free(c.x); free(c.out); free(c.R); free(dx);
+    ck_assert_int_eq(gc_check("silu dx", c.x, dx, (size_t)N * f, silu_objective, &c, FD_H, FD_ATOL,
+                              FD_RTOL, 1000),
+                     0);
+    free(c.x);
+    free(c.out);
+    free(c.R);
+    free(dx);
     be->close(be);
 }
 END_TEST
@@ -506,8 +554,7 @@ typedef struct {
     float dscale;
 } ce_ctx;
 
-static double ce_objective(void *p)
-{
+static double ce_objective(void *p) {
     ce_ctx *c = p;
     c->be->crossentropy(c->be, c->losses, NULL, c->logits, c->tgt, c->N, c->V, 1.0f);
     double s = 0;
@@ -515,8 +562,7 @@ static double ce_objective(void *p)
     return c->dscale * s;
 }
 
-START_TEST(test_crossentropy)
-{
+START_TEST(test_crossentropy) {
     kb_backend *be = kb_cpu_open();
     const int N = 4, V = 9;
     const int32_t tgt[4] = {0, 8, 3, 3};
@@ -538,9 +584,13 @@ START_TEST(test_crossentropy)
     memcpy(alias, c.logits, (size_t)N * V * 4);
     be->crossentropy(be, c.losses, alias, alias, tgt, N, V, c.dscale);
     ck_assert(memcmp(alias, dl, (size_t)N * V * 4) == 0);
-    ck_assert_int_eq(gc_check("crossentropy dlogits", c.logits, dl, (size_t)N * V, ce_objective,
-                              &c, FD_H, FD_ATOL, FD_RTOL, 1000), 0);
-    free(c.logits); free(c.losses); free(dl); free(alias);
+    ck_assert_int_eq(gc_check("crossentropy dlogits", c.logits, dl, (size_t)N * V, ce_objective, &c,
+                              FD_H, FD_ATOL, FD_RTOL, 1000),
+                     0);
+    free(c.logits);
+    free(c.losses);
+    free(dl);
+    free(alias);
     be->close(be);
 }
 END_TEST
@@ -550,8 +600,7 @@ END_TEST
 /* The larger thread count the determinism checks compare against one thread: 3, unless
  * OMP_NUM_THREADS is set, which is then honoured (valgrind runs set it to 1, and the
  * comparison becomes 1 against 1). */
-static int many_threads(void)
-{
+static int many_threads(void) {
     const char *e = getenv("OMP_NUM_THREADS");
     return e && *e ? omp_get_max_threads() : 3;
 }
@@ -564,21 +613,26 @@ typedef struct {
     float *dst0, *dst, *src, *R;
 } cols_ctx;
 
-static double cols_objective(void *p)
-{
+static double cols_objective(void *p) {
     cols_ctx *c = p;
     memcpy(c->dst, c->dst0, (size_t)c->N * c->ldd * 4);
     c->be->add_cols(c->be, c->dst, c->ldd, c->src, c->lds, c->N, c->ncols);
     return gc_dot(c->dst, c->R, (size_t)c->N * c->ldd);
 }
 
-START_TEST(test_add_cols)
-{
+START_TEST(test_add_cols) {
     kb_backend *be = kb_cpu_open();
     /* the ResBM shapes: a k-wide source into a d-wide destination and back */
     const int N = 3, d = 7, k = 3;
-    cols_ctx c = {be, N, d, k, k, GC_CALLOC((size_t)N * d, 4), GC_CALLOC((size_t)N * d, 4),
-                  GC_CALLOC((size_t)N * k, 4), GC_CALLOC((size_t)N * d, 4)};
+    cols_ctx c = {be,
+                  N,
+                  d,
+                  k,
+                  k,
+                  GC_CALLOC((size_t)N * d, 4),
+                  GC_CALLOC((size_t)N * d, 4),
+                  GC_CALLOC((size_t)N * k, 4),
+                  GC_CALLOC((size_t)N * d, 4)};
     gc_fill_normal(c.dst0, (size_t)N * d, 1, 0, 1);
     gc_fill_normal(c.src, (size_t)N * k, 2, 0, 1);
     gc_fill_normal(c.R, (size_t)N * d, 3, 0, 1);
@@ -590,23 +644,27 @@ START_TEST(test_add_cols)
     /* adjoint: the gradient w.r.t. src is add_cols of R the other way round */
     float *dsrc = GC_CALLOC((size_t)N * k, 4);
     be->add_cols(be, dsrc, k, c.R, d, N, k);
-    ck_assert_int_eq(gc_check("add_cols dsrc", c.src, dsrc, (size_t)N * k, cols_objective, &c,
-                              FD_H, FD_ATOL, FD_RTOL, 1000), 0);
-    free(c.dst0); free(c.dst); free(c.src); free(c.R); free(dsrc);
+    ck_assert_int_eq(gc_check("add_cols dsrc", c.src, dsrc, (size_t)N * k, cols_objective, &c, FD_H,
+                              FD_ATOL, FD_RTOL, 1000),
+                     0);
+    free(c.dst0);
+    free(c.dst);
+    free(c.src);
+    free(c.R);
+    free(dsrc);
     be->close(be);
 }
 END_TEST
 
-START_TEST(test_add_scale_sumsq)
-{
+START_TEST(test_add_scale_sumsq) {
     kb_backend *be = kb_cpu_open();
-    const size_t n = 200003;                      /* several sumsq chunks, ragged end */
+    const size_t n = 200003; /* several sumsq chunks, ragged end */
     float *a = GC_CALLOC(n, 4), *b = GC_CALLOC(n, 4), *o = GC_CALLOC(n, 4);
     gc_fill_normal(a, n, 1, 0, 1);
     gc_fill_normal(b, n, 2, 0, 1);
     be->add(be, o, a, b, n);
     for (size_t i = 0; i < n; i += 997) ck_assert(o[i] == a[i] + b[i]);
-    be->add(be, a, a, b, n);                       /* out aliasing a */
+    be->add(be, a, a, b, n); /* out aliasing a */
     ck_assert(memcmp(a, o, n * 4) == 0);
     be->scale(be, o, KB_F32, n, -2.0f);
     ck_assert(o[5] == -2.0f * a[5]);
@@ -617,28 +675,29 @@ START_TEST(test_add_scale_sumsq)
     double s1 = be->sumsq(be, o, KB_F32, n);
     omp_set_num_threads(many_threads());
     double s3 = be->sumsq(be, o, KB_F32, n);
-    omp_set_num_threads(threads);   /* for the tests that follow */
+    omp_set_num_threads(threads); /* for the tests that follow */
     ck_assert(fabs(s1 - ref) <= 1e-12 * ref);
-    ck_assert(memcmp(&s1, &s3, sizeof s1) == 0);  /* independent of the thread count */
-    free(a); free(b); free(o);
+    ck_assert(memcmp(&s1, &s3, sizeof s1) == 0); /* independent of the thread count */
+    free(a);
+    free(b);
+    free(o);
     be->close(be);
 }
 END_TEST
 
 /* ---- int8 ---- */
 
-START_TEST(test_quant_int8)
-{
+START_TEST(test_quant_int8) {
     kb_backend *be = kb_cpu_open();
     const int N = 5, d = 33;
     float *x = GC_CALLOC((size_t)N * d, 4), *y = GC_CALLOC((size_t)N * d, 4);
     float *scale = GC_CALLOC((size_t)N, 4);
     int8_t *q = GC_CALLOC((size_t)N * d, 1);
     gc_fill_normal(x, (size_t)N * d, 4, 0, 1);
-    for (int j = 0; j < d; j++) x[1 * d + j] *= 1e3f;     /* large row */
-    for (int j = 0; j < d; j++) x[2 * d + j] = 0.0f;      /* zero row */
-    for (int j = 0; j < d; j++) x[3 * d + j] *= 1e-4f;    /* small row */
-    x[4 * d + 7] = -50.0f;                                 /* one outlier */
+    for (int j = 0; j < d; j++) x[1 * d + j] *= 1e3f;  /* large row */
+    for (int j = 0; j < d; j++) x[2 * d + j] = 0.0f;   /* zero row */
+    for (int j = 0; j < d; j++) x[3 * d + j] *= 1e-4f; /* small row */
+    x[4 * d + 7] = -50.0f;                             /* one outlier */
     be->quant_int8(be, q, scale, x, N, d);
     be->dequant_int8(be, y, q, scale, N, d);
     for (int r = 0; r < N; r++) {
@@ -657,7 +716,10 @@ START_TEST(test_quant_int8)
     }
     for (int j = 0; j < d; j++) ck_assert(q[2 * d + j] == 0 && y[2 * d + j] == 0.0f);
     ck_assert_int_eq(q[4 * d + 7], -127);
-    free(x); free(y); free(scale); free(q);
+    free(x);
+    free(y);
+    free(scale);
+    free(q);
     be->close(be);
 }
 END_TEST
@@ -665,8 +727,7 @@ END_TEST
 /* ---- thread-count independence ---- */
 
 /* Shapes above KCPU_PAR_MIN, so that the loops really run on several threads. */
-START_TEST(test_deterministic_across_threads)
-{
+START_TEST(test_deterministic_across_threads) {
     kb_backend *be = kb_cpu_open();
     const int B = 2, T = 64, nh = 4, nkv = 2, hd = 16, w = (nh + 2 * nkv) * hd;
     const size_t nq = (size_t)B * T * w, no = (size_t)B * T * nh * hd;
@@ -680,7 +741,7 @@ START_TEST(test_deterministic_across_threads)
     const size_t nx = (size_t)N * d;
     ck_assert(nx >= KCPU_PAR_MIN);
     float *x = GC_CALLOC(nx, 4), *y = GC_CALLOC(nx, 4), *g = GC_CALLOC(nx, 4),
-                         *rs = GC_CALLOC((size_t)N, 4);
+          *rs = GC_CALLOC((size_t)N, 4);
     float *w8 = GC_CALLOC((size_t)d, 4), *dx1 = GC_CALLOC(nx, 4), *dx3 = GC_CALLOC(nx, 4);
     float *dw1 = GC_CALLOC((size_t)d, 4), *dw3 = GC_CALLOC((size_t)d, 4);
     gc_fill_normal(x, nx, 3, 0, 1);
@@ -695,12 +756,25 @@ START_TEST(test_deterministic_across_threads)
     omp_set_num_threads(many_threads());
     be->attention_bwd(be, d3, dout, qkv, out, lse, B, T, nh, nkv, hd);
     be->rmsnorm_bwd(be, dx3, dw3, g, x, w8, rs, N, d);
-    omp_set_num_threads(threads);   /* for the tests that follow */
+    omp_set_num_threads(threads); /* for the tests that follow */
     ck_assert(memcmp(d1, d3, nq * 4) == 0);
     ck_assert(memcmp(dx1, dx3, nx * 4) == 0);
     ck_assert(memcmp(dw1, dw3, (size_t)d * 4) == 0);
-    free(qkv); free(out); free(lse); free(dout); free(d1); free(d3);
-    free(x); free(y); free(g); free(rs); free(w8); free(dx1); free(dx3); free(dw1); free(dw3);
+    free(qkv);
+    free(out);
+    free(lse);
+    free(dout);
+    free(d1);
+    free(d3);
+    free(x);
+    free(y);
+    free(g);
+    free(rs);
+    free(w8);
+    free(dx1);
+    free(dx3);
+    free(dw1);
+    free(dw3);
     be->close(be);
 }
 END_TEST
@@ -708,8 +782,7 @@ END_TEST
 /* The attention's tasks run on the OpenMP team only while OpenBLAS is on one thread
  * (cpu_ops_attention.c): with OpenBLAS on one thread, one OpenMP thread and several give
  * the same bits. */
-START_TEST(test_attention_team_deterministic)
-{
+START_TEST(test_attention_team_deterministic) {
 #ifdef OPENBLAS_VERSION
     kb_backend *be = kb_cpu_open();
     const int B = 2, T = 100, nh = 4, nkv = 2, hd = 16, w = (nh + 2 * nkv) * hd;
@@ -734,16 +807,18 @@ START_TEST(test_attention_team_deterministic)
     ck_assert(memcmp(lse[0], lse[1], nl * 4) == 0);
     ck_assert(memcmp(d[0], d[1], nq * 4) == 0);
     for (int k = 0; k < 2; k++) {
-        free(out[k]); free(lse[k]); free(d[k]);
+        free(out[k]);
+        free(lse[k]);
+        free(d[k]);
     }
-    free(qkv); free(dout);
+    free(qkv);
+    free(dout);
     be->close(be);
 #endif
 }
 END_TEST
 
-static Suite *cpu_ops_suite(void)
-{
+static Suite *cpu_ops_suite(void) {
     Suite *s = suite_create("cpu_ops");
     TCase *tc = tcase_create("ops");
     tcase_set_timeout(tc, 120);
@@ -767,8 +842,7 @@ static Suite *cpu_ops_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(cpu_ops_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

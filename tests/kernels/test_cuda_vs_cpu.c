@@ -39,15 +39,14 @@
 #define TOL_ELEM 1e-5
 #define TOL_CHAIN 1e-4
 #define TOL_BF16 1e-2
-#define TOL_STAGE_BF16 5e-2   /* a whole stage: bf16 rounding after every op */
+#define TOL_STAGE_BF16 5e-2 /* a whole stage: bf16 rounding after every op */
 
 static kb_backend *g_cpu;
-static kb_backend *g_cuda[2];   /* [KB_F32], [KB_BF16] */
+static kb_backend *g_cuda[2]; /* [KB_F32], [KB_BF16] */
 
 /* ---- host helpers ---- */
 
-static void *xcalloc(size_t n, size_t size)
-{
+static void *xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
         fprintf(stderr, "%s:%d: out of memory\n", __FILE__, __LINE__);
@@ -57,8 +56,7 @@ static void *xcalloc(size_t n, size_t size)
 }
 
 /* fp32 -> nearest bf16 (ties to even), returned as fp32. */
-static float bf16_round(float f)
-{
+static float bf16_round(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     if ((u & 0x7fffffffu) > 0x7f800000u) return f;
@@ -68,34 +66,30 @@ static float bf16_round(float f)
     return f;
 }
 
-static void round_if(float *x, size_t n, kb_dtype t)
-{
+static void round_if(float *x, size_t n, kb_dtype t) {
     if (t == KB_BF16)
         for (size_t i = 0; i < n; i++) x[i] = bf16_round(x[i]);
 }
 
 static const char *tname(kb_dtype t) { return t == KB_BF16 ? "bf16" : "fp32"; }
 
-static double tol_for(kb_dtype out_type, double fp32_tol)
-{
+static double tol_for(kb_dtype out_type, double fp32_tol) {
     return out_type == KB_BF16 ? TOL_BF16 : fp32_tol;
 }
 
-static double rel_err(const float *got, const float *ref, size_t n)
-{
+static double rel_err(const float *got, const float *ref, size_t n) {
     double dmax = 0.0, rmax = 0.0;
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)got[i] - (double)ref[i]);
-        if (!(d <= dmax)) dmax = d;   /* NaN propagates */
+        if (!(d <= dmax)) dmax = d; /* NaN propagates */
         double r = fabs((double)ref[i]);
         if (r > rmax) rmax = r;
     }
     return dmax / (rmax > 1e-30 ? rmax : 1e-30);
 }
 
-static void check_close(const char *what, kb_dtype t, const float *got, const float *ref,
-                        size_t n, double tol)
-{
+static void check_close(const char *what, kb_dtype t, const float *got, const float *ref, size_t n,
+                        double tol) {
     double e = rel_err(got, ref, n);
     printf("  %-40s %s  rel err %.3e  (tol %.0e)\n", what, tname(t), e, tol);
     fflush(stdout);
@@ -112,8 +106,7 @@ typedef struct {
     float *h;
 } pair;
 
-static pair pr_new(kb_backend *gpu, kb_dtype t, size_t n)
-{
+static pair pr_new(kb_backend *gpu, kb_dtype t, size_t n) {
     pair p = {gpu, t, n, NULL, NULL, NULL};
     p.c = g_cpu->alloc(g_cpu, n * sizeof(float));
     p.g = gpu->alloc(gpu, n * kb_dtype_size(t));
@@ -121,8 +114,7 @@ static pair pr_new(kb_backend *gpu, kb_dtype t, size_t n)
     return p;
 }
 
-static void pr_free(pair *p)
-{
+static void pr_free(pair *p) {
     g_cpu->free(g_cpu, p->c);
     p->gpu->free(p->gpu, p->g);
     free(p->h);
@@ -130,28 +122,24 @@ static void pr_free(pair *p)
 }
 
 /* Uploads vals (rounded to the CUDA type) to both sides; vals is updated in place. */
-static void pr_set(pair *p, float *vals)
-{
+static void pr_set(pair *p, float *vals) {
     round_if(vals, p->n, p->t);
     g_cpu->upload(g_cpu, p->c, KB_F32, vals, p->n);
     p->gpu->upload(p->gpu, p->g, p->t, vals, p->n);
 }
 
-static void pr_normal(pair *p, kprng *r, double mean, double sd)
-{
+static void pr_normal(pair *p, kprng *r, double mean, double sd) {
     for (size_t i = 0; i < p->n; i++) p->h[i] = (float)(mean + sd * kprng_normal(r));
     pr_set(p, p->h);
 }
 
-static void pr_uniform(pair *p, kprng *r, double lo, double hi)
-{
+static void pr_uniform(pair *p, kprng *r, double lo, double hi) {
     for (size_t i = 0; i < p->n; i++) p->h[i] = (float)(lo + (hi - lo) * kprng_uniform(r));
     pr_set(p, p->h);
 }
 
 /* Downloads both sides and compares. */
-static void pr_check(const pair *p, const char *what, double fp32_tol)
-{
+static void pr_check(const pair *p, const char *what, double fp32_tol) {
     float *a = xcalloc(p->n, sizeof(float)), *b = xcalloc(p->n, sizeof(float));
     p->gpu->download(p->gpu, a, p->g, p->t, p->n);
     g_cpu->download(g_cpu, b, p->c, KB_F32, p->n);
@@ -167,8 +155,7 @@ typedef struct {
     int32_t *c, *g, *h;
 } ipair;
 
-static ipair ip_new(kb_backend *gpu, size_t n, kprng *r, int lo, int hi)
-{
+static ipair ip_new(kb_backend *gpu, size_t n, kprng *r, int lo, int hi) {
     ipair p = {gpu, n, NULL, NULL, NULL};
     p.h = xcalloc(n, sizeof(int32_t));
     for (size_t i = 0; i < n; i++) p.h[i] = lo + (int32_t)(kprng_next(r) % (uint64_t)(hi - lo));
@@ -179,8 +166,7 @@ static ipair ip_new(kb_backend *gpu, size_t n, kprng *r, int lo, int hi)
     return p;
 }
 
-static void ip_free(ipair *p)
-{
+static void ip_free(ipair *p) {
     g_cpu->free(g_cpu, p->c);
     p->gpu->free(p->gpu, p->g);
     free(p->h);
@@ -190,8 +176,7 @@ static kb_backend *gpu_for(int i) { return g_cuda[i]; }
 
 /* ---- memory and transfers ---- */
 
-START_TEST(test_memory)
-{
+START_TEST(test_memory) {
     kb_backend *gpu = gpu_for(_i);
     kprng r;
     kprng_init(&r, 100 + (uint64_t)_i);
@@ -256,8 +241,7 @@ END_TEST
 /* ---- GEMM ---- */
 
 static void gemm_case(kb_backend *gpu, kprng *r, int ta, int tb, int M, int N, int K, int pad,
-                      float alpha, float beta, kb_dtype at, kb_dtype bt, kb_dtype ct)
-{
+                      float alpha, float beta, kb_dtype at, kb_dtype bt, kb_dtype ct) {
     const int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
     const int arows = ta ? K : M, brows = tb ? N : K;
     pair A = pr_new(gpu, at, (size_t)arows * lda + 1);
@@ -270,16 +254,15 @@ static void gemm_case(kb_backend *gpu, kprng *r, int ta, int tb, int M, int N, i
                 KB_F32, ldc);
     gpu->gemm(gpu, ta, tb, M, N, K, alpha, A.g, at, lda, B.g, bt, ldb, beta, C.g, ct, ldc);
     char what[96];
-    snprintf(what, sizeof what, "gemm %c%c %dx%dx%d %s,%s->%s b=%g", ta ? 'T' : 'N',
-             tb ? 'T' : 'N', M, N, K, tname(at), tname(bt), tname(ct), (double)beta);
+    snprintf(what, sizeof what, "gemm %c%c %dx%dx%d %s,%s->%s b=%g", ta ? 'T' : 'N', tb ? 'T' : 'N',
+             M, N, K, tname(at), tname(bt), tname(ct), (double)beta);
     pr_check(&C, what, TOL_CHAIN);
     pr_free(&A);
     pr_free(&B);
     pr_free(&C);
 }
 
-START_TEST(test_gemm)
-{
+START_TEST(test_gemm) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act, F = KB_F32;
     kprng r;
@@ -293,8 +276,8 @@ START_TEST(test_gemm)
                 for (int m = 0; m < 5; m++) {
                     if (s == 3 && m >= 3) continue;
                     gemm_case(gpu, &r, ta, tb, shapes[s][0], shapes[s][1], shapes[s][2],
-                              (ta + 2 * tb + m) % 3, m == 1 ? 1.0f : 0.75f,
-                              (m % 2) ? 1.0f : 0.0f, mix[m][0], mix[m][1], mix[m][2]);
+                              (ta + 2 * tb + m) % 3, m == 1 ? 1.0f : 0.75f, (m % 2) ? 1.0f : 0.0f,
+                              mix[m][0], mix[m][1], mix[m][2]);
                 }
     /* K = 0: C = beta * C */
     gemm_case(gpu, &r, 0, 0, 5, 7, 0, 1, 1.0f, 0.5f, a, a, a);
@@ -304,13 +287,12 @@ END_TEST
 
 /* ---- embedding ---- */
 
-START_TEST(test_embedding)
-{
+START_TEST(test_embedding) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
     kprng_init(&r, 300 + (uint64_t)_i);
-    static const int cases[][3] = {{50, 96, 200}, {7, 33, 64}, {1000, 256, 1500}};  /* V, d, N */
+    static const int cases[][3] = {{50, 96, 200}, {7, 33, 64}, {1000, 256, 1500}}; /* V, d, N */
     for (int c = 0; c < 3; c++) {
         const int V = cases[c][0], d = cases[c][1], N = cases[c][2];
         ipair tok = ip_new(gpu, (size_t)N, &r, 0, V);
@@ -318,7 +300,7 @@ START_TEST(test_embedding)
         pair dout = pr_new(gpu, a, (size_t)N * d), dwte = pr_new(gpu, KB_F32, (size_t)V * d);
         pr_normal(&wte, &r, 0, 1);
         pr_normal(&dout, &r, 0, 1);
-        pr_normal(&dwte, &r, 0, 1);   /* backward adds into it */
+        pr_normal(&dwte, &r, 0, 1); /* backward adds into it */
         g_cpu->embedding_fwd(g_cpu, out.c, tok.c, wte.c, N, d);
         gpu->embedding_fwd(gpu, out.g, tok.g, wte.g, N, d);
         pr_check(&out, "embedding_fwd out", TOL_ELEM);
@@ -336,8 +318,7 @@ END_TEST
 
 /* ---- RMSNorm ---- */
 
-START_TEST(test_rmsnorm)
-{
+START_TEST(test_rmsnorm) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
@@ -378,19 +359,20 @@ END_TEST
 
 /* ---- RoPE ---- */
 
-typedef struct { int B, T, nh, nkv, hd; } att_shape;
+typedef struct {
+    int B, T, nh, nkv, hd;
+} att_shape;
 
 static const att_shape k_shapes[] = {
-    {2, 37, 4, 2, 16},     /* small, T not a tile multiple */
-    {1, 70, 2, 1, 64},     /* crosses a 64-row tile */
-    {2, 128, 3, 3, 32},    /* plain multi-head */
-    {1, 256, 8, 2, 128},   /* a realistic head shape */
-    {1, 800, 9, 1, 128},   /* Orion's T and head_dim, one kv group of 9 */
+    {2, 37, 4, 2, 16},   /* small, T not a tile multiple */
+    {1, 70, 2, 1, 64},   /* crosses a 64-row tile */
+    {2, 128, 3, 3, 32},  /* plain multi-head */
+    {1, 256, 8, 2, 128}, /* a realistic head shape */
+    {1, 800, 9, 1, 128}, /* Orion's T and head_dim, one kv group of 9 */
 };
 #define N_SHAPES (sizeof k_shapes / sizeof k_shapes[0])
 
-START_TEST(test_rope)
-{
+START_TEST(test_rope) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
@@ -418,8 +400,7 @@ END_TEST
 
 /* ---- attention ---- */
 
-START_TEST(test_attention)
-{
+START_TEST(test_attention) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
@@ -433,7 +414,7 @@ START_TEST(test_attention)
         pair dqkv = pr_new(gpu, a, (size_t)N * W);
         pr_normal(&qkv, &r, 0, 1);
         pr_normal(&dout, &r, 0, 1);
-        pr_normal(&dqkv, &r, 0, 0.1);   /* backward adds into it */
+        pr_normal(&dqkv, &r, 0, 0.1); /* backward adds into it */
         char what[96];
         g_cpu->attention_fwd(g_cpu, out.c, lse.c, qkv.c, sh.B, sh.T, sh.nh, sh.nkv, sh.hd);
         gpu->attention_fwd(gpu, out.g, lse.g, qkv.g, sh.B, sh.T, sh.nh, sh.nkv, sh.hd);
@@ -448,8 +429,8 @@ START_TEST(test_attention)
         pr_set(&out, out.h);
         g_cpu->download(g_cpu, lse.h, lse.c, KB_F32, lse.n);
         pr_set(&lse, lse.h);
-        g_cpu->attention_bwd(g_cpu, dqkv.c, dout.c, qkv.c, out.c, lse.c, sh.B, sh.T, sh.nh,
-                             sh.nkv, sh.hd);
+        g_cpu->attention_bwd(g_cpu, dqkv.c, dout.c, qkv.c, out.c, lse.c, sh.B, sh.T, sh.nh, sh.nkv,
+                             sh.hd);
         gpu->attention_bwd(gpu, dqkv.g, dout.g, qkv.g, out.g, lse.g, sh.B, sh.T, sh.nh, sh.nkv,
                            sh.hd);
         snprintf(what, sizeof what, "attention_bwd dqkv T=%d nh=%d nkv=%d hd=%d", sh.T, sh.nh,
@@ -466,8 +447,7 @@ END_TEST
 
 /* ---- SwiGLU, SiLU, add, add_cols, scale, sumsq ---- */
 
-START_TEST(test_swiglu_silu)
-{
+START_TEST(test_swiglu_silu) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
@@ -486,7 +466,8 @@ START_TEST(test_swiglu_silu)
     pr_check(&dgu, "swiglu_bwd", TOL_ELEM);
 
     const size_t n = 5003;
-    pair x = pr_new(gpu, a, n), y = pr_new(gpu, a, n), dy = pr_new(gpu, a, n), dx = pr_new(gpu, a, n);
+    pair x = pr_new(gpu, a, n), y = pr_new(gpu, a, n), dy = pr_new(gpu, a, n),
+         dx = pr_new(gpu, a, n);
     pr_normal(&x, &r, 0, 4);
     pr_normal(&dy, &r, 0, 1);
     pr_normal(&dx, &r, 0, 1);
@@ -507,8 +488,7 @@ START_TEST(test_swiglu_silu)
 }
 END_TEST
 
-START_TEST(test_add_scale)
-{
+START_TEST(test_add_scale) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
@@ -520,10 +500,10 @@ START_TEST(test_add_scale)
     g_cpu->add(g_cpu, z.c, x.c, y.c, n);
     gpu->add(gpu, z.g, x.g, y.g, n);
     pr_check(&z, "add", TOL_ELEM);
-    g_cpu->add(g_cpu, x.c, x.c, y.c, n);   /* out aliases a */
+    g_cpu->add(g_cpu, x.c, x.c, y.c, n); /* out aliases a */
     gpu->add(gpu, x.g, x.g, y.g, n);
     pr_check(&x, "add (out = a)", TOL_ELEM);
-    g_cpu->add(g_cpu, y.c, x.c, y.c, n);   /* out aliases b */
+    g_cpu->add(g_cpu, y.c, x.c, y.c, n); /* out aliases b */
     gpu->add(gpu, y.g, x.g, y.g, n);
     pr_check(&y, "add (out = b)", TOL_ELEM);
 
@@ -554,8 +534,7 @@ START_TEST(test_add_scale)
 }
 END_TEST
 
-START_TEST(test_sumsq)
-{
+START_TEST(test_sumsq) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
@@ -569,8 +548,8 @@ START_TEST(test_sumsq)
             double c = g_cpu->sumsq(g_cpu, x.c, KB_F32, x.n);
             double g = gpu->sumsq(gpu, x.g, t, x.n);
             double e = fabs(g - c) / (c > 1e-300 ? c : 1e-300);
-            printf("  sumsq n=%-8zu %s  cpu %.17g cuda %.17g rel %.3e (tol 1e-10)\n", x.n,
-                   tname(t), c, g, e);
+            printf("  sumsq n=%-8zu %s  cpu %.17g cuda %.17g rel %.3e (tol 1e-10)\n", x.n, tname(t),
+                   c, g, e);
             ck_assert_msg(e <= 1e-10, "sumsq n=%zu: rel err %.3e", x.n, e);
             pr_free(&x);
         }
@@ -580,13 +559,12 @@ END_TEST
 
 /* ---- cross-entropy ---- */
 
-START_TEST(test_crossentropy)
-{
+START_TEST(test_crossentropy) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
     kprng_init(&r, 1000 + (uint64_t)_i);
-    static const int cases[][2] = {{17, 1000}, {4, 32775}, {3, 5}};   /* N, V */
+    static const int cases[][2] = {{17, 1000}, {4, 32775}, {3, 5}}; /* N, V */
     for (int c = 0; c < 3; c++) {
         const int N = cases[c][0], V = cases[c][1];
         const float dscale = 1.0f / (float)N;
@@ -616,8 +594,7 @@ END_TEST
 
 /* ---- int8 ---- */
 
-START_TEST(test_quant)
-{
+START_TEST(test_quant) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     kprng r;
@@ -626,8 +603,8 @@ START_TEST(test_quant)
     const size_t nd = (size_t)N * d;
     pair x = pr_new(gpu, a, nd), scale = pr_new(gpu, KB_F32, (size_t)N), y = pr_new(gpu, a, nd);
     for (size_t i = 0; i < nd; i++) x.h[i] = (float)(kprng_normal(&r) * (1 + (i / d) % 5));
-    for (int j = 0; j < d; j++) x.h[(size_t)7 * d + j] = 0.0f;   /* a zero row */
-    x.h[3] = 2.5f * 0.03f;                                        /* values near ties */
+    for (int j = 0; j < d; j++) x.h[(size_t)7 * d + j] = 0.0f; /* a zero row */
+    x.h[3] = 2.5f * 0.03f;                                     /* values near ties */
     pr_set(&x, x.h);
     int8_t *qc = g_cpu->alloc(g_cpu, nd), *qg = gpu->alloc(gpu, nd);
     int8_t *qh = xcalloc(nd, 1);
@@ -636,7 +613,8 @@ START_TEST(test_quant)
     gpu->download_raw(gpu, qh, qg, nd);
     size_t mismatches = 0;
     for (size_t i = 0; i < nd; i++) mismatches += qh[i] != qc[i];
-    printf("  %-40s %s  %zu of %zu codes differ (tol 0)\n", "quant_int8 q", tname(a), mismatches, nd);
+    printf("  %-40s %s  %zu of %zu codes differ (tol 0)\n", "quant_int8 q", tname(a), mismatches,
+           nd);
     ck_assert_uint_eq(mismatches, 0);
     pr_check(&scale, "quant_int8 scale", 0.0);
     /* dequant from the same codes and scales */
@@ -656,8 +634,7 @@ END_TEST
 
 /* ---- optimizers (fp32 state; run on the fp32 instance and the bf16 one alike) ---- */
 
-START_TEST(test_optim)
-{
+START_TEST(test_optim) {
     kb_backend *gpu = gpu_for(_i);
     kprng r;
     kprng_init(&r, 1200 + (uint64_t)_i);
@@ -698,15 +675,13 @@ END_TEST
 /* ---- determinism: the same inputs give the same bytes ---- */
 
 /* Downloads n bytes of a device buffer into a fresh host copy. */
-static unsigned char *grab(kb_backend *gpu, const void *p, size_t bytes)
-{
+static unsigned char *grab(kb_backend *gpu, const void *p, size_t bytes) {
     unsigned char *h = xcalloc(bytes, 1);
     gpu->download_raw(gpu, h, p, bytes);
     return h;
 }
 
-START_TEST(test_determinism)
-{
+START_TEST(test_determinism) {
     kb_backend *gpu = gpu_for(_i);
     const kb_dtype a = gpu->act;
     const size_t as = kb_dtype_size(a);
@@ -722,8 +697,9 @@ START_TEST(test_determinism)
     pr_normal(&x, &r, 0, 1);
     pr_normal(&w, &r, 1, 0.1);
     pr_normal(&logits, &r, 0, 2);
-    ipair tok = ip_new(gpu, (size_t)N, &r, 0, 37);   /* many repeats */
-    void *out = gpu->alloc(gpu, (size_t)N * OW * as), *lse = gpu->alloc(gpu, (size_t)B * nh * T * 4);
+    ipair tok = ip_new(gpu, (size_t)N, &r, 0, 37); /* many repeats */
+    void *out = gpu->alloc(gpu, (size_t)N * OW * as),
+         *lse = gpu->alloc(gpu, (size_t)B * nh * T * 4);
     void *dqkv = gpu->alloc(gpu, (size_t)N * W * as), *dx = gpu->alloc(gpu, (size_t)N * d * as);
     void *rstd = gpu->alloc(gpu, (size_t)N * 4), *dw = gpu->alloc(gpu, (size_t)d * 4);
     void *dwte = gpu->alloc(gpu, (size_t)37 * d * 4), *loss = gpu->alloc(gpu, (size_t)N * 4);
@@ -731,8 +707,8 @@ START_TEST(test_determinism)
 
     unsigned char *first[9] = {0};
     const size_t bytes[9] = {(size_t)N * OW * as, (size_t)B * nh * T * 4, (size_t)N * W * as,
-                             (size_t)N * d * as, (size_t)d * 4, (size_t)37 * d * 4,
-                             (size_t)N * 4, (size_t)N * V * as, (size_t)d * d * 4};
+                             (size_t)N * d * as,  (size_t)d * 4,          (size_t)37 * d * 4,
+                             (size_t)N * 4,       (size_t)N * V * as,     (size_t)d * d * 4};
     double ss[2];
     for (int run = 0; run < 2; run++) {
         gpu->zero(gpu, dqkv, bytes[2]);
@@ -749,9 +725,9 @@ START_TEST(test_determinism)
         gpu->gemm(gpu, 1, 0, d, d, N, 1.0f, x.g, a, d, x.g, a, d, 0.0f, wg, KB_F32, d);
         ss[run] = gpu->sumsq(gpu, qkv.g, a, qkv.n);
         const void *ptrs[9] = {out, lse, dqkv, dx, dw, dwte, loss, dl, wg};
-        static const char *names[9] = {"attention out", "lse", "attention dqkv", "rmsnorm dx",
-                                       "rmsnorm dw", "embedding dwte", "ce loss", "ce dlogits",
-                                       "gemm"};
+        static const char *names[9] = {"attention out", "lse",        "attention dqkv",
+                                       "rmsnorm dx",    "rmsnorm dw", "embedding dwte",
+                                       "ce loss",       "ce dlogits", "gemm"};
         for (int k = 0; k < 9; k++) {
             unsigned char *h = grab(gpu, ptrs[k], bytes[k]);
             if (run == 0) {
@@ -779,16 +755,22 @@ END_TEST
 
 /* ---- whole stages ---- */
 
-static km_config stage_model(void)
-{
-    km_config c = {.d_model = 64, .n_blocks = 4, .n_heads = 4, .n_kv_heads = 2, .head_dim = 16,
-                   .ffn = 96, .vocab = 128, .seq_len = 24, .rope_theta = 10000.0,
-                   .norm_eps = 1e-5, .dtype_bytes = 2};
+static km_config stage_model(void) {
+    km_config c = {.d_model = 64,
+                   .n_blocks = 4,
+                   .n_heads = 4,
+                   .n_kv_heads = 2,
+                   .head_dim = 16,
+                   .ffn = 96,
+                   .vocab = 128,
+                   .seq_len = 24,
+                   .rope_theta = 10000.0,
+                   .norm_eps = 1e-5,
+                   .dtype_bytes = 2};
     return c;
 }
 
-static ks_stage *stage_open(kb_backend *be, const ks_stage_config *cfg)
-{
+static ks_stage *stage_open(kb_backend *be, const ks_stage_config *cfg) {
     char err[256] = "";
     ks_stage *st = ks_stage_new(be, cfg, err, sizeof err);
     ck_assert_msg(st != NULL, "ks_stage_new (%s): %s", be->name, err);
@@ -797,8 +779,7 @@ static ks_stage *stage_open(kb_backend *be, const ks_stage_config *cfg)
 
 /* Random parameters (rounded to the CUDA activation type, so the working copies of both
  * stages hold the same values), written to both stages. */
-static void stage_set_params(ks_stage *sc, ks_stage *sg, kb_backend *gpu, kprng *r)
-{
+static void stage_set_params(ks_stage *sc, ks_stage *sg, kb_backend *gpu, kprng *r) {
     const size_t n = ks_stage_param_count(sc);
     float *h = xcalloc(n, sizeof(float));
     for (int i = 0; i < ks_stage_n_tensors(sc); i++) {
@@ -817,8 +798,7 @@ static void stage_set_params(ks_stage *sc, ks_stage *sg, kb_backend *gpu, kprng 
 }
 
 static void stage_check_f32(kb_backend *gpu, const char *what, const float *gdev,
-                            const float *chost, size_t n, double tol)
-{
+                            const float *chost, size_t n, double tol) {
     float *a = xcalloc(n, sizeof(float));
     gpu->download(gpu, a, gdev, KB_F32, n);
     check_close(what, KB_F32, a, chost, n, tol);
@@ -826,9 +806,8 @@ static void stage_check_f32(kb_backend *gpu, const char *what, const float *gdev
 }
 
 /* Compares a wire buffer (activation type on CUDA, fp32 on the CPU) of n elements. */
-static void stage_check_act(kb_backend *gpu, const char *what, const void *gdev,
-                            const void *chost, size_t n, double tol)
-{
+static void stage_check_act(kb_backend *gpu, const char *what, const void *gdev, const void *chost,
+                            size_t n, double tol) {
     float *a = xcalloc(n, sizeof(float));
     gpu->download(gpu, a, gdev, gpu->act, n);
     check_close(what, gpu->act, a, chost, n, tol);
@@ -836,9 +815,8 @@ static void stage_check_act(kb_backend *gpu, const char *what, const void *gdev,
 }
 
 /* Stage input on both sides: tokens, or a random activation of the input wire width. */
-static void stage_input(ks_stage *sc, ks_stage *sg, kb_backend *gpu, kprng *r, void **ic,
-                        void **ig, size_t *n_out)
-{
+static void stage_input(ks_stage *sc, ks_stage *sg, kb_backend *gpu, kprng *r, void **ic, void **ig,
+                        size_t *n_out) {
     ks_wire wc = ks_stage_input_wire(sc), wg = ks_stage_input_wire(sg);
     const size_t n = (size_t)wc.rows * wc.width;
     *ic = g_cpu->alloc(g_cpu, wc.mem_bytes);
@@ -863,8 +841,7 @@ static void stage_input(ks_stage *sc, ks_stage *sg, kb_backend *gpu, kprng *r, v
 }
 
 static void stage_compare(kb_backend *gpu, const ks_stage_config *cfg, const char *label,
-                          uint64_t seed)
-{
+                          uint64_t seed) {
     const double tol = gpu->act == KB_BF16 ? TOL_STAGE_BF16 : TOL_CHAIN;
     kprng r;
     kprng_init(&r, seed);
@@ -893,8 +870,10 @@ static void stage_compare(kb_backend *gpu, const ks_stage_config *cfg, const cha
     if (cfg->has_head) {
         const size_t N = (size_t)ks_stage_tokens(sc);
         int32_t *t = xcalloc(N, sizeof(int32_t));
-        for (size_t i = 0; i < N; i++) t[i] = (int32_t)(kprng_next(&r) % (uint64_t)cfg->model.vocab);
-        int32_t *tc = g_cpu->alloc(g_cpu, N * sizeof(int32_t)), *tg = gpu->alloc(gpu, N * sizeof(int32_t));
+        for (size_t i = 0; i < N; i++)
+            t[i] = (int32_t)(kprng_next(&r) % (uint64_t)cfg->model.vocab);
+        int32_t *tc = g_cpu->alloc(g_cpu, N * sizeof(int32_t)),
+                *tg = gpu->alloc(gpu, N * sizeof(int32_t));
         g_cpu->upload_raw(g_cpu, tc, t, N * sizeof(int32_t));
         gpu->upload_raw(gpu, tg, t, N * sizeof(int32_t));
         float lc = 0.0f, lg = 0.0f;
@@ -949,14 +928,21 @@ static void stage_compare(kb_backend *gpu, const ks_stage_config *cfg, const cha
     ks_stage_free(sg);
 }
 
-START_TEST(test_stage)
-{
+START_TEST(test_stage) {
     kb_backend *gpu = gpu_for(_i);
     const km_config m = stage_model();
     const km_boundary none = {KM_COMP_NONE, 0, 0}, resbm = {KM_COMP_RESBM, 16, 32};
-    ks_stage_config first = {.model = m, .first_block = 0, .n_blocks = 1, .has_embedding = 1,
-                             .has_head = 0, .in = none, .out = resbm, .batch = 2,
-                             .recompute = 1, .slots = 1, .seed = 42};
+    ks_stage_config first = {.model = m,
+                             .first_block = 0,
+                             .n_blocks = 1,
+                             .has_embedding = 1,
+                             .has_head = 0,
+                             .in = none,
+                             .out = resbm,
+                             .batch = 2,
+                             .recompute = 1,
+                             .slots = 1,
+                             .seed = 42};
     ks_stage_config middle = first;
     middle.first_block = 1;
     middle.n_blocks = 2;
@@ -980,8 +966,7 @@ END_TEST
 
 /* ---- main ---- */
 
-static Suite *cuda_suite(void)
-{
+static Suite *cuda_suite(void) {
     Suite *s = suite_create("cuda_vs_cpu");
     TCase *tc = tcase_create("ops");
     tcase_set_timeout(tc, 600);
@@ -1003,8 +988,7 @@ static Suite *cuda_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     char err[1024] = "";
     g_cpu = kb_open("cpu", 0, KB_F32, err, sizeof err);
     if (!g_cpu) {

@@ -11,11 +11,18 @@
  *   block: q 8·8 = 64, k and v 8·4 = 32 each, o 64, gate/up/down 3·8·16 = 384,
  *          norms 2·8 = 16                                  -> 592 (576 in matmuls)
  *   embedding 32·8 = 256, head 256 + 8 = 264, total 256 + 3·592 + 264 = 2296. */
-static km_config tiny(void)
-{
+static km_config tiny(void) {
     km_config c = {
-        .d_model = 8, .n_blocks = 3, .n_heads = 2, .n_kv_heads = 1, .head_dim = 4,
-        .ffn = 16, .vocab = 32, .seq_len = 4, .rope_theta = 1e4, .norm_eps = 1e-5,
+        .d_model = 8,
+        .n_blocks = 3,
+        .n_heads = 2,
+        .n_kv_heads = 1,
+        .head_dim = 4,
+        .ffn = 16,
+        .vocab = 32,
+        .seq_len = 4,
+        .rope_theta = 1e4,
+        .norm_eps = 1e-5,
         .dtype_bytes = 2,
     };
     return c;
@@ -23,8 +30,7 @@ static km_config tiny(void)
 
 static const km_boundary none = {KM_COMP_NONE, 0, 0};
 
-START_TEST(orion_parameter_count)
-{
+START_TEST(orion_parameter_count) {
     km_config c = km_orion_100b();
     ck_assert_int_eq(km_config_validate(&c, NULL, 0), 0);
     /* attention 2·9216² + 2·9216·1024, MLP 3·9216·32256, norms 2·9216 */
@@ -37,8 +43,7 @@ START_TEST(orion_parameter_count)
 }
 END_TEST
 
-START_TEST(tiny_parameter_count)
-{
+START_TEST(tiny_parameter_count) {
     km_config c = tiny();
     ck_assert_int_eq(km_config_validate(&c, NULL, 0), 0);
     ck_assert_int_eq(km_params_block_matmul(&c), 576);
@@ -50,34 +55,58 @@ START_TEST(tiny_parameter_count)
 }
 END_TEST
 
-static void expect_invalid(const km_config *c, const char *field)
-{
+static void expect_invalid(const km_config *c, const char *field) {
     char msg[256] = "";
     ck_assert_int_eq(km_config_validate(c, msg, sizeof msg), -1);
     ck_assert_msg(strstr(msg, field) != NULL, "message '%s' does not name %s", msg, field);
 }
 
-START_TEST(config_validation_names_the_field)
-{
+START_TEST(config_validation_names_the_field) {
     km_config c;
-    c = tiny(); c.d_model = 0; expect_invalid(&c, "d_model");
-    c = tiny(); c.n_blocks = -1; expect_invalid(&c, "n_blocks");
-    c = tiny(); c.n_heads = 0; expect_invalid(&c, "n_heads");
-    c = tiny(); c.n_kv_heads = 0; expect_invalid(&c, "n_kv_heads");
-    c = tiny(); c.ffn = 0; expect_invalid(&c, "ffn");
-    c = tiny(); c.vocab = 0; expect_invalid(&c, "vocab");
-    c = tiny(); c.seq_len = 0; expect_invalid(&c, "seq_len");
-    c = tiny(); c.dtype_bytes = 0; expect_invalid(&c, "dtype_bytes");
-    c = tiny(); c.rope_theta = 0; expect_invalid(&c, "rope_theta");
-    c = tiny(); c.norm_eps = -1e-5; expect_invalid(&c, "norm_eps");
-    c = tiny(); c.d_model = 12; expect_invalid(&c, "d_model");       /* 2 × 4 != 12 */
-    c = tiny(); c.n_kv_heads = 3; expect_invalid(&c, "n_kv_heads");  /* 3 does not divide 2 */
-    c = tiny(); c.n_heads = 8; c.head_dim = 1; expect_invalid(&c, "head_dim"); /* odd */
+    c = tiny();
+    c.d_model = 0;
+    expect_invalid(&c, "d_model");
+    c = tiny();
+    c.n_blocks = -1;
+    expect_invalid(&c, "n_blocks");
+    c = tiny();
+    c.n_heads = 0;
+    expect_invalid(&c, "n_heads");
+    c = tiny();
+    c.n_kv_heads = 0;
+    expect_invalid(&c, "n_kv_heads");
+    c = tiny();
+    c.ffn = 0;
+    expect_invalid(&c, "ffn");
+    c = tiny();
+    c.vocab = 0;
+    expect_invalid(&c, "vocab");
+    c = tiny();
+    c.seq_len = 0;
+    expect_invalid(&c, "seq_len");
+    c = tiny();
+    c.dtype_bytes = 0;
+    expect_invalid(&c, "dtype_bytes");
+    c = tiny();
+    c.rope_theta = 0;
+    expect_invalid(&c, "rope_theta");
+    c = tiny();
+    c.norm_eps = -1e-5;
+    expect_invalid(&c, "norm_eps");
+    c = tiny();
+    c.d_model = 12;
+    expect_invalid(&c, "d_model"); /* 2 × 4 != 12 */
+    c = tiny();
+    c.n_kv_heads = 3;
+    expect_invalid(&c, "n_kv_heads"); /* 3 does not divide 2 */
+    c = tiny();
+    c.n_heads = 8;
+    c.head_dim = 1;
+    expect_invalid(&c, "head_dim"); /* odd */
 }
 END_TEST
 
-START_TEST(orion_balanced_split_is_iotas)
-{
+START_TEST(orion_balanced_split_is_iotas) {
     km_config c = km_orion_100b();
     /* 1,182,007,296 / 1,080,576,000 = 1.094 -> 2 slots at each end; cap ceil(94/16) = 6 */
     ck_assert_int_eq(km_block_slots(&c, km_params_embedding(&c)), 2);
@@ -85,14 +114,12 @@ START_TEST(orion_balanced_split_is_iotas)
     km_split sp = km_split_balanced(&c, 16);
     const int iota[16] = {4, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 4};
     ck_assert_int_eq(sp.n_stages, 16);
-    for (int i = 0; i < 16; i++)
-        ck_assert_int_eq(sp.blocks[i], iota[i]);
+    for (int i = 0; i < 16; i++) ck_assert_int_eq(sp.blocks[i], iota[i]);
     ck_assert_int_eq(km_split_validate(&c, &sp, NULL, 0), 0);
 }
 END_TEST
 
-START_TEST(balanced_split_small_cases_by_hand)
-{
+START_TEST(balanced_split_small_cases_by_hand) {
     km_config c = tiny();
     /* slots 1 and 1 (256 and 264 < 592); 3 blocks, 2 stages: cap ceil(5/2) = 3 gives
      * 2 + 2 > 3, the last stage gives one back. */
@@ -104,13 +131,11 @@ START_TEST(balanced_split_small_cases_by_hand)
     c.n_blocks = 10;
     sp = km_split_balanced(&c, 4);
     const int want4[4] = {2, 3, 3, 2};
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(sp.blocks[i], want4[i]);
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(sp.blocks[i], want4[i]);
     /* 10 blocks over 6 stages: cap ceil(12/6) = 2 -> ends 1, middle 8 over 4 */
     sp = km_split_balanced(&c, 6);
     const int want6[6] = {1, 2, 2, 2, 2, 1};
-    for (int i = 0; i < 6; i++)
-        ck_assert_int_eq(sp.blocks[i], want6[i]);
+    for (int i = 0; i < 6; i++) ck_assert_int_eq(sp.blocks[i], want6[i]);
     /* A huge vocabulary: embedding 8000 -> 14 slots, head 8008 -> 14 slots. 6 blocks
      * over 3 stages: cap ceil(34/3) = 12, both ends at the minimum of one block. */
     c.vocab = 1000;
@@ -133,8 +158,7 @@ END_TEST
  * right, the middle is even (non-increasing, spread <= 1) and no middle stage exceeds
  * the capacity; the ends carry cap minus their slots unless that would starve the
  * middle. */
-START_TEST(balanced_split_rule_holds_everywhere)
-{
+START_TEST(balanced_split_rule_holds_everywhere) {
     km_config c = tiny();
     const int vocabs[3] = {32, 200, 1000};
     for (int vi = 0; vi < 3; vi++) {
@@ -146,10 +170,9 @@ START_TEST(balanced_split_rule_holds_everywhere)
             for (int S = 1; S <= L && S <= 24; S++) {
                 km_split sp = km_split_balanced(&c, S);
                 char msg[128];
-                ck_assert_msg(km_split_validate(&c, &sp, msg, sizeof msg) == 0,
-                              "L=%d S=%d: %s", L, S, msg);
-                if (S < 3)
-                    continue;
+                ck_assert_msg(km_split_validate(&c, &sp, msg, sizeof msg) == 0, "L=%d S=%d: %s", L,
+                              S, msg);
+                if (S < 3) continue;
                 const int cap = (L + e0 + e1 + S - 1) / S;
                 for (int i = 1; i < S - 1; i++) {
                     ck_assert_int_le(sp.blocks[i], cap);
@@ -170,8 +193,7 @@ START_TEST(balanced_split_rule_holds_everywhere)
 }
 END_TEST
 
-START_TEST(split_validation)
-{
+START_TEST(split_validation) {
     km_config c = tiny();
     km_split sp = {.n_stages = 2, .blocks = {2, 2}};
     char msg[128] = "";
@@ -191,8 +213,7 @@ START_TEST(split_validation)
 }
 END_TEST
 
-START_TEST(boundary_parameters)
-{
+START_TEST(boundary_parameters) {
     km_config c = km_orion_100b();
     km_boundary r = {KM_COMP_RESBM, 144, 256};
     /* encoder 9216 + 9216·256 + 256·144, decoder 144·256 + 256·9216 */
@@ -217,8 +238,7 @@ START_TEST(boundary_parameters)
 }
 END_TEST
 
-START_TEST(stage_parameters_sum_to_total)
-{
+START_TEST(stage_parameters_sum_to_total) {
     km_config c = km_orion_100b();
     km_split sp = km_split_balanced(&c, 16);
     km_boundary r = {KM_COMP_RESBM, 144, 256};
@@ -230,17 +250,14 @@ START_TEST(stage_parameters_sum_to_total)
     ck_assert_int_eq(sum_none, 99615863808LL);
     ck_assert_int_eq(sum_resbm, 99615863808LL + 15 * km_params_boundary(&c, &r));
     /* stage 0: 4 blocks + embedding + encoder; stage 15: 4 blocks + head + decoder */
-    ck_assert_int_eq(km_params_stage(&c, &sp, &r, 0),
-                     4 * 1080576000LL + 1182007296LL + 2405376);
-    ck_assert_int_eq(km_params_stage(&c, &sp, &r, 15),
-                     4 * 1080576000LL + 1182016512LL + 2396160);
+    ck_assert_int_eq(km_params_stage(&c, &sp, &r, 0), 4 * 1080576000LL + 1182007296LL + 2405376);
+    ck_assert_int_eq(km_params_stage(&c, &sp, &r, 15), 4 * 1080576000LL + 1182016512LL + 2396160);
     ck_assert_int_eq(km_params_stage(&c, &sp, &r, 16), -1);
     ck_assert_int_eq(km_params_stage(&c, &sp, &r, -1), -1);
 }
 END_TEST
 
-START_TEST(activation_bytes)
-{
+START_TEST(activation_bytes) {
     km_config c = km_orion_100b();
     ck_assert_int_eq(km_activation_bytes_raw(&c, 8000), 147456000LL);
     ck_assert_int_eq(km_activation_bytes(&c, &none, 8000), 147456000LL);
@@ -256,8 +273,7 @@ START_TEST(activation_bytes)
 }
 END_TEST
 
-START_TEST(orion_model_flops_per_token)
-{
+START_TEST(orion_model_flops_per_token) {
     km_config c = km_orion_100b();
     /* N from scratch: 90 blocks + final norm + LM head; attention term 12·L·nh·hd·seq */
     const double d = 9216, kv = 8 * 128, f = 32256, V = 128256;
@@ -275,8 +291,7 @@ END_TEST
 
 /* SPEC §3.1: a 6-block stage costs ~3.15e14 FLOPs per 8000-token microbatch forward +
  * backward, ~4.2e14 with recompute. */
-START_TEST(orion_six_block_stage_matches_spec)
-{
+START_TEST(orion_six_block_stage_matches_spec) {
     km_config c = km_orion_100b();
     km_split sp = km_split_balanced(&c, 16);
     ck_assert_int_eq(sp.blocks[1], 6);
@@ -296,8 +311,7 @@ START_TEST(orion_six_block_stage_matches_spec)
 }
 END_TEST
 
-START_TEST(orion_end_stages)
-{
+START_TEST(orion_end_stages) {
     km_config c = km_orion_100b();
     km_split sp = km_split_balanced(&c, 16);
     const double n = 8000, attn = 2.0 * 72 * 128 * 800 * n;
@@ -321,8 +335,7 @@ END_TEST
  *   stage 0 forward 2·(2·576 + 40)·8 + 2·512 = 20096
  *   stage 1 forward 2·(576 + 256 + 40)·8 + 512 = 14464
  *   params stage 0: 256 + 2·592 + 48 = 1488, stage 1: 592 + 264 + 40 = 896. */
-START_TEST(tiny_flops_by_hand)
-{
+START_TEST(tiny_flops_by_hand) {
     km_config c = tiny();
     km_split sp = km_split_balanced(&c, 2);
     km_boundary r = {KM_COMP_RESBM, 2, 4};
@@ -344,8 +357,7 @@ START_TEST(tiny_flops_by_hand)
 }
 END_TEST
 
-START_TEST(task_names)
-{
+START_TEST(task_names) {
     ck_assert_str_eq(km_task_name(KM_TASK_FORWARD), "forward");
     ck_assert_str_eq(km_task_name(KM_TASK_BACKWARD), "backward");
     ck_assert_str_eq(km_task_name(KM_TASK_BACKWARD_RECOMPUTE), "backward_recompute");
@@ -355,8 +367,7 @@ START_TEST(task_names)
 }
 END_TEST
 
-static Suite *model_suite(void)
-{
+static Suite *model_suite(void) {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("accounting");
     tcase_add_test(tc, orion_parameter_count);
@@ -378,8 +389,7 @@ static Suite *model_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(model_suite());
     srunner_run_all(sr, CK_NORMAL);
     const int failed = srunner_ntests_failed(sr);

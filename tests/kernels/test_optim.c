@@ -14,27 +14,21 @@
 /* Gradients per step (rows) and element (columns): mixed signs and scales, a zero, a
  * sign flip of a large entry. */
 static const double grads[STEPS][NP] = {
-    {0.3, -1.7, 0.4, 2.5e-3},
-    {0.35, -1.2, 0.0, 3.0e-3},
-    {-0.1, -2.0, -0.1, 1.0e-3},
-    {0.5, 1.5, 0.4, -4.0e-3},
-    {0.2, -0.3, -0.1, 2.0e-3},
-    {-0.6, 0.9, 0.25, 5.0e-4},
+    {0.3, -1.7, 0.4, 2.5e-3}, {0.35, -1.2, 0.0, 3.0e-3}, {-0.1, -2.0, -0.1, 1.0e-3},
+    {0.5, 1.5, 0.4, -4.0e-3}, {0.2, -0.3, -0.1, 2.0e-3}, {-0.6, 0.9, 0.25, 5.0e-4},
 };
 
 static const double p_init[NP] = {1.0, -0.5, 0.25, 2.0};
 
-static void assert_rel(double got, double want, double tol, const char *what, int i, int t)
-{
+static void assert_rel(double got, double want, double tol, const char *what, int i, int t) {
     const double err = fabs(got - want) / fmax(fabs(want), 1e-30);
-    ck_assert_msg(err <= tol, "%s[%d] after step %d: %.9g, want %.9g (rel %.2e)", what, i, t,
-                  got, want, err);
+    ck_assert_msg(err <= tol, "%s[%d] after step %d: %.9g, want %.9g (rel %.2e)", what, i, t, got,
+                  want, err);
 }
 
 /* PyTorch's AdamW, straight from its documented algorithm, in double. */
-static void ref_adamw(double *p, double *m, double *v, const double *g, int t, double lr,
-                      double b1, double b2, double eps, double wd)
-{
+static void ref_adamw(double *p, double *m, double *v, const double *g, int t, double lr, double b1,
+                      double b2, double eps, double wd) {
     for (int i = 0; i < NP; i++) {
         p[i] = p[i] - lr * wd * p[i];
         m[i] = b1 * m[i] + (1 - b1) * g[i];
@@ -48,8 +42,7 @@ static void ref_adamw(double *p, double *m, double *v, const double *g, int t, d
 /* PyTorch's NAdam with decoupled weight decay, from its documented algorithm, in double.
  * prod holds prod_{i<t} mu_i on entry and prod_{i<=t} mu_i on return. */
 static void ref_nadam(double *p, double *m, double *v, const double *g, int t, double *prod,
-                      double lr, double b1, double b2, double eps, double wd, double psi)
-{
+                      double lr, double b1, double b2, double eps, double wd, double psi) {
     const double mu = b1 * (1 - 0.5 * pow(0.96, t * psi));
     const double mu_next = b1 * (1 - 0.5 * pow(0.96, (t + 1) * psi));
     const double prod_t = *prod * mu, prod_next = prod_t * mu_next;
@@ -69,13 +62,11 @@ static void ref_nadam(double *p, double *m, double *v, const double *g, int t, d
  * (kernels/optim.h), so the reference is PyTorch given the fp32 betas (with b2 = 0.999,
  * 1 - fp32(b2) differs by 1.3e-5 relative from 1 - 0.999, more than the 1e-6 this test
  * demands). lr, eps and wd stay in double in the reference. */
-static void compare_with_reference(ko_inner_state st)
-{
+static void compare_with_reference(ko_inner_state st) {
     float p[NP], m[NP] = {0}, v[NP] = {0}, g[NP];
     double rp[NP], rm[NP] = {0}, rv[NP] = {0}, rg[NP], prod = 1.0, mu_product = 1.0;
     const double b1 = (double)(float)st.beta1, b2 = (double)(float)st.beta2;
-    for (int i = 0; i < NP; i++)
-        p[i] = (float)(rp[i] = p_init[i]);
+    for (int i = 0; i < NP; i++) p[i] = (float)(rp[i] = p_init[i]);
     for (int t = 1; t <= STEPS; t++) {
         for (int i = 0; i < NP; i++) {
             rg[i] = (double)(float)grads[t - 1][i]; /* both sides see the same fp32 gradient */
@@ -87,8 +78,7 @@ static void compare_with_reference(ko_inner_state st)
         if (st.kind == KO_NADAM)
             ref_nadam(rp, rm, rv, rg, t, &prod, st.lr, b1, b2, st.eps, st.weight_decay,
                       st.momentum_decay);
-        else
-            ref_adamw(rp, rm, rv, rg, t, st.lr, b1, b2, st.eps, st.weight_decay);
+        else ref_adamw(rp, rm, rv, rg, t, st.lr, b1, b2, st.eps, st.weight_decay);
         for (int i = 0; i < NP; i++) {
             assert_rel(p[i], rp[i], 1e-6, "p", i, t);
             assert_rel(m[i], rm[i], 1e-6, "m", i, t);
@@ -96,23 +86,20 @@ static void compare_with_reference(ko_inner_state st)
         }
         /* the host keeps prod_{i<=t} mu_i in double */
         mu_product *= b1 * (1 - 0.5 * pow(0.96, t * st.momentum_decay));
-        if (st.kind == KO_NADAM)
-            assert_rel(st.mu_product, mu_product, 1e-15, "mu_product", 0, t);
+        if (st.kind == KO_NADAM) assert_rel(st.mu_product, mu_product, 1e-15, "mu_product", 0, t);
     }
     /* the run moved the parameters far beyond the tolerance */
     ck_assert_double_gt(fabs(rp[0] - p_init[0]), 0.01);
 }
 
-START_TEST(adamw_matches_pytorch_algorithm)
-{
+START_TEST(adamw_matches_pytorch_algorithm) {
     ko_inner_state st = ko_inner_init(KO_ADAMW, 0.05, 0.9, 0.999, 0.1);
     ck_assert_int_eq(ko_inner_validate(&st, NULL, 0), 0);
     compare_with_reference(st);
 }
 END_TEST
 
-START_TEST(nadam_matches_pytorch_algorithm)
-{
+START_TEST(nadam_matches_pytorch_algorithm) {
     ko_inner_state st = ko_inner_init(KO_NADAM, 0.05, 0.975, 0.95, 0.1);
     ck_assert_double_eq(st.momentum_decay, 0.004);
     ck_assert_double_eq(st.eps, 1e-8);
@@ -124,8 +111,7 @@ START_TEST(nadam_matches_pytorch_algorithm)
 }
 END_TEST
 
-START_TEST(adam_coefficients_first_step)
-{
+START_TEST(adam_coefficients_first_step) {
     ko_inner_state st = ko_inner_init(KO_ADAMW, 1e-3, 0.9, 0.999, 0.1);
     kb_adam_coef c = ko_adam_coef(&st);
     ck_assert_int_eq(st.step, 0); /* ko_adam_coef does not advance */
@@ -168,8 +154,7 @@ START_TEST(adam_coefficients_first_step)
 }
 END_TEST
 
-START_TEST(iota_stage_beta1)
-{
+START_TEST(iota_stage_beta1) {
     ck_assert_double_eq_tol(ko_iota_beta1(0, 16), 0.984375, 1e-15);
     ck_assert_double_eq_tol(ko_iota_beta1(15, 16), 0.9, 1e-15);
     ck_assert_double_eq_tol(ko_iota_beta1(7, 16), 0.945, 1e-15);
@@ -187,8 +172,7 @@ START_TEST(iota_stage_beta1)
 }
 END_TEST
 
-START_TEST(inner_validation_names_the_field)
-{
+START_TEST(inner_validation_names_the_field) {
     char msg[128] = "";
     ko_inner_state st = ko_inner_iota(0, 16);
     st.beta1 = 1.0;
@@ -209,8 +193,7 @@ START_TEST(inner_validation_names_the_field)
 }
 END_TEST
 
-START_TEST(clip_scale)
-{
+START_TEST(clip_scale) {
     ck_assert_double_eq(ko_clip_scale(0.0, 1.0), 1.0);
     ck_assert_double_eq(ko_clip_scale(0.5, 1.0), 1.0);
     ck_assert_double_eq(ko_clip_scale(4.0, 1.0), 1.0 / (4.0 + 1e-6));
@@ -221,8 +204,7 @@ START_TEST(clip_scale)
 }
 END_TEST
 
-START_TEST(partitions_cover_exactly_once)
-{
+START_TEST(partitions_cover_exactly_once) {
     static const size_t ns[] = {0, 1, 2, 5, 6, 7, 11, 12, 13, 100, 1001, 99615863808ULL};
     for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
         const size_t n = ns[k];
@@ -237,8 +219,8 @@ START_TEST(partitions_cover_exactly_once)
                 hi = len > hi ? len : hi;
                 next = r.end;
             }
-            ck_assert_uint_eq(next, n);         /* covers [0, n) */
-            ck_assert_uint_le(hi - lo, 1);      /* balanced */
+            ck_assert_uint_eq(next, n);    /* covers [0, n) */
+            ck_assert_uint_le(hi - lo, 1); /* balanced */
             ck_assert_uint_eq(hi, (n + (size_t)P - 1) / (size_t)P);
         }
     }
@@ -259,8 +241,7 @@ START_TEST(partitions_cover_exactly_once)
 }
 END_TEST
 
-START_TEST(nesterov_two_steps_by_hand)
-{
+START_TEST(nesterov_two_steps_by_hand) {
     ko_outer_params o = ko_outer_diloco();
     ck_assert_double_eq(o.lr, 0.7);
     ck_assert_double_eq(o.momentum, 0.9);
@@ -286,8 +267,7 @@ END_TEST
 
 /* The multi-threaded path (large n) gives bit-identical results to the single-threaded
  * one on the same elements. */
-START_TEST(large_vectors_match_small)
-{
+START_TEST(large_vectors_match_small) {
     const size_t n = 100003, head = 257;
     float *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
     float *m = calloc(n, sizeof *m), *v = calloc(n, sizeof *v), *mom = calloc(n, sizeof *mom);
@@ -319,8 +299,7 @@ START_TEST(large_vectors_match_small)
 }
 END_TEST
 
-static Suite *optim_suite(void)
-{
+static Suite *optim_suite(void) {
     Suite *s = suite_create("optim");
     TCase *tc = tcase_create("optimizers");
     tcase_add_test(tc, adamw_matches_pytorch_algorithm);
@@ -336,8 +315,7 @@ static Suite *optim_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(optim_suite());
     srunner_run_all(sr, CK_NORMAL);
     const int failed = srunner_ntests_failed(sr);

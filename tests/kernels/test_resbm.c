@@ -15,42 +15,52 @@
 #define FD_ATOL 1e-3
 #define FD_RTOL 2e-2
 
-static km_boundary resbm(int k, int hidden)
-{
+static km_boundary resbm(int k, int hidden) {
     km_boundary b = {KM_COMP_RESBM, k, hidden};
     return b;
 }
 
-static km_boundary linear(int k)
-{
+static km_boundary linear(int k) {
     km_boundary b = {KM_COMP_LINEAR, k, 0};
     return b;
 }
 
-static km_boundary quant8(void)
-{
+static km_boundary quant8(void) {
     km_boundary b = {KM_COMP_INT8, 0, 0};
     return b;
 }
 
 /* A middle stage of the tiny model: blocks [first, first + nb), boundaries in and out. */
-static ks_stage_config middle(int nb, km_boundary in, km_boundary out)
-{
-    ks_stage_config c = {.model = st_tiny_model(4), .first_block = 1, .n_blocks = nb,
-                         .has_embedding = 0, .has_head = 0, .in = in, .out = out, .batch = 2,
-                         .recompute = 1, .slots = 1, .seed = 3};
+static ks_stage_config middle(int nb, km_boundary in, km_boundary out) {
+    ks_stage_config c = {.model = st_tiny_model(4),
+                         .first_block = 1,
+                         .n_blocks = nb,
+                         .has_embedding = 0,
+                         .has_head = 0,
+                         .in = in,
+                         .out = out,
+                         .batch = 2,
+                         .recompute = 1,
+                         .slots = 1,
+                         .seed = 3};
     return c;
 }
 
 /* Sender (stage 0, ResBM encoder) and receiver (stage 1, ResBM decoder) at init. */
-START_TEST(test_resbm_identity_at_init)
-{
+START_TEST(test_resbm_identity_at_init) {
     kb_backend *be = kb_cpu_open();
     const km_config m = st_tiny_model(3);
     const int k = 4, d = m.d_model;
-    ks_stage_config sc = {.model = m, .first_block = 0, .n_blocks = 1, .has_embedding = 1,
-                          .in = st_none(), .out = resbm(k, 8), .batch = 2, .recompute = 1,
-                          .slots = 1, .seed = 9};
+    ks_stage_config sc = {.model = m,
+                          .first_block = 0,
+                          .n_blocks = 1,
+                          .has_embedding = 1,
+                          .in = st_none(),
+                          .out = resbm(k, 8),
+                          .batch = 2,
+                          .recompute = 1,
+                          .slots = 1,
+                          .seed = 9};
     ks_stage_config rc = sc;
     rc.first_block = 1;
     rc.has_embedding = 0;
@@ -64,13 +74,13 @@ START_TEST(test_resbm_identity_at_init)
     ks_forward(snd, 0, tok, y);
     const float *x = ks_residual_out(snd, 0);
     for (int r = 0; r < N; r++)
-        for (int j = 0; j < k; j++) ck_assert(y[r * k + j] == x[r * d + j]);   /* y = x[:, :k] */
+        for (int j = 0; j < k; j++) ck_assert(y[r * k + j] == x[r * d + j]); /* y = x[:, :k] */
     ks_forward(rcv, 0, y, out);
     const float *xr = ks_residual_in(rcv, 0);
     double tail = 0, all = 0;
     for (int r = 0; r < N; r++)
         for (int j = 0; j < d; j++) {
-            ck_assert(xr[r * d + j] == (j < k ? y[r * k + j] : 0.0f));       /* x' = pad(y) */
+            ck_assert(xr[r * d + j] == (j < k ? y[r * k + j] : 0.0f)); /* x' = pad(y) */
             all += (double)x[r * d + j] * x[r * d + j];
             if (j >= k) tail += (double)x[r * d + j] * x[r * d + j];
         }
@@ -79,15 +89,16 @@ START_TEST(test_resbm_identity_at_init)
     ck_assert_msg(fabs(err - sqrt(tail / all)) <= 1e-6, "recon error %g, want %g", err,
                   sqrt(tail / all));
     ck_assert(err > 0.5 && err < 1.0);
-    free(tok); free(y); free(out);
+    free(tok);
+    free(y);
+    free(out);
     ks_stage_free(snd);
     ks_stage_free(rcv);
     be->close(be);
 }
 END_TEST
 
-static void fd_middle(km_boundary in, km_boundary out, int nb, uint64_t seed)
-{
+static void fd_middle(km_boundary in, km_boundary out, int nb, uint64_t seed) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config cfg = middle(nb, in, out);
     ks_stage *st = st_new(be, &cfg);
@@ -102,23 +113,29 @@ static void fd_middle(km_boundary in, km_boundary out, int nb, uint64_t seed)
 }
 
 /* Decoder then encoder with nothing between them, then around a block. */
-START_TEST(test_fd_resbm_boundaries)          { fd_middle(resbm(4, 8), resbm(6, 5), 0, 31); }
+START_TEST(test_fd_resbm_boundaries) { fd_middle(resbm(4, 8), resbm(6, 5), 0, 31); }
 END_TEST
-START_TEST(test_fd_resbm_around_block)        { fd_middle(resbm(4, 8), resbm(4, 8), 1, 32); }
+START_TEST(test_fd_resbm_around_block) { fd_middle(resbm(4, 8), resbm(4, 8), 1, 32); }
 END_TEST
-START_TEST(test_fd_linear_boundaries)         { fd_middle(linear(4), linear(8), 0, 33); }
+START_TEST(test_fd_linear_boundaries) { fd_middle(linear(4), linear(8), 0, 33); }
 END_TEST
-START_TEST(test_fd_linear_around_block)       { fd_middle(linear(8), linear(4), 1, 34); }
+START_TEST(test_fd_linear_around_block) { fd_middle(linear(8), linear(4), 1, 34); }
 END_TEST
 
 /* The last stage with a ResBM decoder, and the first with a ResBM encoder. */
-START_TEST(test_fd_resbm_end_stages)
-{
+START_TEST(test_fd_resbm_end_stages) {
     kb_backend *be = kb_cpu_open();
     const km_config m = st_tiny_model(2);
-    ks_stage_config first = {.model = m, .first_block = 0, .n_blocks = 1, .has_embedding = 1,
-                             .in = st_none(), .out = resbm(4, 8), .batch = 2, .recompute = 1,
-                             .slots = 1, .seed = 5};
+    ks_stage_config first = {.model = m,
+                             .first_block = 0,
+                             .n_blocks = 1,
+                             .has_embedding = 1,
+                             .in = st_none(),
+                             .out = resbm(4, 8),
+                             .batch = 2,
+                             .recompute = 1,
+                             .slots = 1,
+                             .seed = 5};
     ks_stage_config last = first;
     last.first_block = 1;
     last.has_embedding = 0;
@@ -134,7 +151,9 @@ START_TEST(test_fd_resbm_end_stages)
     gc_fill_normal(y, (size_t)N * 4, 43, 0, 1);
     ck_assert_int_eq(st_fd_check(a, tok, NULL, 24, FD_ATOL, FD_RTOL), 0);
     ck_assert_int_eq(st_fd_check(b, y, tgt, 24, 1e-4, FD_RTOL), 0);
-    free(tok); free(tgt); free(y);
+    free(tok);
+    free(tgt);
+    free(y);
     ks_stage_free(a);
     ks_stage_free(b);
     be->close(be);
@@ -143,8 +162,7 @@ END_TEST
 
 /* With ResBM on both sides, kept activations and recompute agree bit for bit, with a
  * second microbatch forwarded in between (so recompute cannot lean on leftovers). */
-START_TEST(test_resbm_recompute_equals_keep)
-{
+START_TEST(test_resbm_recompute_equals_keep) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config rc = middle(1, resbm(4, 8), resbm(6, 5)), kc = rc;
     kc.recompute = 0;
@@ -169,7 +187,12 @@ START_TEST(test_resbm_recompute_equals_keep)
     ks_backward(b, 0, NULL, g, db);
     ck_assert(memcmp(da, db, (size_t)N * 4 * 4) == 0);
     ck_assert(memcmp(ks_stage_grads(a), ks_stage_grads(b), ks_stage_param_count(a) * 4) == 0);
-    free(x1); free(x2); free(o); free(g); free(da); free(db);
+    free(x1);
+    free(x2);
+    free(o);
+    free(g);
+    free(da);
+    free(db);
     ks_stage_free(a);
     ks_stage_free(b);
     be->close(be);
@@ -178,8 +201,7 @@ END_TEST
 
 /* Every boundary parameter gradient accumulates over backwards (the FD checks start
  * from zero, so they cannot tell adding from overwriting). */
-START_TEST(test_boundary_grads_accumulate)
-{
+START_TEST(test_boundary_grads_accumulate) {
     kb_backend *be = kb_cpu_open();
     const km_boundary pairs[2][2] = {{{KM_COMP_RESBM, 4, 8}, {KM_COMP_RESBM, 6, 5}},
                                      {{KM_COMP_LINEAR, 4, 0}, {KM_COMP_LINEAR, 8, 0}}};
@@ -203,7 +225,11 @@ START_TEST(test_boundary_grads_accumulate)
         for (size_t e = 0; e < n; e++)
             ck_assert_msg(fabsf(twice[e] - 2 * once[e]) <= 1e-6f * (1e-6f + fabsf(once[e])),
                           "gradient element %zu did not accumulate", e);
-        free(x); free(o); free(g); free(dx); free(once);
+        free(x);
+        free(o);
+        free(g);
+        free(dx);
+        free(once);
         ks_stage_free(st);
     }
     be->close(be);
@@ -213,8 +239,7 @@ END_TEST
 /* int8 both ways: activations and returned gradients within half a quantisation step,
  * and the backward is straight through (the same as an uncompressed boundary fed the
  * dequantised gradient). */
-START_TEST(test_int8_boundary)
-{
+START_TEST(test_int8_boundary) {
     kb_backend *be = kb_cpu_open();
     const int d = 16;
     ks_stage_config qc = middle(1, quant8(), quant8()), nc = middle(1, st_none(), st_none());
@@ -263,8 +288,16 @@ START_TEST(test_int8_boundary)
         for (int j = 0; j < d; j++)
             ck_assert(fabsf(gq[r * d + j] * gs[r] - dn[r * d + j]) <= 0.5f * gs[r] * (1 + 1e-5f));
     }
-    free(x); free(win); free(wout); free(gin); free(gout); free(xin); free(nout);
-    free(dy); free(dyq); free(dn);
+    free(x);
+    free(win);
+    free(wout);
+    free(gin);
+    free(gout);
+    free(xin);
+    free(nout);
+    free(dy);
+    free(dyq);
+    free(dn);
     ks_stage_free(q);
     ks_stage_free(n);
     be->close(be);
@@ -272,8 +305,7 @@ START_TEST(test_int8_boundary)
 END_TEST
 
 /* Wire sizes: Orion's published 140.6 MB -> 2.2 MB per hop (8000 tokens, bf16). */
-START_TEST(test_wire_formats)
-{
+START_TEST(test_wire_formats) {
     km_config o = km_orion_100b();
     const km_boundary none = {KM_COMP_NONE, 0, 0}, rb = {KM_COMP_RESBM, 144, 1024},
                       lin = {KM_COMP_LINEAR, 144, 0}, q8 = {KM_COMP_INT8, 0, 0};
@@ -290,22 +322,36 @@ START_TEST(test_wire_formats)
     w = ks_wire_format(&o, &q8, KB_F32, 8000);
     ck_assert(w.kind == KS_WIRE_INT8 && w.wire_bytes == km_activation_bytes(&o, &q8, 8000));
     ck_assert(w.wire_bytes == 8000LL * 9216 + 8000LL * 4);
-    ck_assert(w.mem_bytes == (size_t)w.wire_bytes);      /* 73,728,000 is a multiple of 16 */
+    ck_assert(w.mem_bytes == (size_t)w.wire_bytes); /* 73,728,000 is a multiple of 16 */
 }
 END_TEST
 
 /* The linear bottleneck starts as a near-orthogonal projection: x' ~ P x, so the
  * reconstruction error is about sqrt(1 - k/d) (not the > 1 of two unrelated maps). */
-START_TEST(test_linear_init_is_projection)
-{
+START_TEST(test_linear_init_is_projection) {
     kb_backend *be = kb_cpu_open();
-    km_config m = {.d_model = 64, .n_blocks = 2, .n_heads = 4, .n_kv_heads = 2, .head_dim = 16,
-                   .ffn = 64, .vocab = 64, .seq_len = 8, .rope_theta = 1e4, .norm_eps = 1e-5,
+    km_config m = {.d_model = 64,
+                   .n_blocks = 2,
+                   .n_heads = 4,
+                   .n_kv_heads = 2,
+                   .head_dim = 16,
+                   .ffn = 64,
+                   .vocab = 64,
+                   .seq_len = 8,
+                   .rope_theta = 1e4,
+                   .norm_eps = 1e-5,
                    .dtype_bytes = 2};
     const int k = 16;
-    ks_stage_config sc = {.model = m, .first_block = 0, .n_blocks = 1, .has_embedding = 1,
-                          .in = st_none(), .out = linear(k), .batch = 4, .recompute = 1,
-                          .slots = 1, .seed = 2};
+    ks_stage_config sc = {.model = m,
+                          .first_block = 0,
+                          .n_blocks = 1,
+                          .has_embedding = 1,
+                          .in = st_none(),
+                          .out = linear(k),
+                          .batch = 4,
+                          .recompute = 1,
+                          .slots = 1,
+                          .seed = 2};
     ks_stage_config rc = sc;
     rc.first_block = 1;
     rc.has_embedding = 0;
@@ -329,7 +375,8 @@ START_TEST(test_linear_init_is_projection)
     double err = ks_recon_error(rcv, 0, ks_residual_out(snd, 0));
     ck_assert_msg(err > 0.6 && err < 1.0, "linear recon error at init %g (sqrt(1-k/d) = %g)", err,
                   sqrt(1.0 - (double)k / m.d_model));
-    free(tok); free(y);
+    free(tok);
+    free(y);
     ks_stage_free(snd);
     ks_stage_free(rcv);
     be->close(be);
@@ -337,11 +384,18 @@ START_TEST(test_linear_init_is_projection)
 END_TEST
 
 /* A 3-stage ResBM pipeline (4x compression) starts at ln V and learns a fixed batch. */
-START_TEST(test_resbm_pipeline_learns)
-{
+START_TEST(test_resbm_pipeline_learns) {
     kb_backend *be = kb_cpu_open();
-    km_config m = {.d_model = 32, .n_blocks = 3, .n_heads = 2, .n_kv_heads = 1, .head_dim = 16,
-                   .ffn = 64, .vocab = 256, .seq_len = 16, .rope_theta = 1e4, .norm_eps = 1e-5,
+    km_config m = {.d_model = 32,
+                   .n_blocks = 3,
+                   .n_heads = 2,
+                   .n_kv_heads = 1,
+                   .head_dim = 16,
+                   .ffn = 64,
+                   .vocab = 256,
+                   .seq_len = 16,
+                   .rope_theta = 1e4,
+                   .norm_eps = 1e-5,
                    .dtype_bytes = 2};
     km_boundary b = resbm(8, 16);
     st_pipeline pl;
@@ -366,8 +420,7 @@ START_TEST(test_resbm_pipeline_learns)
 }
 END_TEST
 
-static Suite *resbm_suite(void)
-{
+static Suite *resbm_suite(void) {
     Suite *s = suite_create("resbm");
     TCase *tc = tcase_create("boundaries");
     tcase_set_timeout(tc, 300);
@@ -387,8 +440,7 @@ static Suite *resbm_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(resbm_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

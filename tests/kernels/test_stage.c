@@ -15,17 +15,22 @@
 #define FD_ATOL 1e-3
 #define FD_RTOL 2e-2
 
-static ks_stage_config tiny_stage(int n_model_blocks, int first, int nb, int emb, int head)
-{
-    ks_stage_config c = {.model = st_tiny_model(n_model_blocks), .first_block = first,
-                         .n_blocks = nb, .has_embedding = emb, .has_head = head,
-                         .in = st_none(), .out = st_none(), .batch = 2, .recompute = 1,
-                         .slots = 1, .seed = 7};
+static ks_stage_config tiny_stage(int n_model_blocks, int first, int nb, int emb, int head) {
+    ks_stage_config c = {.model = st_tiny_model(n_model_blocks),
+                         .first_block = first,
+                         .n_blocks = nb,
+                         .has_embedding = emb,
+                         .has_head = head,
+                         .in = st_none(),
+                         .out = st_none(),
+                         .batch = 2,
+                         .recompute = 1,
+                         .slots = 1,
+                         .seed = 7};
     return c;
 }
 
-START_TEST(test_fd_first_stage)
-{
+START_TEST(test_fd_first_stage) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config cfg = tiny_stage(3, 0, 1, 1, 0);
     ks_stage *st = st_new(be, &cfg);
@@ -38,8 +43,7 @@ START_TEST(test_fd_first_stage)
 }
 END_TEST
 
-START_TEST(test_fd_middle_stage)
-{
+START_TEST(test_fd_middle_stage) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config cfg = tiny_stage(4, 1, 2, 0, 0);
     ks_stage *st = st_new(be, &cfg);
@@ -54,8 +58,7 @@ START_TEST(test_fd_middle_stage)
 }
 END_TEST
 
-START_TEST(test_fd_last_stage)
-{
+START_TEST(test_fd_last_stage) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config cfg = tiny_stage(3, 2, 1, 0, 1);
     ks_stage *st = st_new(be, &cfg);
@@ -75,8 +78,7 @@ START_TEST(test_fd_last_stage)
 END_TEST
 
 /* A one-stage model (embedding, blocks, head) end to end. */
-START_TEST(test_fd_whole_model_stage)
-{
+START_TEST(test_fd_whole_model_stage) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config cfg = tiny_stage(2, 0, 2, 1, 1);
     ks_stage *st = st_new(be, &cfg);
@@ -93,8 +95,7 @@ END_TEST
 
 /* Two microbatches in flight: kept activations (2 slots) and recompute give the same
  * gradients and input gradients, bit for bit. */
-START_TEST(test_recompute_equals_keep)
-{
+START_TEST(test_recompute_equals_keep) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config rc = tiny_stage(4, 1, 2, 0, 0), kc = rc;
     kc.recompute = 0;
@@ -107,7 +108,7 @@ START_TEST(test_recompute_equals_keep)
     float *o1 = GC_CALLOC(n, 4), *o2 = GC_CALLOC(n, 4);
     float *g1 = GC_CALLOC(n, 4), *g2 = GC_CALLOC(n, 4);
     float *da1 = GC_CALLOC(n, 4), *da2 = GC_CALLOC(n, 4), *db1 = GC_CALLOC(n, 4),
-                           *db2 = GC_CALLOC(n, 4);
+          *db2 = GC_CALLOC(n, 4);
     gc_fill_normal(x1, n, 1, 0, 1);
     gc_fill_normal(x2, n, 2, 0, 1);
     gc_fill_normal(g1, n, 3, 0, 1);
@@ -124,7 +125,7 @@ START_TEST(test_recompute_equals_keep)
     ks_forward(b, 0, x1, p1);
     ks_forward(b, 1, x2, p2);
     ck_assert(memcmp(o1, p1, bytes) == 0 && memcmp(o2, p2, bytes) == 0);
-    memset(x1, 0, bytes);               /* the slot keeps its own copy of the input */
+    memset(x1, 0, bytes); /* the slot keeps its own copy of the input */
     ks_backward(b, 1, NULL, g2, db2);
     ks_backward(b, 0, NULL, g1, db1);
 
@@ -146,8 +147,18 @@ START_TEST(test_recompute_equals_keep)
     ks_backward(b, 0, NULL, g2, db2);
     ck_assert(memcmp(ga, gb, ks_stage_param_count(a) * sizeof(float)) == 0);
 
-    free(x1); free(x2); free(o1); free(o2); free(g1); free(g2); free(p1); free(p2);
-    free(da1); free(da2); free(db1); free(db2);
+    free(x1);
+    free(x2);
+    free(o1);
+    free(o2);
+    free(g1);
+    free(g2);
+    free(p1);
+    free(p2);
+    free(da1);
+    free(da2);
+    free(db1);
+    free(db2);
     ks_stage_free(a);
     ks_stage_free(b);
     be->close(be);
@@ -155,8 +166,7 @@ START_TEST(test_recompute_equals_keep)
 END_TEST
 
 /* The model split over three stages computes exactly what the unsplit model computes. */
-START_TEST(test_pipeline_equals_single_stage)
-{
+START_TEST(test_pipeline_equals_single_stage) {
     kb_backend *be = kb_cpu_open();
     km_config m = st_tiny_model(3);
     km_boundary none = st_none();
@@ -179,9 +189,9 @@ START_TEST(test_pipeline_equals_single_stage)
             ck_assert_msg(u != NULL, "%s missing in the single stage", t->name);
             size_t n = (size_t)t->rows * t->cols * sizeof(float);
             ck_assert(memcmp(ks_stage_params(pl.st[s]) + t->offset,
-                      ks_stage_params(whole) + u->offset, n) == 0);
+                             ks_stage_params(whole) + u->offset, n) == 0);
             ck_assert_msg(memcmp(ks_stage_grads(pl.st[s]) + t->offset,
-                          ks_stage_grads(whole) + u->offset, n) == 0,
+                                 ks_stage_grads(whole) + u->offset, n) == 0,
                           "gradient of %s differs", t->name);
             matched++;
         }
@@ -194,25 +204,30 @@ START_TEST(test_pipeline_equals_single_stage)
 }
 END_TEST
 
-START_TEST(test_param_accounting)
-{
+START_TEST(test_param_accounting) {
     kb_backend *be = kb_cpu_open();
     km_config m = st_tiny_model(5);
     km_split sp = {.n_stages = 3, .blocks = {1, 3, 1}};
-    const km_boundary bs[4] = {{KM_COMP_NONE, 0, 0}, {KM_COMP_RESBM, 4, 8},
-                               {KM_COMP_LINEAR, 4, 0}, {KM_COMP_INT8, 0, 0}};
+    const km_boundary bs[4] = {
+        {KM_COMP_NONE, 0, 0}, {KM_COMP_RESBM, 4, 8}, {KM_COMP_LINEAR, 4, 0}, {KM_COMP_INT8, 0, 0}};
     for (int bi = 0; bi < 4; bi++) {
         int first = 0;
         for (int s = 0; s < 3; s++) {
-            ks_stage_config cfg = {.model = m, .first_block = first, .n_blocks = sp.blocks[s],
-                                   .has_embedding = s == 0, .has_head = s == 2,
+            ks_stage_config cfg = {.model = m,
+                                   .first_block = first,
+                                   .n_blocks = sp.blocks[s],
+                                   .has_embedding = s == 0,
+                                   .has_head = s == 2,
                                    .in = s == 0 ? st_none() : bs[bi],
-                                   .out = s == 2 ? st_none() : bs[bi], .batch = 1,
-                                   .recompute = 1, .slots = 1, .seed = 1};
+                                   .out = s == 2 ? st_none() : bs[bi],
+                                   .batch = 1,
+                                   .recompute = 1,
+                                   .slots = 1,
+                                   .seed = 1};
             ks_stage *st = st_new(be, &cfg);
-            ck_assert_int_eq((int64_t)ks_stage_param_count(st), km_params_stage(&m, &sp, &bs[bi],
-                             s));
-            size_t next = 0;   /* the table tiles the flat buffer */
+            ck_assert_int_eq((int64_t)ks_stage_param_count(st),
+                             km_params_stage(&m, &sp, &bs[bi], s));
+            size_t next = 0; /* the table tiles the flat buffer */
             for (int i = 0; i < ks_stage_n_tensors(st); i++) {
                 const ks_tensor *t = ks_stage_tensor(st, i);
                 ck_assert(t->offset == next);
@@ -227,8 +242,7 @@ START_TEST(test_param_accounting)
 }
 END_TEST
 
-static double tensor_std(ks_stage *st, const char *name, double *mean)
-{
+static double tensor_std(ks_stage *st, const char *name, double *mean) {
     const ks_tensor *t = ks_stage_find_tensor(st, name);
     ck_assert_msg(t != NULL, "no tensor %s", name);
     const float *p = ks_stage_params(st) + t->offset;
@@ -242,15 +256,30 @@ static double tensor_std(ks_stage *st, const char *name, double *mean)
     return sqrt(ss / n - *mean * *mean);
 }
 
-START_TEST(test_initialisation)
-{
+START_TEST(test_initialisation) {
     kb_backend *be = kb_cpu_open();
-    km_config m = {.d_model = 32, .n_blocks = 3, .n_heads = 2, .n_kv_heads = 1, .head_dim = 16,
-                   .ffn = 64, .vocab = 256, .seq_len = 4, .rope_theta = 1e4, .norm_eps = 1e-5,
+    km_config m = {.d_model = 32,
+                   .n_blocks = 3,
+                   .n_heads = 2,
+                   .n_kv_heads = 1,
+                   .head_dim = 16,
+                   .ffn = 64,
+                   .vocab = 256,
+                   .seq_len = 4,
+                   .rope_theta = 1e4,
+                   .norm_eps = 1e-5,
                    .dtype_bytes = 2};
-    ks_stage_config cfg = {.model = m, .first_block = 0, .n_blocks = 3, .has_embedding = 1,
-                           .has_head = 1, .in = st_none(), .out = st_none(), .batch = 1,
-                           .recompute = 1, .slots = 1, .seed = 42};
+    ks_stage_config cfg = {.model = m,
+                           .first_block = 0,
+                           .n_blocks = 3,
+                           .has_embedding = 1,
+                           .has_head = 1,
+                           .in = st_none(),
+                           .out = st_none(),
+                           .batch = 1,
+                           .recompute = 1,
+                           .slots = 1,
+                           .seed = 42};
     ks_stage *a = st_new(be, &cfg), *b = st_new(be, &cfg);
     cfg.seed = 43;
     ks_stage *c = st_new(be, &cfg);
@@ -262,14 +291,14 @@ START_TEST(test_initialisation)
     const char *normal[] = {"embedding", "block0.wqkv", "block1.w_gate_up", "lm_head"};
     for (int i = 0; i < 4; i++) {
         sd = tensor_std(a, normal[i], &mean);
-        ck_assert_msg(fabs(sd - 0.02) < 0.1 * 0.02 && fabs(mean) < 0.003, "%s: std %g",
-                      normal[i], sd);
+        ck_assert_msg(fabs(sd - 0.02) < 0.1 * 0.02 && fabs(mean) < 0.003, "%s: std %g", normal[i],
+                      sd);
     }
     const char *outp[] = {"block0.wo", "block2.w_down"};
     for (int i = 0; i < 2; i++) {
         sd = tensor_std(a, outp[i], &mean);
-        ck_assert_msg(fabs(sd - out_std) < 0.12 * out_std, "%s: std %g, want %g", outp[i],
-                      sd, out_std);
+        ck_assert_msg(fabs(sd - out_std) < 0.12 * out_std, "%s: std %g, want %g", outp[i], sd,
+                      out_std);
     }
     const char *norms[] = {"block0.attn_norm", "block2.mlp_norm", "final_norm"};
     for (int i = 0; i < 3; i++) {
@@ -283,31 +312,40 @@ START_TEST(test_initialisation)
 }
 END_TEST
 
-START_TEST(test_invalid_configs)
-{
+START_TEST(test_invalid_configs) {
     kb_backend *be = kb_cpu_open();
     char err[256];
     ks_stage_config base = tiny_stage(3, 0, 1, 1, 0), c;
-    c = base; c.in.method = KM_COMP_RESBM; c.in.k = 4; c.in.hidden = 4;
+    c = base;
+    c.in.method = KM_COMP_RESBM;
+    c.in.k = 4;
+    c.in.hidden = 4;
     err[0] = 0;
     ck_assert(ks_stage_new(be, &c, err, sizeof err) == NULL && strstr(err, "embedding"));
-    c = base; c.first_block = 2; c.n_blocks = 2;
+    c = base;
+    c.first_block = 2;
+    c.n_blocks = 2;
     ck_assert(ks_stage_new(be, &c, err, sizeof err) == NULL && strstr(err, "n_blocks"));
-    c = base; c.batch = 0;
+    c = base;
+    c.batch = 0;
     ck_assert(ks_stage_new(be, &c, err, sizeof err) == NULL && strstr(err, "batch"));
-    c = base; c.recompute = 0; c.slots = 0;
+    c = base;
+    c.recompute = 0;
+    c.slots = 0;
     ck_assert(ks_stage_new(be, &c, err, sizeof err) == NULL && strstr(err, "slots"));
-    c = base; c.out.method = KM_COMP_LINEAR; c.out.k = 99;
+    c = base;
+    c.out.method = KM_COMP_LINEAR;
+    c.out.k = 99;
     ck_assert(ks_stage_new(be, &c, err, sizeof err) == NULL && strstr(err, "k"));
-    c = base; c.model.n_kv_heads = 3;
+    c = base;
+    c.model.n_kv_heads = 3;
     ck_assert(ks_stage_new(be, &c, err, sizeof err) == NULL && strstr(err, "n_kv_heads"));
     be->close(be);
 }
 END_TEST
 
 /* Gradients accumulate over microbatches; grad_norm and the optimizer step use them. */
-START_TEST(test_grad_accumulation_and_step)
-{
+START_TEST(test_grad_accumulation_and_step) {
     kb_backend *be = kb_cpu_open();
     ks_stage_config cfg = tiny_stage(2, 0, 2, 1, 1);
     ks_stage *st = st_new(be, &cfg);
@@ -342,18 +380,28 @@ START_TEST(test_grad_accumulation_and_step)
     ck_assert(ks_last_loss(st, tok, tgt) < l1);
     ks_zero_grad(st);
     ck_assert(ks_grad_norm(st) == 0.0);
-    free(tok); free(tgt); free(g1); free(p0);
+    free(tok);
+    free(tgt);
+    free(g1);
+    free(p0);
     ks_stage_free(st);
     be->close(be);
 }
 END_TEST
 
 /* The brief's tiny pipeline: 3 stages, vocab 256, d 32, 2 heads, 1 kv head. */
-START_TEST(test_tiny_pipeline_learns)
-{
+START_TEST(test_tiny_pipeline_learns) {
     kb_backend *be = kb_cpu_open();
-    km_config m = {.d_model = 32, .n_blocks = 3, .n_heads = 2, .n_kv_heads = 1, .head_dim = 16,
-                   .ffn = 64, .vocab = 256, .seq_len = 16, .rope_theta = 1e4, .norm_eps = 1e-5,
+    km_config m = {.d_model = 32,
+                   .n_blocks = 3,
+                   .n_heads = 2,
+                   .n_kv_heads = 1,
+                   .head_dim = 16,
+                   .ffn = 64,
+                   .vocab = 256,
+                   .seq_len = 16,
+                   .rope_theta = 1e4,
+                   .norm_eps = 1e-5,
                    .dtype_bytes = 2};
     km_boundary none = st_none();
     st_pipeline pl;
@@ -371,8 +419,7 @@ START_TEST(test_tiny_pipeline_learns)
 }
 END_TEST
 
-static Suite *stage_suite(void)
-{
+static Suite *stage_suite(void) {
     Suite *s = suite_create("stage");
     TCase *tc = tcase_create("stage");
     tcase_set_timeout(tc, 300);
@@ -391,8 +438,7 @@ static Suite *stage_suite(void)
     return s;
 }
 
-int main(void)
-{
+int main(void) {
     SRunner *sr = srunner_create(stage_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

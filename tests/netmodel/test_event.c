@@ -132,9 +132,9 @@ START_TEST(test_reschedule) {
     nm_timer a = nm_schedule_at(sim, 100, record, &lg, 1);
     nm_schedule_at(sim, 50, record, &lg, 2);
     nm_schedule_at(sim, 70, record, &lg, 3);
-    ck_assert_int_eq(nm_reschedule(sim, a, 10), 1);  /* earlier */
+    ck_assert_int_eq(nm_reschedule(sim, a, 10), 1); /* earlier */
     ck_assert_int_eq(nm_timer_time(sim, a), 10);
-    ck_assert_int_eq(nm_reschedule(sim, a, 70), 1);  /* later, ties after arg 3 */
+    ck_assert_int_eq(nm_reschedule(sim, a, 70), 1); /* later, ties after arg 3 */
     ck_assert_int_eq(nm_timer_time(sim, a), 70);
     nm_run(sim);
     ck_assert_int_eq(lg.n, 3);
@@ -211,7 +211,8 @@ START_TEST(test_random_against_reference) {
         } else if (kind < 6 && n > 0) {
             int i = (int)(lcg(&seed) % (uint64_t)n);
             nm_time t = now + (nm_time)(lcg(&seed) % 200);
-            if (nm_reschedule(sim, ref[i].h, t) != ref[i].live) ck_abort_msg("op %d: reschedule", op);
+            if (nm_reschedule(sim, ref[i].h, t) != ref[i].live)
+                ck_abort_msg("op %d: reschedule", op);
             if (ref[i].live) {
                 ref[i].t = t;
                 ref[i].seq = seq++;
@@ -228,14 +229,15 @@ START_TEST(test_random_against_reference) {
             if (nm_step(sim) != (best >= 0)) ck_abort_msg("op %d: step", op);
             if (best >= 0) {
                 if (lg.n != 1 || lg.arg[0] != (uint64_t)best || lg.t[0] != ref[best].t)
-                    ck_abort_msg("op %d: dispatched %d events, arg %llu at %lld; want %d at %lld", op,
-                                 lg.n, (unsigned long long)lg.arg[0], (long long)lg.t[0], best,
+                    ck_abort_msg("op %d: dispatched %d events, arg %llu at %lld; want %d at %lld",
+                                 op, lg.n, (unsigned long long)lg.arg[0], (long long)lg.t[0], best,
                                  (long long)ref[best].t);
                 ref[best].live = 0;
                 pending--;
             }
         }
-        if (nm_pending(sim) != pending) ck_abort_msg("op %d: %zu pending, want %zu", op, nm_pending(sim), pending);
+        if (nm_pending(sim) != pending)
+            ck_abort_msg("op %d: %zu pending, want %zu", op, nm_pending(sim), pending);
     }
     nm_sim_free(sim);
 }

@@ -7,7 +7,7 @@
 
 #include "netmodel/faults.h"
 
-#define S(x) ((nm_time)((x) * NM_NS_PER_S))
+#define S(x) ((nm_time)((x)*NM_NS_PER_S))
 
 /* ---- recording callbacks ---------------------------------------------------------- */
 
@@ -66,8 +66,8 @@ static const nm_fault_window ALWAYS = {0.0, INFINITY};
 
 /* Share of [0, t_end) during which `node` was in the state entered by `kind_on` (left by
  * `kind_off`), from effective-change records. */
-static double share_of_time(const recs *r, int node, nm_fault_kind kind_on,
-                            nm_fault_kind kind_off, nm_time t_end) {
+static double share_of_time(const recs *r, int node, nm_fault_kind kind_on, nm_fault_kind kind_off,
+                            nm_time t_end) {
     nm_time since = -1, total = 0;
     for (size_t i = 0; i < r->n; i++) {
         const rec *x = &r->v[i];
@@ -104,8 +104,8 @@ START_TEST(profile_replay_with_loopafter) {
     const int nodes[2] = {0, 1};
     const nm_profile *states[2] = {st, NULL}, *speeds[2] = {NULL, sp}, *bws[2] = {NULL, bw};
     char err[256];
-    ck_assert_int_eq(nm_faults_add_profiles(f, 7, &ALWAYS, nodes, 2, states, speeds, bws, err,
-                                            sizeof err), 0);
+    ck_assert_int_eq(
+        nm_faults_add_profiles(f, 7, &ALWAYS, nodes, 2, states, speeds, bws, err, sizeof err), 0);
     nm_run_until(sim, S(31));
 
     recs n0 = filter(&r, 0, 0, 1), n1 = filter(&r, 0, 1, 2);
@@ -181,15 +181,15 @@ START_TEST(profile_values_checked_per_kind) {
     const int nodes[1] = {1};
     const nm_profile *tr[1] = {any};
     char err[256];
-    ck_assert_int_eq(nm_faults_add_profiles(f, 3, &ALWAYS, nodes, 1, tr, NULL, NULL, err,
-                                            sizeof err), -1);
+    ck_assert_int_eq(
+        nm_faults_add_profiles(f, 3, &ALWAYS, nodes, 1, tr, NULL, NULL, err, sizeof err), -1);
     ck_assert_str_eq(err, "profile process 3: state profile 'test' of node 1 has values that "
                           "are not a state (0 or 1)");
     ck_assert_uint_eq(nm_pending(sim), 0); /* nothing added */
     nm_profile *neg = prof("0 -1\n", nm_range_any());
     const nm_profile *tn[1] = {neg};
-    ck_assert_int_eq(nm_faults_add_profiles(f, 3, &ALWAYS, nodes, 1, NULL, NULL, tn, err,
-                                            sizeof err), -1);
+    ck_assert_int_eq(
+        nm_faults_add_profiles(f, 3, &ALWAYS, nodes, 1, NULL, NULL, tn, err, sizeof err), -1);
     ck_assert_str_eq(err, "profile process 3: bandwidth profile 'test' of node 1 has values "
                           "that are not a multiplier (finite, > 0)");
     nm_faults_free(f);
@@ -221,8 +221,7 @@ START_TEST(churn_long_run_down_fraction) {
     /* Down share: mttr / (mtbf + mttr) = 0.2. Over ~40000 cycles its standard error is
      * ~0.0011 (alternating renewal process); tolerance 5 sigma. */
     double down = 0;
-    for (int i = 0; i < n; i++)
-        down += share_of_time(&r, i, NM_FAULT_DOWN, NM_FAULT_UP, S(t_end));
+    for (int i = 0; i < n; i++) down += share_of_time(&r, i, NM_FAULT_DOWN, NM_FAULT_UP, S(t_end));
     ck_assert_double_eq_tol(down / n, 0.2, 0.0056);
     /* Mean completed up period ~ mtbf = 100 s (standard error ~0.5 s). */
     double up_sum = 0;
@@ -273,8 +272,11 @@ static recs trace_of_first(const int *nodes1, int n1, int with_others) {
     nm_faults *f = nm_faults_new(sim, 16, 77, NULL, NULL);
     nm_faults_set_trace(f, on_trace, &tr);
     const nm_churn_params p1 = {.mtbf_s = 50, .mttr_s = 10}, p2 = {.mtbf_s = 20, .mttr_s = 5};
-    const nm_straggler_params ps = {.fraction = 0.5, .multiplier = 0.5, .mean_slow_s = 10,
-                                    .mean_normal_s = 30, .affects = NM_STRAGGLE_SPEED};
+    const nm_straggler_params ps = {.fraction = 0.5,
+                                    .multiplier = 0.5,
+                                    .mean_slow_s = 10,
+                                    .mean_normal_s = 30,
+                                    .affects = NM_STRAGGLE_SPEED};
     if (with_others) /* added first: the order of addition does not matter either */
         ck_assert_int_eq(nm_faults_add_churn(f, 2, &ALWAYS, NULL, 0, &p2, NULL, 0), 0);
     ck_assert_int_eq(nm_faults_add_churn(f, 1, &ALWAYS, nodes1, n1, &p1, NULL, 0), 0);
@@ -305,7 +307,7 @@ END_TEST
 /* ---- combination of processes ---------------------------------------------------------- */
 
 typedef struct combo {
-    int up[4][2];         /* [pid][node] */
+    int up[4][2]; /* [pid][node] */
     double speed[4][2];
     recs expected, actual;
 } combo;
@@ -320,8 +322,8 @@ static void combo_trace(void *ctx, uint32_t pid, int node, nm_fault_kind kind, d
     int up = c->up[1][node] & c->up[2][node] & c->up[3][node];
     double speed = c->speed[1][node] * c->speed[2][node] * c->speed[3][node];
     if (up != old_up)
-        push(&c->expected, (rec){.node = node, .kind = up ? NM_FAULT_UP : NM_FAULT_DOWN,
-                                 .value = up, .t = t});
+        push(&c->expected,
+             (rec){.node = node, .kind = up ? NM_FAULT_UP : NM_FAULT_DOWN, .value = up, .t = t});
     if (speed != old_speed)
         push(&c->expected, (rec){.node = node, .kind = NM_FAULT_SPEED, .value = speed, .t = t});
 }
@@ -339,8 +341,11 @@ START_TEST(effective_state_combines_processes) {
     nm_faults *f = nm_faults_new(sim, 2, 3, combo_change, &c);
     nm_faults_set_trace(f, combo_trace, &c);
     const nm_churn_params p1 = {.mtbf_s = 30, .mttr_s = 20}, p2 = {.mtbf_s = 40, .mttr_s = 15};
-    const nm_straggler_params ps = {.fraction = 1, .multiplier = 0.25, .mean_slow_s = 10,
-                                    .mean_normal_s = 10, .affects = NM_STRAGGLE_SPEED};
+    const nm_straggler_params ps = {.fraction = 1,
+                                    .multiplier = 0.25,
+                                    .mean_slow_s = 10,
+                                    .mean_normal_s = 10,
+                                    .affects = NM_STRAGGLE_SPEED};
     ck_assert_int_eq(nm_faults_add_churn(f, 1, &ALWAYS, NULL, 0, &p1, NULL, 0), 0);
     ck_assert_int_eq(nm_faults_add_churn(f, 2, &ALWAYS, NULL, 0, &p2, NULL, 0), 0);
     ck_assert_int_eq(nm_faults_add_stragglers(f, 3, &ALWAYS, NULL, 0, &ps, NULL, 0), 0);
@@ -367,8 +372,8 @@ START_TEST(spot_notice_precedes_every_down) {
     nm_sim *sim = nm_sim_new();
     recs r = {0};
     nm_faults *f = nm_faults_new(sim, n, 9, on_change, &r);
-    const nm_spot_params p = {.mean_interval_s = 500, .notice_s = 30, .restart_s = 60,
-                              .restart_fixed = 1};
+    const nm_spot_params p = {
+        .mean_interval_s = 500, .notice_s = 30, .restart_s = 60, .restart_fixed = 1};
     const nm_fault_window w = {0, t_end};
     ck_assert_int_eq(nm_faults_add_spot(f, 4, &w, NULL, 0, &p, NULL, 0), 0);
     nm_run(sim);
@@ -397,8 +402,7 @@ START_TEST(spot_notice_precedes_every_down) {
                 ck_assert(x->t - down == S(60) || x->t == S(t_end));
                 down = -1;
                 break;
-            default:
-                ck_abort_msg("unexpected kind %d", x->kind);
+            default: ck_abort_msg("unexpected kind %d", x->kind);
             }
         }
         ck_assert_int_eq(notice, -1); /* every notice got its down */
@@ -416,8 +420,8 @@ START_TEST(spot_exponential_restart_mean) {
     nm_sim *sim = nm_sim_new();
     recs r = {0};
     nm_faults *f = nm_faults_new(sim, 10, 10, on_change, &r);
-    const nm_spot_params p = {.mean_interval_s = 100, .notice_s = 0, .restart_s = 40,
-                              .restart_fixed = 0};
+    const nm_spot_params p = {
+        .mean_interval_s = 100, .notice_s = 0, .restart_s = 40, .restart_fixed = 0};
     ck_assert_int_eq(nm_faults_add_spot(f, 4, &ALWAYS, NULL, 0, &p, NULL, 0), 0);
     nm_run_until(sim, S(1e5));
     double sum = 0;
@@ -453,7 +457,9 @@ START_TEST(stragglers_fraction_and_slow_share) {
     nm_sim *sim = nm_sim_new();
     recs r = {0};
     nm_faults *f = nm_faults_new(sim, n, 12, on_change, &r);
-    const nm_straggler_params p = {.fraction = 0.25, .multiplier = 0.3, .mean_slow_s = 20,
+    const nm_straggler_params p = {.fraction = 0.25,
+                                   .multiplier = 0.3,
+                                   .mean_slow_s = 20,
                                    .mean_normal_s = 80,
                                    .affects = NM_STRAGGLE_SPEED | NM_STRAGGLE_BANDWIDTH};
     const nm_fault_window w = {0, t_end};
@@ -503,8 +509,10 @@ START_TEST(stragglers_edge_fractions_and_speed_only) {
         nm_sim *sim = nm_sim_new();
         recs r = {0};
         nm_faults *f = nm_faults_new(sim, 10, 1, on_change, &r);
-        nm_straggler_params p = {.fraction = variant == 0 ? 0.0 : 1.0, .multiplier = 0.5,
-                                 .mean_slow_s = 5, .mean_normal_s = 5,
+        nm_straggler_params p = {.fraction = variant == 0 ? 0.0 : 1.0,
+                                 .multiplier = 0.5,
+                                 .mean_slow_s = 5,
+                                 .mean_normal_s = 5,
                                  .affects = NM_STRAGGLE_SPEED};
         if (variant == 2) p.multiplier = 1.0; /* a factor of 1 changes nothing */
         ck_assert_int_eq(nm_faults_add_stragglers(f, 1, &ALWAYS, NULL, 0, &p, NULL, 0), 0);
@@ -574,8 +582,8 @@ START_TEST(stop_by_call_and_free_with_pending_events) {
     ck_assert_uint_eq(r.n, n_at_stop);
 
     /* Freeing with events pending cancels them: the sim runs on without calling back. */
-    const nm_spot_params sp = {.mean_interval_s = 5, .notice_s = 1, .restart_s = 1,
-                               .restart_fixed = 1};
+    const nm_spot_params sp = {
+        .mean_interval_s = 5, .notice_s = 1, .restart_s = 1, .restart_fixed = 1};
     ck_assert_int_eq(nm_faults_add_spot(f, 3, &later, NULL, 0, &sp, NULL, 0), 0);
     nm_run_until(sim, S(600));
     ck_assert_uint_gt(nm_pending(sim), 0);
@@ -596,10 +604,10 @@ START_TEST(parameter_errors) {
     const nm_churn_params cp = {.mtbf_s = 10, .mttr_s = 5};
     ck_assert_int_eq(nm_faults_add_churn(f, 1, &ALWAYS, NULL, 0, &cp, err, sizeof err), 0);
 
-#define EXPECT(call, msg)                                                                    \
-    do {                                                                                     \
-        ck_assert_int_eq((call), -1);                                                        \
-        ck_assert_str_eq(err, msg);                                                          \
+#define EXPECT(call, msg)                                                                          \
+    do {                                                                                           \
+        ck_assert_int_eq((call), -1);                                                              \
+        ck_assert_str_eq(err, msg);                                                                \
     } while (0)
     EXPECT(nm_faults_add_churn(f, 1, &ALWAYS, NULL, 0, &cp, err, sizeof err),
            "churn process 1: id already used");
@@ -627,8 +635,8 @@ START_TEST(parameter_errors) {
     EXPECT(nm_faults_add_churn(f, 2, &neg, NULL, 0, &cp, err, sizeof err),
            "churn process 2: start -1 s must be finite, >= 0 and < 4611686018");
 
-    const nm_spot_params s_fix = {.mean_interval_s = 10, .notice_s = 1, .restart_s = 1,
-                                  .restart_fixed = 2};
+    const nm_spot_params s_fix = {
+        .mean_interval_s = 10, .notice_s = 1, .restart_s = 1, .restart_fixed = 2};
     EXPECT(nm_faults_add_spot(f, 2, &ALWAYS, NULL, 0, &s_fix, err, sizeof err),
            "spot process 2: restart_fixed must be 0 or 1, got 2");
     const nm_spot_params s_exp0 = {.mean_interval_s = 10, .notice_s = 1, .restart_s = 0};
@@ -638,8 +646,11 @@ START_TEST(parameter_errors) {
     EXPECT(nm_faults_add_spot(f, 2, &ALWAYS, NULL, 0, &s_neg, err, sizeof err),
            "spot process 2: notice -1 s must be finite and >= 0");
 
-    nm_straggler_params sp = {.fraction = 1.5, .multiplier = 0.5, .mean_slow_s = 1,
-                              .mean_normal_s = 1, .affects = NM_STRAGGLE_SPEED};
+    nm_straggler_params sp = {.fraction = 1.5,
+                              .multiplier = 0.5,
+                              .mean_slow_s = 1,
+                              .mean_normal_s = 1,
+                              .affects = NM_STRAGGLE_SPEED};
     EXPECT(nm_faults_add_stragglers(f, 2, &ALWAYS, NULL, 0, &sp, err, sizeof err),
            "straggler process 2: fraction 1.5 must lie in [0, 1]");
     sp.fraction = 0.5;

@@ -530,7 +530,8 @@ static void check_fair(const world *w, int reference) {
     }
     for (int l = 0; l < w->n_links; l++)
         if (!(load[l] <= nm_net_link_capacity(w->net, l) * (1 + 1e-9) + 1e-6))
-            ck_abort_msg("link %d overloaded: %g > %g", l, load[l], nm_net_link_capacity(w->net, l));
+            ck_abort_msg("link %d overloaded: %g > %g", l, load[l],
+                         nm_net_link_capacity(w->net, l));
     for (int i = 0; i < w->n_flows; i++) {
         if (!w->started[i] || nm_net_flow_state(w->net, w->id[i]) != NM_FLOW_ACTIVE) continue;
         double r = nm_net_flow_rate(w->net, w->id[i]);
@@ -650,7 +651,8 @@ static void check_conservation(const world *w) {
             int n = path_of(w, i, path);
             double cmin = INFINITY;
             for (int k = 0; k < n; k++) cmin = fmin(cmin, w->max_cap[path[k]]);
-            if (!((double)(r->t_end - r->t_transfer) >= (double)w->bytes[i] * 8e9 / cmin * (1 - 1e-9) - 1))
+            if (!((double)(r->t_end - r->t_transfer) >=
+                  (double)w->bytes[i] * 8e9 / cmin * (1 - 1e-9) - 1))
                 ck_abort_msg("flow %d: faster than its slowest link", i);
         }
         sent[w->src[i]] += r->bytes_delivered;
@@ -664,7 +666,8 @@ static void check_conservation(const world *w) {
     double tot_sent = 0, tot_recv = 0;
     for (int n = 0; n < w->n_nodes; n++) {
         ck_assert_double_eq_tol(nm_net_node_bytes_sent(w->net, n), sent[n], 1e-6 * (1 + sent[n]));
-        ck_assert_double_eq_tol(nm_net_node_bytes_received(w->net, n), recv[n], 1e-6 * (1 + recv[n]));
+        ck_assert_double_eq_tol(nm_net_node_bytes_received(w->net, n), recv[n],
+                                1e-6 * (1 + recv[n]));
         tot_sent += nm_net_node_bytes_sent(w->net, n);
         tot_recv += nm_net_node_bytes_received(w->net, n);
     }

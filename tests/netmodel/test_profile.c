@@ -8,7 +8,7 @@
 
 #include "netmodel/profile.h"
 
-#define S(x) ((nm_time)((x) * NM_NS_PER_S))
+#define S(x) ((nm_time)((x)*NM_NS_PER_S))
 
 static nm_profile *parse_ok(const char *text, nm_value_range r) {
     char err[256];
@@ -35,7 +35,7 @@ START_TEST(parses_comments_blanks_and_crlf) {
                              "\t12.5\t0\n"
                              "0x1p4 1\n" /* 16 s, a C hex literal */
                              "   \n"
-                             "100 0",    /* no final newline */
+                             "100 0", /* no final newline */
                              nm_range_state());
     ck_assert_uint_eq(nm_profile_count(p), 4);
     ck_assert_int_eq(nm_profile_loop_after(p), -1);
@@ -52,12 +52,12 @@ END_TEST
 
 START_TEST(value_at_without_loop) {
     nm_profile *p = parse_ok("2 0.5\n5 2\n", nm_range_multiplier());
-    ck_assert_double_eq(nm_profile_value_at(p, 0, 7.0), 7.0);        /* default before */
+    ck_assert_double_eq(nm_profile_value_at(p, 0, 7.0), 7.0); /* default before */
     ck_assert_double_eq(nm_profile_value_at(p, S(2) - 1, 7.0), 7.0);
-    ck_assert_double_eq(nm_profile_value_at(p, S(2), 7.0), 0.5);      /* at the event */
+    ck_assert_double_eq(nm_profile_value_at(p, S(2), 7.0), 0.5); /* at the event */
     ck_assert_double_eq(nm_profile_value_at(p, S(4.9), 7.0), 0.5);
     ck_assert_double_eq(nm_profile_value_at(p, S(5), 7.0), 2.0);
-    ck_assert_double_eq(nm_profile_value_at(p, S(1e6), 7.0), 2.0);     /* last value holds */
+    ck_assert_double_eq(nm_profile_value_at(p, S(1e6), 7.0), 2.0); /* last value holds */
 
     nm_time t;
     double v;

@@ -51,8 +51,12 @@ END_TEST
 
 START_TEST(xoshiro_known_state_vector) {
     /* xoshiro256** from state {1,2,3,4} (values from a separate Python implementation). */
-    static const uint64_t want[6] = {0x2d00ULL, 0x0ULL, 0x5a007080ULL, 0x10e0000000009d80ULL,
-                                     0x10e0b61ce1009d80ULL, 0x0870021ce143ad00ULL};
+    static const uint64_t want[6] = {0x2d00ULL,
+                                     0x0ULL,
+                                     0x5a007080ULL,
+                                     0x10e0000000009d80ULL,
+                                     0x10e0b61ce1009d80ULL,
+                                     0x0870021ce143ad00ULL};
     const uint64_t s[4] = {1, 2, 3, 4};
     nm_rng r;
     ck_assert_int_eq(nm_rng_set_state(&r, s), 0);
@@ -238,8 +242,8 @@ START_TEST(normal_and_lognormal_moments) {
         sx += x;
     }
     ck_assert_double_eq_tol(sl / n, -1.0, 5 * 0.5 / sqrt(n));
-    double ex = exp(-1.0 + 0.125);                      /* E[X] = exp(mu + sigma^2/2) */
-    double sdx = ex * sqrt(exp(0.25) - 1.0);            /* sd of X */
+    double ex = exp(-1.0 + 0.125);           /* E[X] = exp(mu + sigma^2/2) */
+    double sdx = ex * sqrt(exp(0.25) - 1.0); /* sd of X */
     ck_assert_double_eq_tol(sx / n, ex, 5 * sdx / sqrt(n));
 }
 END_TEST

@@ -119,11 +119,12 @@ END_TEST
 START_TEST(test_optional_keys) {
     /* A 10 Mb/s storage front end on c's incoming flows, an override a<->b of 3 ms,
      * a 64-bit byte count. a->c (5e9 B = 40 Gb) alone on the front end at 10 Mb/s. */
-    write_variant(11, "  { src = \"a\"; dst = \"c\"; bytes = 5000000000L; start_s = 0.0; }",
-                  "links = ( { name = \"fe\"; mbps = 10.0; nodes_in = (\"c\"); nodes_out = (); } );\n"
-                  "pair_latency_ms = ( { a = \"b\"; b = \"a\"; ms = 3.0; } );\n"
-                  "tcp_window_bytes = 0;\n"
-                  "ideal = false;");
+    write_variant(
+        11, "  { src = \"a\"; dst = \"c\"; bytes = 5000000000L; start_s = 0.0; }",
+        "links = ( { name = \"fe\"; mbps = 10.0; nodes_in = (\"c\"); nodes_out = (); } );\n"
+        "pair_latency_ms = ( { a = \"b\"; b = \"a\"; ms = 3.0; } );\n"
+        "tcp_window_bytes = 0;\n"
+        "ideal = false;");
     char *out, *err;
     ck_assert_int_eq(run_file(&out, &err), 0);
     /* b->a: 0.1 + 0.003 + 0.08; a->b from 3 ms: shares up(a) (100) with a->c, which the
@@ -169,10 +170,13 @@ START_TEST(test_bad_inputs) {
     /* unknown keys, at the root and in a group */
     write_variant(0, NULL, "colour = \"blue\";");
     expect_error(13, "colour: unknown key");
-    write_variant(5, "  { name = \"b\"; region = \"r1\"; up_mbps = 100.0; down_mbps = 200.0; colour = 1; },", NULL);
+    write_variant(
+        5, "  { name = \"b\"; region = \"r1\"; up_mbps = 100.0; down_mbps = 200.0; colour = 1; },",
+        NULL);
     expect_error(5, "nodes[1].colour: unknown key");
     /* wrong types */
-    write_variant(4, "  { name = \"a\"; region = \"r0\"; up_mbps = \"fast\"; down_mbps = 200.0; },", NULL);
+    write_variant(4, "  { name = \"a\"; region = \"r0\"; up_mbps = \"fast\"; down_mbps = 200.0; },",
+                  NULL);
     expect_error(4, "nodes[0].up_mbps: must be a number");
     write_variant(1, "regions = \"r0\";", NULL);
     expect_error(1, "regions: must be a list of strings");
@@ -191,7 +195,8 @@ START_TEST(test_bad_inputs) {
     /* capacities */
     write_variant(4, "  { name = \"a\"; region = \"r0\"; up_mbps = 0; down_mbps = 200.0; },", NULL);
     expect_error(4, "nodes[0].up_mbps: must be > 0");
-    write_variant(6, "  { name = \"c\"; region = \"r0\"; up_mbps = 100.0; down_mbps = -5.0; }", NULL);
+    write_variant(6, "  { name = \"c\"; region = \"r0\"; up_mbps = 100.0; down_mbps = -5.0; }",
+                  NULL);
     expect_error(6, "nodes[2].down_mbps: must be > 0");
     /* the latency matrix */
     write_variant(2, "latency_ms = ( (0.5, 20.0), (20.0, 0.5, 3.0) );", NULL);
@@ -201,9 +206,11 @@ START_TEST(test_bad_inputs) {
     write_variant(2, "latency_ms = ( (0.5, -20.0), (20.0, 0.5) );", NULL);
     expect_error(2, "latency_ms[0][1]: latency -20 ms is out of");
     /* names */
-    write_variant(5, "  { name = \"b\"; region = \"r9\"; up_mbps = 100.0; down_mbps = 200.0; },", NULL);
+    write_variant(5, "  { name = \"b\"; region = \"r9\"; up_mbps = 100.0; down_mbps = 200.0; },",
+                  NULL);
     expect_error(5, "nodes[1].region: unknown region \"r9\"");
-    write_variant(6, "  { name = \"a\"; region = \"r0\"; up_mbps = 100.0; down_mbps = 200.0; }", NULL);
+    write_variant(6, "  { name = \"a\"; region = \"r0\"; up_mbps = 100.0; down_mbps = 200.0; }",
+                  NULL);
     expect_error(6, "nodes[2].name: duplicate node name \"a\"");
     write_variant(1, "regions = (\"r0\", \"r0\");", NULL);
     expect_error(1, "regions[1]: duplicate region");
@@ -221,7 +228,8 @@ START_TEST(test_bad_inputs) {
     /* optional sections */
     write_variant(0, NULL, "links = ( { name = \"fe\"; mbps = 0.0; } );");
     expect_error(13, "links[0].mbps: must be > 0");
-    write_variant(0, NULL, "links = ( { name = \"fe\"; mbps = 10.0; nodes_out = (\"a\", \"z\"); } );");
+    write_variant(0, NULL,
+                  "links = ( { name = \"fe\"; mbps = 10.0; nodes_out = (\"a\", \"z\"); } );");
     expect_error(13, "links[0].nodes_out[1]: unknown node \"z\"");
     write_variant(0, NULL, "pair_latency_ms = ( { a = \"a\"; b = \"a\"; ms = 1.0; } );");
     expect_error(13, "pair_latency_ms[0]: a and b are the same node");

@@ -43,15 +43,18 @@ static void expect_bad(const char *text, const char *needle) {
 }
 
 START_TEST(test_profile_bad) {
-    expect_bad("efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.5; merge = 1.5; };",
+    expect_bad("efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.5; "
+               "merge = 1.5; };",
                "bad.cfg:1: efficiency.merge: 1.5 is outside (0, 1]");
     expect_bad("efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.5; };",
                "efficiency.merge: missing");
-    expect_bad("efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.5; merge = 0.5;\n"
+    expect_bad("efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.5; "
+               "merge = 0.5;\n"
                " fwd = 0.3; };",
                "bad.cfg:2: efficiency.fwd: unknown key");
     expect_bad("device = \"x\";\nspeed = 3;\n", "bad.cfg:2: speed: unknown key");
-    expect_bad("efficiency = { forward = \"fast\"; backward = 0.5; recompute = 0.5; optimizer = 0.5; merge = 0.5; };",
+    expect_bad("efficiency = { forward = \"fast\"; backward = 0.5; recompute = 0.5; optimizer = "
+               "0.5; merge = 0.5; };",
                "efficiency.forward: expected a number");
     expect_bad("efficiency = { forward = 0.5 ", "bad.cfg:1:");
     double eff[SIM_EFF_KINDS];
@@ -64,14 +67,16 @@ END_TEST
 START_TEST(test_profile_drives_swarm) {
     sim_scenario sc;
     char err[1024];
-    ck_assert_msg(sim_scenario_load("scenarios/tiny.cfg", NULL, 0, &sc, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(sim_scenario_load("scenarios/tiny.cfg", NULL, 0, &sc, err, sizeof err) == 0, "%s",
+                  err);
     double eff[SIM_EFF_KINDS] = {0.4, 0.2, 0.8, 0.5, 0.25};
     swarm_config c;
     scenario_to_swarm(&sc, eff, &c);
     ck_assert_double_eq_tol(c.efficiency[KM_TASK_FORWARD], 0.4, 1e-12);
     ck_assert_double_eq_tol(c.efficiency[KM_TASK_BACKWARD], 0.2, 1e-12);
     /* one recompute at 0.8 plus two forwards' worth of backward at 0.2 */
-    ck_assert_double_eq_tol(c.efficiency[KM_TASK_BACKWARD_RECOMPUTE], 3.0 / (1 / 0.8 + 2 / 0.2), 1e-12);
+    ck_assert_double_eq_tol(c.efficiency[KM_TASK_BACKWARD_RECOMPUTE], 3.0 / (1 / 0.8 + 2 / 0.2),
+                            1e-12);
     ck_assert_double_eq_tol(c.efficiency[KM_TASK_LAST_FUSED], 3.0 / (1 / 0.4 + 2 / 0.2), 1e-12);
     ck_assert_double_eq_tol(c.efficiency[KM_TASK_OPTIMIZER], 0.5, 1e-12);
     ck_assert_double_eq_tol(c.merge_efficiency, 0.25, 1e-12);
@@ -85,16 +90,19 @@ END_TEST
 START_TEST(test_calibrate_cpu) {
     sim_scenario sc;
     char err[1024];
-    ck_assert_msg(sim_scenario_load("scenarios/tiny.cfg", NULL, 0, &sc, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(sim_scenario_load("scenarios/tiny.cfg", NULL, 0, &sc, err, sizeof err) == 0, "%s",
+                  err);
     calibrate_opts o = {.backend = "cpu", .blocks = 2, .reps = 3};
     calibrate_result r;
     /* wall-clock timings on a shared machine: a run disturbed so much that the backward
      * looks faster than the forward is refused by calibrate; try again a few times */
     int rc = 1;
-    for (int attempt = 0; attempt < 5 && rc; attempt++) rc = calibrate_run(&sc, &o, &r, err, sizeof err);
+    for (int attempt = 0; attempt < 5 && rc; attempt++)
+        rc = calibrate_run(&sc, &o, &r, err, sizeof err);
     ck_assert_msg(rc == 0, "%s", err);
     for (int k = 0; k < SIM_EFF_KINDS; k++) {
-        ck_assert_msg(r.eff[k] > 0 && r.eff[k] <= 1, "%s efficiency %g", sim_eff_name((sim_eff_kind)k), r.eff[k]);
+        ck_assert_msg(r.eff[k] > 0 && r.eff[k] <= 1, "%s efficiency %g",
+                      sim_eff_name((sim_eff_kind)k), r.eff[k]);
         ck_assert(r.t[k] > 0);
     }
     ck_assert(r.t[SIM_EFF_BACKWARD] > r.t[SIM_EFF_FORWARD]);

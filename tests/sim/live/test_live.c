@@ -53,9 +53,11 @@ static const char *write_corpus(const char *name, size_t n_train, size_t n_val) 
     for (size_t i = 0; i < n_train + n_val; i++) tok[i] = (unsigned char)text[i];
     char path[PATH_MAX + 64], err[512];
     snprintf(path, sizeof path, "%s/%s_val.bin", g_tmpdir, name);
-    ck_assert_msg(live_tokens_write_bin(path, tok + n_train, (int64_t)n_val, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(live_tokens_write_bin(path, tok + n_train, (int64_t)n_val, err, sizeof err) == 0,
+                  "%s", err);
     snprintf(path, sizeof path, "%s/%s_train.bin", g_tmpdir, name);
-    ck_assert_msg(live_tokens_write_bin(path, tok, (int64_t)n_train, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(live_tokens_write_bin(path, tok, (int64_t)n_train, err, sizeof err) == 0, "%s",
+                  err);
     free(text);
     free(tok);
     ck_assert_int_lt(g_n_files, 256);
@@ -172,8 +174,10 @@ START_TEST(test_data_pure) {
     const char *train = write_corpus("pure", 20000, 4000);
     live_data a, b;
     char err[512] = "";
-    ck_assert_msg(live_data_open(train, 0.1, 4, 256, 2, 16, 7, &a, err, sizeof err) == 0, "%s", err);
-    ck_assert_msg(live_data_open(train, 0.1, 4, 256, 2, 16, 7, &b, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(live_data_open(train, 0.1, 4, 256, 2, 16, 7, &a, err, sizeof err) == 0, "%s",
+                  err);
+    ck_assert_msg(live_data_open(train, 0.1, 4, 256, 2, 16, 7, &b, err, sizeof err) == 0, "%s",
+                  err);
     ck_assert_int_eq(a.val.n, 4000); /* the _val.bin beside it */
     ck_assert_int_eq(a.n_val_batches, 4);
     int32_t i1[32], t1[32], i2[32], t2[32];
@@ -251,27 +255,34 @@ END_TEST
 /* ---- swarm runs ---------------------------------------------------------------------- */
 
 /* 2 stages x 2 replicas of a 2-block d-32 byte model, ResBM 4x, H 4 x accum 2. */
-static const char *live_scenario(const char *name, const char *data, int cycles, int churn, uint64_t seed) {
+static const char *live_scenario(const char *name, const char *data, int cycles, int churn,
+                                 uint64_t seed) {
     char text[4096];
-    snprintf(text, sizeof text,
-             "name = \"%s\";\nseed = %llu;\n"
-             "model = { d_model = 32; n_blocks = 2; n_heads = 2; n_kv_heads = 1; ffn = 64; vocab = 256; };\n"
-             "pipeline = { stages = 2; cache_capacity = 4; };\n"
-             "compression = { method = \"resbm\"; ratio = 4; };\n"
-             "training = { seq_len = 16; microbatch_seqs = 2; H = 4; accum = 2; cycles = %d; min_local_steps = 1;\n"
-             "  activation_timeout_s = 5.0; data = \"%s\"; grad_clip = 1.0;\n"
-             "  optimizer = { kind = \"adamw\"; lr = 3e-3; beta1_rule = \"iota\"; }; };\n"
-             "sync = { algorithm = \"iota-butterfly\"; };\n"
-             "network = { regions = [\"a\"]; latency_ms = ( [1.0] );\n"
-             "  storage = { region = \"a\"; up_mbps = 1000.0; down_mbps = 1000.0; }; };\n"
-             "swarm = { replicas = 2; device = \"A100-80GB\"; region = \"a\"; device_table = \"%%DEV%%\";\n"
-             "  bandwidth = { kind = \"fixed\"; up_mbps = 100.0; down_mbps = 100.0; }; };\n"
-             "compute = { mode = \"live\"; backend = \"cpu\";\n"
-             "  efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.8; merge = 0.8; }; };\n"
-             "metrics = { colocated_baseline = false; sample_s = 0.01; mfu_window_h = 0.0001; };\n"
-             "%s",
-             name, (unsigned long long)seed, cycles, data,
-             churn ? "faults = { churn = { enabled = true; mtbf_h = 0.00002; mttr_h = 0.000004; }; };\n" : "");
+    snprintf(
+        text, sizeof text,
+        "name = \"%s\";\nseed = %llu;\n"
+        "model = { d_model = 32; n_blocks = 2; n_heads = 2; n_kv_heads = 1; ffn = 64; vocab = 256; "
+        "};\n"
+        "pipeline = { stages = 2; cache_capacity = 4; };\n"
+        "compression = { method = \"resbm\"; ratio = 4; };\n"
+        "training = { seq_len = 16; microbatch_seqs = 2; H = 4; accum = 2; cycles = %d; "
+        "min_local_steps = 1;\n"
+        "  activation_timeout_s = 5.0; data = \"%s\"; grad_clip = 1.0;\n"
+        "  optimizer = { kind = \"adamw\"; lr = 3e-3; beta1_rule = \"iota\"; }; };\n"
+        "sync = { algorithm = \"iota-butterfly\"; };\n"
+        "network = { regions = [\"a\"]; latency_ms = ( [1.0] );\n"
+        "  storage = { region = \"a\"; up_mbps = 1000.0; down_mbps = 1000.0; }; };\n"
+        "swarm = { replicas = 2; device = \"A100-80GB\"; region = \"a\"; device_table = "
+        "\"%%DEV%%\";\n"
+        "  bandwidth = { kind = \"fixed\"; up_mbps = 100.0; down_mbps = 100.0; }; };\n"
+        "compute = { mode = \"live\"; backend = \"cpu\";\n"
+        "  efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.8; merge = "
+        "0.8; }; };\n"
+        "metrics = { colocated_baseline = false; sample_s = 0.01; mfu_window_h = 0.0001; };\n"
+        "%s",
+        name, (unsigned long long)seed, cycles, data,
+        churn ? "faults = { churn = { enabled = true; mtbf_h = 0.00002; mttr_h = 0.000004; }; };\n"
+              : "");
     char fname[128];
     snprintf(fname, sizeof fname, "%s.cfg", name);
     return tu_write(fname, text);
@@ -328,7 +339,8 @@ static void run_live(const char *cfgpath, step_log *lg, int poison, run_out *o) 
     ck_assert_ptr_nonnull(tr);
     swarm_live_ops ops;
     char err[1024] = "";
-    ck_assert_msg(live_open_opts(&sc, &cfg, tr, &lo, &ops, err, sizeof err) == 0, "live_open: %s", err);
+    ck_assert_msg(live_open_opts(&sc, &cfg, tr, &lo, &ops, err, sizeof err) == 0, "live_open: %s",
+                  err);
     if (lg) live_set_step_observer(&ops, on_step, lg);
     if (poison >= 0) live_poison(&ops, poison);
     cfg.live = &ops;
@@ -345,25 +357,30 @@ static void run_live(const char *cfgpath, step_log *lg, int poison, run_out *o) 
     void *recs = NULL;
     size_t rows = 0;
     if (trace_read_rows(tf, "loss") > 0) {
-        ck_assert_int_eq(trace_read_table(tf, "loss", trace_loss_fields, trace_loss_n_fields, sizeof(trace_loss_rec),
-                                          &recs, &rows), 0);
+        ck_assert_int_eq(trace_read_table(tf, "loss", trace_loss_fields, trace_loss_n_fields,
+                                          sizeof(trace_loss_rec), &recs, &rows),
+                         0);
         o->loss = recs;
         o->n_loss = rows;
     }
     if (trace_read_rows(tf, "events") > 0) {
         ck_assert_int_eq(trace_read_table(tf, "events", trace_event_fields, trace_event_n_fields,
-                                          sizeof(trace_event_rec), &recs, &rows), 0);
+                                          sizeof(trace_event_rec), &recs, &rows),
+                         0);
         o->ev = recs;
         o->n_ev = rows;
     }
     trace_read_close(tf);
     if (getenv("ORIONSIM_TEST_VERBOSE"))
-        fprintf(stderr, "%s: rc %d trained %.0f lost %.0f steps %lld undone %lld merges %lld val %.4f -> %.4f train %.4f "
-                        "bufs peak %lld/%lld leaked %lld sim %.3fs\n",
+        fprintf(stderr,
+                "%s: rc %d trained %.0f lost %.0f steps %lld undone %lld merges %lld val %.4f -> "
+                "%.4f train %.4f "
+                "bufs peak %lld/%lld leaked %lld sim %.3fs\n",
                 cfgpath, o->rc, o->sum.microbatches_trained, o->sum.microbatches_lost,
-                (long long)o->st.optimizer_steps, (long long)o->st.backwards_undone, (long long)o->st.merges,
-                o->st.val_loss_initial, o->st.val_loss_final, o->st.loss_final, (long long)o->st.buffers_peak,
-                (long long)o->st.buffers_bound, (long long)o->st.buffers_leaked, o->sum.sim_time_s);
+                (long long)o->st.optimizer_steps, (long long)o->st.backwards_undone,
+                (long long)o->st.merges, o->st.val_loss_initial, o->st.val_loss_final,
+                o->st.loss_final, (long long)o->st.buffers_peak, (long long)o->st.buffers_bound,
+                (long long)o->st.buffers_leaked, o->sum.sim_time_s);
 }
 
 static void run_free(run_out *o) {
@@ -377,7 +394,8 @@ static int cmp64(const void *a, const void *b) {
 }
 
 static int is_backward_event(int kind) {
-    return kind == TRACE_EV_BACKWARD || kind == TRACE_EV_RECOMPUTE_BACKWARD || kind == TRACE_EV_LAST_FUSED;
+    return kind == TRACE_EV_BACKWARD || kind == TRACE_EV_RECOMPUTE_BACKWARD ||
+           kind == TRACE_EV_LAST_FUSED;
 }
 
 /* Without faults: every inner step used exactly the microbatches whose backward
@@ -403,7 +421,8 @@ START_TEST(test_live_conservation) {
         int64_t *done = xmalloc(sizeof(int64_t) * (o.n_ev + 1));
         int nd = 0;
         for (size_t i = 0; i < o.n_ev; i++)
-            if (o.ev[i].peer == p && is_backward_event(o.ev[i].kind)) done[nd++] = o.ev[i].microbatch;
+            if (o.ev[i].peer == p && is_backward_event(o.ev[i].kind))
+                done[nd++] = o.ev[i].microbatch;
         ck_assert_int_eq(nd, lg.n[p]);
         qsort(done, (size_t)nd, sizeof *done, cmp64);
         qsort(lg.mbs[p], (size_t)lg.n[p], sizeof(int64_t), cmp64);
@@ -437,8 +456,8 @@ START_TEST(test_live_determinism) {
     ck_assert_uint_eq(a.n_loss, b.n_loss);
     for (size_t i = 0; i < a.n_loss; i++) {
         ck_assert_int_eq(a.loss[i].kind, b.loss[i].kind);
-        ck_assert_msg(memcmp(&a.loss[i].loss, &b.loss[i].loss, sizeof(double)) == 0, "row %zu: %.17g vs %.17g", i,
-                      a.loss[i].loss, b.loss[i].loss);
+        ck_assert_msg(memcmp(&a.loss[i].loss, &b.loss[i].loss, sizeof(double)) == 0,
+                      "row %zu: %.17g vs %.17g", i, a.loss[i].loss, b.loss[i].loss);
     }
     ck_assert(memcmp(&a.st.val_loss_final, &b.st.val_loss_final, sizeof(double)) == 0);
     run_free(&a);
@@ -470,9 +489,10 @@ START_TEST(test_live_learns_through_churn) {
             if (i) ck_assert_int_ne(lg.mbs[p][i], lg.mbs[p][i - 1]);
             int found = 0;
             for (size_t k = 0; k < o.n_ev && !found; k++)
-                found = o.ev[k].peer == p && is_backward_event(o.ev[k].kind) && o.ev[k].microbatch == lg.mbs[p][i];
-            ck_assert_msg(found, "peer %d stepped on microbatch %lld without a completed backward", p,
-                          (long long)lg.mbs[p][i]);
+                found = o.ev[k].peer == p && is_backward_event(o.ev[k].kind) &&
+                        o.ev[k].microbatch == lg.mbs[p][i];
+            ck_assert_msg(found, "peer %d stepped on microbatch %lld without a completed backward",
+                          p, (long long)lg.mbs[p][i]);
         }
         free(lg.mbs[p]);
     }

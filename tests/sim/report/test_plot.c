@@ -69,13 +69,17 @@ static trace_event_rec make_event(int i) {
     e.other = e.kind >= TRACE_EV_SEND_ACTIVATION ? (e.peer + 1) % 4 : TRACE_OTHER_NONE;
     e.cycle = i / 200;
     e.inner_step = i % 3;
-    if (e.kind == TRACE_EV_UPLOAD_PSEUDOGRAD) e.t_end_ns = e.t_start_ns + 1000000000LL * (1 + e.peer);
+    if (e.kind == TRACE_EV_UPLOAD_PSEUDOGRAD)
+        e.t_end_ns = e.t_start_ns + 1000000000LL * (1 + e.peer);
     if (i == 7) e.t_end_ns = e.t_start_ns - 5;
     return e;
 }
 
 static void write_trace(const char *path) {
-    trace_meta m = {.orionsim_version = "test", .scenario_path = "t.cfg", .seed = 1, .mode = "live",
+    trace_meta m = {.orionsim_version = "test",
+                    .scenario_path = "t.cfg",
+                    .seed = 1,
+                    .mode = "live",
                     .created = "2026-01-01T00:00:00Z"};
     trace *t = trace_open(path, &m);
     ck_assert_ptr_nonnull(t);
@@ -110,15 +114,22 @@ static void write_trace(const char *path) {
         for (int j = 0; j < 3; j++) ck_assert_int_eq(trace_phase(t, &p[j]), 0);
     }
     for (int i = 0; i <= 20; i++) {
-        trace_sample_rec s = {.t_ns = i * 1000000000LL, .tokens_trained = i * 1000,
-                              .tokens_per_s = (i % 10) < 6 ? 1000.0 : 0.0, .mfu_window = 0.2 + 0.001 * i,
-                              .active_peers = 4, .phase = (i % 10) < 6 ? 0 : 1};
+        trace_sample_rec s = {.t_ns = i * 1000000000LL,
+                              .tokens_trained = i * 1000,
+                              .tokens_per_s = (i % 10) < 6 ? 1000.0 : 0.0,
+                              .mfu_window = 0.2 + 0.001 * i,
+                              .active_peers = 4,
+                              .phase = (i % 10) < 6 ? 0 : 1};
         ck_assert_int_eq(trace_sample(t, &s), 0);
     }
     for (int i = 0; i < 24; i++) {
         /* steps 2k and 2k+1 end at the same token count (one stage-0 backward apart) */
-        trace_loss_rec l = {.t_ns = (i / 2) * 1000000000LL, .tokens = (i / 4) * 1000, .cycle = i / 12,
-                            .inner_step = (i / 2) % 6, .replica = i % 2, .kind = i % 12 == 11,
+        trace_loss_rec l = {.t_ns = (i / 2) * 1000000000LL,
+                            .tokens = (i / 4) * 1000,
+                            .cycle = i / 12,
+                            .inner_step = (i / 2) % 6,
+                            .replica = i % 2,
+                            .kind = i % 12 == 11,
                             .loss = 5.5 - 0.1 * i};
         ck_assert_int_eq(trace_loss(t, &l), 0);
     }
@@ -260,11 +271,15 @@ START_TEST(test_perfetto_json) {
         char want[256];
         int64_t dur = e.t_end_ns >= e.t_start_ns ? e.t_end_ns - e.t_start_ns : 0;
         snprintf(want, sizeof want,
-                 "{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":%lld.%03lld,\"dur\":%lld.%03lld,",
+                 "{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":%lld.%"
+                 "03lld,\"dur\":%lld.%03lld,",
                  trace_event_kind_names[e.kind],
-                 e.kind == TRACE_EV_UPLOAD_PSEUDOGRAD ? "sync" : e.kind >= TRACE_EV_SEND_ACTIVATION ? "network" : "compute",
-                 e.stage, e.peer, (long long)(e.t_start_ns / 1000), (long long)(e.t_start_ns % 1000),
-                 (long long)(dur / 1000), (long long)(dur % 1000));
+                 e.kind == TRACE_EV_UPLOAD_PSEUDOGRAD ? "sync"
+                 : e.kind >= TRACE_EV_SEND_ACTIVATION ? "network"
+                                                      : "compute",
+                 e.stage, e.peer, (long long)(e.t_start_ns / 1000),
+                 (long long)(e.t_start_ns % 1000), (long long)(dur / 1000),
+                 (long long)(dur % 1000));
         ck_assert_msg(strstr(line, want) != NULL, "event %d: '%s' lacks '%s'", i, line, want);
         snprintf(want, sizeof want, "\"microbatch\":%lld,", (long long)e.microbatch);
         ck_assert(strstr(line, want) != NULL);
@@ -354,9 +369,9 @@ START_TEST(test_plot_figures) {
     char *dir = tmp_path("figs");
     const char *args[] = {trace_path, sweep_path, "-o", dir, "-q", NULL};
     ck_assert_int_eq(run_cmd(cmd_plot, "plot", args), EXIT_OK);
-    static const char *const figs[] = {"utilisation", "small-mfu", "small-timeline", "small-uploads",
-                                       "loss", "grid-heat-utilisation", "grid-heat-mfu",
-                                       "grid-heat-tokens"};
+    static const char *const figs[] = {
+        "utilisation",           "small-mfu",     "small-timeline",  "small-uploads", "loss",
+        "grid-heat-utilisation", "grid-heat-mfu", "grid-heat-tokens"};
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
         char name[128];
         snprintf(name, sizeof name, "figs/%s.png", figs[i]);
@@ -385,7 +400,8 @@ START_TEST(test_plot_figures) {
     check_file_has(heat, "\n0,1,70,70.0%,");
     free(heat);
     char *ts = tmp_path("figs/data/small-timeseries.csv");
-    check_file_has(ts, "t_ns,tokens_trained,tokens_per_s,mfu_window,active_peers,phase\n0,0,1000,0.2,4,0\n");
+    check_file_has(
+        ts, "t_ns,tokens_trained,tokens_per_s,mfu_window,active_peers,phase\n0,0,1000,0.2,4,0\n");
     free(ts);
     char *loss = tmp_path("figs/data/small-loss.csv");
     /* one row per token count: steps 0 and 1 (replica means 5.45 and 5.25) share 0 tokens */
@@ -418,7 +434,8 @@ START_TEST(test_plot_figures) {
     check_file_has(tl, "xlo,xhi,ylo,yhi,g\n");
     free(tl);
     /* one timeline panel over a chosen window */
-    const char *win[] = {trace_path, "-o", dir, "--only", "timeline", "--window", "0:0.05", "-q", NULL};
+    const char *win[] = {trace_path, "-o",     dir,  "--only", "timeline",
+                         "--window", "0:0.05", "-q", NULL};
     ck_assert_int_eq(run_cmd(cmd_plot, "plot", win), EXIT_OK);
     char *tl1 = tmp_path("figs/data/small-timeline-1.csv");
     size_t n;

@@ -82,7 +82,8 @@ static inline const char *tu_write(const char *name, const char *text) {
 /* The small valid scenario, one line per group (line numbers are part of the tests). */
 static const char *const MINI[] = {
     /* 1 */ "name = \"mini\";",
-    /* 2 */ "model = { d_model = 64; n_blocks = 4; n_heads = 4; n_kv_heads = 2; ffn = 128; vocab = 256; };",
+    /* 2 */
+    "model = { d_model = 64; n_blocks = 4; n_heads = 4; n_kv_heads = 2; ffn = 128; vocab = 256; };",
     /* 3 */ "pipeline = { stages = 2; };",
     /* 4 */ "compression = { method = \"resbm\"; ratio = 4; };",
     /* 5 */ "training = { seq_len = 16; microbatch_seqs = 2; H = 10; accum = 2; cycles = 1; };",
@@ -92,13 +93,16 @@ static const char *const MINI[] = {
     /* 9 */ "swarm = { replicas = 2; device = \"A100-80GB\"; region = \"a\";",
     /* 10 */ "  device_table = \"%DEV%\";",
     /* 11 */ "  bandwidth = { kind = \"fixed\"; up_mbps = 100.0; down_mbps = 200.0; }; };",
-    /* 12 */ "compute = { efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.8; merge = 0.8; }; };",
+    /* 12 */
+    "compute = { efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.8; "
+    "merge = 0.8; }; };",
 };
 #define MINI_LINES ((int)(sizeof MINI / sizeof MINI[0]))
 
 /* MINI with line `line` (1-based; 0 = none) replaced by `repl` (NULL deletes it) and
  * `append` added at the end (after line 12). Written to tmpdir/name. */
-static inline const char *tu_mini(const char *name, int line, const char *repl, const char *append) {
+static inline const char *tu_mini(const char *name, int line, const char *repl,
+                                  const char *append) {
     size_t cap = 8192;
     char *text = xmalloc(cap);
     text[0] = '\0';
@@ -116,7 +120,7 @@ static inline const char *tu_mini(const char *name, int line, const char *repl, 
 
 /* Load and expect failure with exit code 2 and every needle in the message. */
 static inline void tu_expect_error(const char *path, const char **sets, int n_sets, const char *n1,
-                            const char *n2) {
+                                   const char *n2) {
     sim_scenario sc;
     char err[2048] = "";
     int rc = sim_scenario_load(path, sets, n_sets, &sc, err, sizeof err);

@@ -22,8 +22,7 @@ static int find_peer_device(const sim_scenario *sc, const char *name) {
 
 /* ---- shipped scenarios ---- */
 
-START_TEST(every_shipped_scenario_loads)
-{
+START_TEST(every_shipped_scenario_loads) {
     DIR *d = opendir("scenarios");
     ck_assert_ptr_nonnull(d);
     struct dirent *e;
@@ -56,8 +55,7 @@ START_TEST(every_shipped_scenario_loads)
 }
 END_TEST
 
-START_TEST(orion_resolves_as_published)
-{
+START_TEST(orion_resolves_as_published) {
     sim_scenario sc;
     tu_load_ok("scenarios/orion-100b.cfg", NULL, 0, &sc);
     ck_assert_int_eq(km_params_total(&sc.model), 99615863808LL);
@@ -113,8 +111,7 @@ START_TEST(orion_resolves_as_published)
 }
 END_TEST
 
-START_TEST(orion_link_spread_sigma_zero_is_the_median)
-{
+START_TEST(orion_link_spread_sigma_zero_is_the_median) {
     const char *sets[] = {"swarm.bandwidth.classes[0].sigma=0"};
     sim_scenario sc;
     tu_load_ok("scenarios/orion-100b.cfg", sets, 1, &sc);
@@ -126,8 +123,7 @@ START_TEST(orion_link_spread_sigma_zero_is_the_median)
 }
 END_TEST
 
-START_TEST(loading_is_deterministic_and_follows_the_seed)
-{
+START_TEST(loading_is_deterministic_and_follows_the_seed) {
     sim_scenario a, b, c;
     const char *seed2[] = {"seed=2"};
     tu_load_ok("scenarios/orion-100b.cfg", NULL, 0, &a);
@@ -141,8 +137,7 @@ START_TEST(loading_is_deterministic_and_follows_the_seed)
 }
 END_TEST
 
-START_TEST(variants_inherit_their_base)
-{
+START_TEST(variants_inherit_their_base) {
     sim_scenario base, v;
     tu_load_ok("scenarios/orion-100b.cfg", NULL, 0, &base);
     tu_load_ok("scenarios/orion-100b-inner100.cfg", NULL, 0, &v);
@@ -164,7 +159,7 @@ START_TEST(variants_inherit_their_base)
 
     tu_load_ok("scenarios/orion-100b-hetero.cfg", NULL, 0, &v);
     int n[3] = {0}, ids[3] = {find_peer_device(&v, "A100-80GB"), find_peer_device(&v, "H100-SXM"),
-                               find_peer_device(&v, "RTX-4090")};
+                              find_peer_device(&v, "RTX-4090")};
     for (int p = 0; p < v.swarm.n_peers; p++)
         for (int k = 0; k < 3; k++)
             if (v.swarm.peers[p].device == ids[k]) n[k]++;
@@ -196,8 +191,7 @@ START_TEST(variants_inherit_their_base)
 }
 END_TEST
 
-START_TEST(comparison_runs)
-{
+START_TEST(comparison_runs) {
     sim_scenario sc;
     tu_load_ok("scenarios/intellect-1.cfg", NULL, 0, &sc);
     ck_assert_int_eq(sc.sync.algorithm, SIM_SYNC_DDP);
@@ -220,8 +214,7 @@ END_TEST
 
 /* ---- defaults ---- */
 
-START_TEST(defaults)
-{
+START_TEST(defaults) {
     const char *path = tu_mini("defaults.cfg", 0, NULL, NULL);
     sim_scenario sc;
     tu_load_ok(path, NULL, 0, &sc);
@@ -278,17 +271,16 @@ END_TEST
 
 /* ---- --set ---- */
 
-START_TEST(set_scalars)
-{
+START_TEST(set_scalars) {
     const char *path = tu_mini("set_scalars.cfg", 0, NULL, NULL);
     const char *sets[] = {"training.H=7",
-                          "training.tokens=1e6",               /* drops cycles: alternatives */
+                          "training.tokens=1e6", /* drops cycles: alternatives */
                           "pipeline.recompute=false",
                           "name=renamed",
                           "description=\"quoted text\"",
                           "sync.dtype=int8",
                           "compression.ratio=8",
-                          "model.rope_theta=10000",             /* an int for a float key */
+                          "model.rope_theta=10000", /* an int for a float key */
                           " metrics.mfu_window_h = 2.5 "};
     sim_scenario sc;
     tu_load_ok(path, sets, 9, &sc);
@@ -309,8 +301,7 @@ START_TEST(set_scalars)
 }
 END_TEST
 
-START_TEST(set_lists_groups_and_paths)
-{
+START_TEST(set_lists_groups_and_paths) {
     const char *path = tu_mini("set_lists.cfg", 0, NULL, NULL);
     const char *prof = tu_write("set_lists.profile", "0 1.0\n");
     char prof_set[PATH_MAX + 64];
@@ -353,8 +344,7 @@ END_TEST
 /* output.events_cycles applies only under output.events = "first": a --set that changes
  * events drops it (so the override works on a file that says both), while a file that
  * gives events_cycles with another events value is an error naming the key. */
-START_TEST(set_drops_dependent_keys)
-{
+START_TEST(set_drops_dependent_keys) {
     const char *path = tu_mini("set_dependent.cfg", 0, NULL,
                                "output = { events = \"first\"; events_cycles = 3; };\n");
     sim_scenario sc;
@@ -386,13 +376,14 @@ END_TEST
 
 /* ---- the k = d_model / ratio rule ---- */
 
-START_TEST(k_is_d_model_over_ratio)
-{
+START_TEST(k_is_d_model_over_ratio) {
     const char *path = tu_mini("k_rule.cfg", 0, NULL, NULL);
     static struct {
         const char *set;
         int k;
-    } ok[] = {{"compression.ratio=1", 64}, {"compression.ratio=2", 32}, {"compression.ratio=16", 4},
+    } ok[] = {{"compression.ratio=1", 64},
+              {"compression.ratio=2", 32},
+              {"compression.ratio=16", 4},
               {"compression.ratio=64", 1}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         sim_scenario sc;
@@ -409,7 +400,8 @@ START_TEST(k_is_d_model_over_ratio)
     static struct {
         const char *set;
         int k;
-    } orion[] = {{"compression.ratio=64", 144}, {"compression.ratio=16", 576},
+    } orion[] = {{"compression.ratio=64", 144},
+                 {"compression.ratio=16", 576},
                  {"compression.ratio=128", 72}};
     for (size_t i = 0; i < 3; i++) {
         sim_scenario sc;
@@ -428,8 +420,7 @@ END_TEST
 
 /* ---- includes ---- */
 
-START_TEST(include_and_base_in_same_directory)
-{
+START_TEST(include_and_base_in_same_directory) {
     tu_write("inc_net.cfg",
              "network = { regions = [\"a\"]; latency_ms = ( [1.0] );\n"
              "  storage = { region = \"a\"; up_mbps = 1.0; down_mbps = 1.0; }; };\n");
@@ -461,8 +452,7 @@ END_TEST
 
 /* ---- the device table ---- */
 
-START_TEST(device_table)
-{
+START_TEST(device_table) {
     sim_device_table t;
     char err[1024];
     ck_assert_int_eq(sim_devices_load("scenarios/devices.cfg", &t, err, sizeof err), 0);
@@ -492,8 +482,7 @@ END_TEST
 
 /* ---- the schema itself ---- */
 
-START_TEST(schema_is_consistent)
-{
+START_TEST(schema_is_consistent) {
     char err[512] = "";
     ck_assert_msg(sk_self_check(err, sizeof err) == 0, "%s", err);
     for (int i = 0; i < sk_schema_len; i++) {
@@ -547,8 +536,7 @@ static int run_check(int argc, char **argv) {
     return rc;
 }
 
-START_TEST(check_command)
-{
+START_TEST(check_command) {
     char *ok[] = {"check", "scenarios/orion-100b.cfg"};
     char *with_set[] = {"check", "scenarios/orion-100b.cfg", "--set", "training.H=100",
                         "--set=compression.ratio=16"};

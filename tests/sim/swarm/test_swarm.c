@@ -14,8 +14,16 @@
 
 /* A small Llama-shaped model: 8 blocks, d 512, seq 128. */
 static km_config small_model(void) {
-    km_config m = {.d_model = 512, .n_blocks = 8, .n_heads = 8, .n_kv_heads = 2, .head_dim = 64,
-                   .ffn = 1536, .vocab = 4096, .seq_len = 128, .rope_theta = 5e5, .norm_eps = 1e-5,
+    km_config m = {.d_model = 512,
+                   .n_blocks = 8,
+                   .n_heads = 8,
+                   .n_kv_heads = 2,
+                   .head_dim = 64,
+                   .ffn = 1536,
+                   .vocab = 4096,
+                   .seq_len = 128,
+                   .rope_theta = 5e5,
+                   .norm_eps = 1e-5,
                    .dtype_bytes = 2};
     return m;
 }
@@ -111,9 +119,12 @@ START_TEST(test_two_stage_closed_form) {
     c->accum = 5;
     sim_summary s = run(c, NULL);
     const double rate = 10e12 * 0.5;
-    double f0 = km_task_flops(&c->model, &c->split, &c->boundary, 0, KM_TASK_FORWARD, c->microbatch_tokens);
-    double b0 = km_task_flops(&c->model, &c->split, &c->boundary, 0, KM_TASK_BACKWARD_RECOMPUTE, c->microbatch_tokens);
-    double l1 = km_task_flops(&c->model, &c->split, &c->boundary, 1, KM_TASK_LAST_FUSED, c->microbatch_tokens);
+    double f0 =
+        km_task_flops(&c->model, &c->split, &c->boundary, 0, KM_TASK_FORWARD, c->microbatch_tokens);
+    double b0 = km_task_flops(&c->model, &c->split, &c->boundary, 0, KM_TASK_BACKWARD_RECOMPUTE,
+                              c->microbatch_tokens);
+    double l1 = km_task_flops(&c->model, &c->split, &c->boundary, 1, KM_TASK_LAST_FUSED,
+                              c->microbatch_tokens);
     int64_t bytes = km_activation_bytes(&c->model, &c->boundary, c->microbatch_tokens);
     /* transfer time rounded up to the next ns, latency exact */
     nm_time hop = nm_from_s(0.010) + (nm_time)ceil((double)bytes * 8.0 / 100e6 * 1e9 - 1e-6);
@@ -150,8 +161,8 @@ START_TEST(test_conservation_under_churn) {
     ck_assert_msg(s.microbatches_lost > 0, "churn this heavy must lose microbatches");
     ck_assert_msg(s.share_down > 0.05, "down share %.3f", s.share_down);
     ck_assert(s.wasted_flops > 0);
-    double shares = s.share_compute + s.share_recompute + s.share_optimizer + s.share_merge + s.share_idle +
-                    s.share_waiting + s.share_down;
+    double shares = s.share_compute + s.share_recompute + s.share_optimizer + s.share_merge +
+                    s.share_idle + s.share_waiting + s.share_down;
     ck_assert_double_eq_tol(shares, 1.0, 1e-9);
 }
 END_TEST
@@ -177,8 +188,8 @@ START_TEST(test_no_deadlock_spot_and_churn) {
         c->cycles_target = 3;
         sim_summary s = run(c, NULL);
         ck_assert_int_eq(s.cycles, 3);
-        ck_assert_double_eq(s.microbatches_injected,
-                            s.microbatches_trained + s.microbatches_lost + s.microbatches_in_flight);
+        ck_assert_double_eq(s.microbatches_injected, s.microbatches_trained + s.microbatches_lost +
+                                                         s.microbatches_in_flight);
     }
 }
 END_TEST
@@ -189,8 +200,9 @@ static int64_t count_kind_for_peer(const char *path, int kind, int peer) {
     ck_assert_msg(trace_read_open(path, &tf, err, sizeof err) == 0, "%s", err);
     void *recs = NULL;
     size_t rows = 0;
-    ck_assert_int_eq(trace_read_table(tf, "events", trace_event_fields, trace_event_n_fields, sizeof(trace_event_rec),
-                                      &recs, &rows), 0);
+    ck_assert_int_eq(trace_read_table(tf, "events", trace_event_fields, trace_event_n_fields,
+                                      sizeof(trace_event_rec), &recs, &rows),
+                     0);
     trace_event_rec *e = recs;
     int64_t n = 0;
     for (size_t i = 0; i < rows; i++) n += e[i].kind == kind && e[i].peer == peer;
@@ -226,10 +238,12 @@ START_TEST(test_swarm_routing_proportional) {
     sim_summary s = run(c, tr);
     ck_assert_int_eq(trace_close(tr, &s, 1), 0);
     double n[3], tot = 0;
-    for (int r = 0; r < 3; r++) tot += n[r] = (double)count_kind_for_peer(path, TRACE_EV_LAST_FUSED, r * 2 + 1);
+    for (int r = 0; r < 3; r++)
+        tot += n[r] = (double)count_kind_for_peer(path, TRACE_EV_LAST_FUSED, r * 2 + 1);
     for (int r = 0; r < 3; r++) {
         double share = n[r] / tot, want = (1.0 + r) / 6.0;
-        ck_assert_msg(fabs(share - want) < 0.05, "peer %d share %.3f, expected %.3f", r * 2 + 1, share, want);
+        ck_assert_msg(fabs(share - want) < 0.05, "peer %d share %.3f, expected %.3f", r * 2 + 1,
+                      share, want);
     }
     unlink(path);
 }
@@ -298,8 +312,9 @@ START_TEST(test_compression_bytes_and_speed) {
     sim_summary comp = run(&f.c, NULL);
     ck_assert_double_eq(raw.activation_bytes_raw, comp.activation_bytes_raw);
     ck_assert_double_eq(comp.activation_bytes_wire * 64, comp.activation_bytes_raw);
-    ck_assert_msg(comp.tokens_per_s_training > 1.5 * raw.tokens_per_s_training, "compressed %.1f vs raw %.1f tok/s",
-                  comp.tokens_per_s_training, raw.tokens_per_s_training);
+    ck_assert_msg(comp.tokens_per_s_training > 1.5 * raw.tokens_per_s_training,
+                  "compressed %.1f vs raw %.1f tok/s", comp.tokens_per_s_training,
+                  raw.tokens_per_s_training);
 }
 END_TEST
 
@@ -318,7 +333,8 @@ START_TEST(test_ddp_closed_form) {
     km_split one = {.n_stages = 1};
     one.blocks[0] = c->model.n_blocks;
     km_boundary none = {.method = KM_COMP_NONE};
-    double fl = km_task_flops(&c->model, &one, &none, 0, KM_TASK_LAST_FUSED, c->microbatch_tokens) * c->accum;
+    double fl = km_task_flops(&c->model, &one, &none, 0, KM_TASK_LAST_FUSED, c->microbatch_tokens) *
+                c->accum;
     double expect = c->H * nm_to_s(dur_ns(fl, 10e12 * 0.5));
     ck_assert_double_eq_tol(s.time_training_s, expect, 1e-8);
     ck_assert_double_eq(s.tokens_trained, 4.0 * c->H * c->accum * (double)c->microbatch_tokens);

@@ -38,24 +38,28 @@ static void write_scenario(const char *path) {
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
-    fprintf(f,
-            "name = \"sweeptest\";\n"
-            "seed = 7;\n"
-            "model = { d_model = 128; n_blocks = 4; n_heads = 4; n_kv_heads = 2; ffn = 384; vocab = 256; };\n"
-            "pipeline = { stages = 2; split = [2, 2]; cache_capacity = 4; };\n"
-            "compression = { method = \"resbm\"; ratio = 8; };\n"
-            "training = { seq_len = 64; microbatch_seqs = 4; H = 4; accum = 2; cycles = 1;\n"
-            "             activation_timeout_s = 10.0; min_local_steps = 1; };\n"
-            "sync = { algorithm = \"iota-butterfly\"; partitions = 4; owners = 2; };\n"
-            "network = { regions = [\"local\"]; latency_ms = ( [ 0.5 ] );\n"
-            "            storage = { region = \"local\"; up_mbps = 10000.0; down_mbps = 10000.0; }; };\n"
-            "swarm = { replicas = 2; device = \"A100-80GB\"; region = \"local\";\n"
-            "          device_table = \"%s/scenarios/devices.cfg\";\n"
-            "          bandwidth = { kind = \"fixed\"; up_mbps = 1000.0; down_mbps = 1000.0; }; };\n"
-            "compute = { mode = \"modeled\"; efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5;\n"
-            "            optimizer = 0.8; merge = 0.8; }; };\n"
-            "metrics = { mfu_window_h = 0.01; sample_s = 1.0; };\n",
-            cwd);
+    fprintf(
+        f,
+        "name = \"sweeptest\";\n"
+        "seed = 7;\n"
+        "model = { d_model = 128; n_blocks = 4; n_heads = 4; n_kv_heads = 2; ffn = 384; vocab = "
+        "256; };\n"
+        "pipeline = { stages = 2; split = [2, 2]; cache_capacity = 4; };\n"
+        "compression = { method = \"resbm\"; ratio = 8; };\n"
+        "training = { seq_len = 64; microbatch_seqs = 4; H = 4; accum = 2; cycles = 1;\n"
+        "             activation_timeout_s = 10.0; min_local_steps = 1; };\n"
+        "sync = { algorithm = \"iota-butterfly\"; partitions = 4; owners = 2; };\n"
+        "network = { regions = [\"local\"]; latency_ms = ( [ 0.5 ] );\n"
+        "            storage = { region = \"local\"; up_mbps = 10000.0; down_mbps = 10000.0; }; "
+        "};\n"
+        "swarm = { replicas = 2; device = \"A100-80GB\"; region = \"local\";\n"
+        "          device_table = \"%s/scenarios/devices.cfg\";\n"
+        "          bandwidth = { kind = \"fixed\"; up_mbps = 1000.0; down_mbps = 1000.0; }; };\n"
+        "compute = { mode = \"modeled\"; efficiency = { forward = 0.5; backward = 0.5; recompute = "
+        "0.5;\n"
+        "            optimizer = 0.8; merge = 0.8; }; };\n"
+        "metrics = { mfu_window_h = 0.01; sample_s = 1.0; };\n",
+        cwd);
     ck_assert_int_eq(fclose(f), 0);
 }
 
@@ -214,7 +218,8 @@ START_TEST(test_resume_and_extend) {
     const char *vary[] = {"training.H=2,4", "compression.ratio=4,8"};
     sweep_stats st;
     char err[1024];
-    ck_assert_msg(run_sweep(out, vary, 2, NULL, 0, 2, 0, &st, err, sizeof err) == EXIT_OK, "%s", err);
+    ck_assert_msg(run_sweep(out, vary, 2, NULL, 0, 2, 0, &st, err, sizeof err) == EXIT_OK, "%s",
+                  err);
     ck_assert_uint_eq(st.points, 4);
     ck_assert_uint_eq(st.ran, 4);
     ck_assert_uint_eq(st.kept, 0);
@@ -327,7 +332,8 @@ START_TEST(test_stopped_point) {
     const char *vary[] = {"training.max_sim_hours=0.000001,100"}; /* 3.6 ms of simulated time */
     sweep_stats st;
     char err[1024];
-    ck_assert_msg(run_sweep(out, vary, 1, NULL, 0, 2, 0, &st, err, sizeof err) == EXIT_OK, "%s", err);
+    ck_assert_msg(run_sweep(out, vary, 1, NULL, 0, 2, 0, &st, err, sizeof err) == EXIT_OK, "%s",
+                  err);
     ck_assert_uint_eq(st.ran, 2);
     ck_assert_uint_eq(st.failed, 0);
     ck_assert_uint_eq(st.stopped, 1);
@@ -369,8 +375,8 @@ static void set_param(sweep_value *v, const char *text) {
 START_TEST(test_loss_gaps) {
     /* keys: training.H x compression.method x compression.ratio */
     static const char *rows[][3] = {
-        {"2", "none", "1"},  {"2", "resbm", "16"}, {"2", "resbm", "64"},
-        {"4", "none", "1"},  {"4", "resbm", "16"}, {"6", "resbm", "16"}, /* H=6: no baseline */
+        {"2", "none", "1"},    {"2", "resbm", "16"}, {"2", "resbm", "64"},
+        {"4", "none", "1"},    {"4", "resbm", "16"}, {"6", "resbm", "16"}, /* H=6: no baseline */
         {"4", "linear", "16"},
     };
     static const double loss[] = {3.0, 3.25, 3.5, 2.5, 2.625, 2.0, NAN};
@@ -389,11 +395,11 @@ START_TEST(test_loss_gaps) {
     ck_assert_uint_eq(sweep_loss_gaps(pts, N, keys, 3, changed), 5);
     ck_assert_double_eq(pts[0].sum.resbm_loss_gap, 0.0);
     ck_assert_double_eq(pts[1].sum.resbm_loss_gap, 0.25);
-    ck_assert_double_eq(pts[2].sum.resbm_loss_gap, 0.5);   /* a stopped point has its figures */
+    ck_assert_double_eq(pts[2].sum.resbm_loss_gap, 0.5); /* a stopped point has its figures */
     ck_assert_double_eq(pts[3].sum.resbm_loss_gap, 0.0);
     ck_assert_double_eq(pts[4].sum.resbm_loss_gap, 0.125);
-    ck_assert(isnan(pts[5].sum.resbm_loss_gap));           /* no H=6 baseline */
-    ck_assert(isnan(pts[6].sum.resbm_loss_gap));           /* no loss: modeled */
+    ck_assert(isnan(pts[5].sum.resbm_loss_gap)); /* no H=6 baseline */
+    ck_assert(isnan(pts[6].sum.resbm_loss_gap)); /* no loss: modeled */
     ck_assert(changed[0] && changed[1] && changed[2] && changed[3] && changed[4]);
     ck_assert(!changed[5] && !changed[6]);
     /* again: nothing changes */

@@ -97,35 +97,50 @@ static trace_peer_rec make_peer(int i) {
 }
 
 static trace_phase_rec make_phase(int i) {
-    trace_phase_rec p = {.cycle = i / 4, .phase = i % 4, .t_start_ns = i * 1000000000LL,
+    trace_phase_rec p = {.cycle = i / 4,
+                         .phase = i % 4,
+                         .t_start_ns = i * 1000000000LL,
                          .t_end_ns = (i + 1) * 1000000000LL - 1};
     return p;
 }
 
 static trace_sample_rec make_sample(int i) {
-    trace_sample_rec s = {.t_ns = i * 60000000000LL, .tokens_trained = i * 540000LL,
-                          .tokens_per_s = 9000.0 + i / 7.0, .mfu_window = 0.308 + i * 1e-4,
-                          .active_peers = 48 - i % 3, .phase = i % 4};
+    trace_sample_rec s = {.t_ns = i * 60000000000LL,
+                          .tokens_trained = i * 540000LL,
+                          .tokens_per_s = 9000.0 + i / 7.0,
+                          .mfu_window = 0.308 + i * 1e-4,
+                          .active_peers = 48 - i % 3,
+                          .phase = i % 4};
     return s;
 }
 
 static trace_loss_rec make_loss(int i) {
-    trace_loss_rec l = {.t_ns = i * 1000LL, .tokens = i * 8000LL, .cycle = i / 10,
-                        .inner_step = i % 10, .replica = i % 3, .kind = i % 2,
+    trace_loss_rec l = {.t_ns = i * 1000LL,
+                        .tokens = i * 8000LL,
+                        .cycle = i / 10,
+                        .inner_step = i % 10,
+                        .replica = i % 3,
+                        .kind = i % 2,
                         .loss = 11.0 / (1.0 + i)};
     return l;
 }
 
 static trace_boundary_rec make_boundary(int i) {
-    trace_boundary_rec b = {.t_ns = i * 5LL, .cycle = i / 15, .boundary = i % 15,
-                            .recon_error = 0.01 * i};
+    trace_boundary_rec b = {
+        .t_ns = i * 5LL, .cycle = i / 15, .boundary = i % 15, .recon_error = 0.01 * i};
     return b;
 }
 
 static trace_peer_share_rec make_share(int i) {
-    trace_peer_share_rec s = {.peer = i, .stage = i / 2, .compute = 0.5, .recompute = 0.125,
-                              .optimizer = 0.0625, .merge = 0.03125, .idle = 0.1,
-                              .waiting = 0.1 + i * 0.01, .down = 0.08125 - i * 0.01};
+    trace_peer_share_rec s = {.peer = i,
+                              .stage = i / 2,
+                              .compute = 0.5,
+                              .recompute = 0.125,
+                              .optimizer = 0.0625,
+                              .merge = 0.03125,
+                              .idle = 0.1,
+                              .waiting = 0.1 + i * 0.01,
+                              .down = 0.08125 - i * 0.01};
     return s;
 }
 
@@ -153,7 +168,7 @@ static sim_summary make_summary(int complete) {
 }
 
 static const char scenario_text[] = "# Orion-100B\nmodel = { d_model = 9216; };\n"
-                                   "name = \"quote \\\" and UTF-8: \xc3\xa9\xe2\x82\xac\";\n";
+                                    "name = \"quote \\\" and UTF-8: \xc3\xa9\xe2\x82\xac\";\n";
 static const char *const overrides[] = {"training.H=100", "compression.k=\"144\""};
 static const char *const ref_names[] = {"utilisation", "mfu_training", "tokens_per_s",
                                         "mfu_peak_6h_published_only"};
@@ -161,8 +176,11 @@ static const double ref_values[] = {0.818, 0.308, 9000, 0.38};
 static const char ref_source[] = "Macrocosmos, Orion-100B report (June 2026)";
 
 static trace_meta test_meta(void) {
-    trace_meta m = {.orionsim_version = "9.9.9-test", .scenario_path = "scenarios/orion-100b.cfg",
-                    .seed = UINT64_MAX - 1, .mode = "modeled", .created = "2026-06-01T12:00:00Z"};
+    trace_meta m = {.orionsim_version = "9.9.9-test",
+                    .scenario_path = "scenarios/orion-100b.cfg",
+                    .seed = UINT64_MAX - 1,
+                    .mode = "modeled",
+                    .created = "2026-06-01T12:00:00Z"};
     return m;
 }
 
@@ -225,19 +243,19 @@ static void teardown_dir(void) {
 }
 
 /* Read table `name` and compare with n records from make(i), byte for byte. */
-#define CHECK_TABLE(tf, name, T, fields, nfields, n, make)                                   \
-    do {                                                                                     \
-        void *recs_ = NULL;                                                                  \
-        size_t rows_ = 0;                                                                    \
+#define CHECK_TABLE(tf, name, T, fields, nfields, n, make)                                         \
+    do {                                                                                           \
+        void *recs_ = NULL;                                                                        \
+        size_t rows_ = 0;                                                                          \
         ck_assert_msg(trace_read_table(tf, name, fields, nfields, sizeof(T), &recs_, &rows_) == 0, \
-                      "%s", trace_read_error(tf));                                           \
-        ck_assert_uint_eq(rows_, (size_t)(n));                                               \
-        for (size_t i_ = 0; i_ < rows_; i_++) {                                              \
-            T want_ = make(i_);                                                              \
-            ck_assert_msg(!memcmp(&want_, (T *)recs_ + i_, sizeof(T)), "%s row %zu differs", \
-                          name, i_);                                                         \
-        }                                                                                    \
-        free(recs_);                                                                         \
+                      "%s", trace_read_error(tf));                                                 \
+        ck_assert_uint_eq(rows_, (size_t)(n));                                                     \
+        for (size_t i_ = 0; i_ < rows_; i_++) {                                                    \
+            T want_ = make(i_);                                                                    \
+            ck_assert_msg(!memcmp(&want_, (T *)recs_ + i_, sizeof(T)), "%s row %zu differs", name, \
+                          i_);                                                                     \
+        }                                                                                          \
+        free(recs_);                                                                               \
     } while (0)
 
 static trace_peer_rec make_peer_z(size_t i) { return make_peer((int)i); }
@@ -251,28 +269,38 @@ static trace_peer_share_rec make_share_z(size_t i) { return make_share((int)i); 
 
 START_TEST(test_layouts) {
     char msg[200];
-    ck_assert_int_eq(sim_fields_check(sim_summary_fields, sim_summary_n_fields,
-                                      sizeof(sim_summary), msg, sizeof msg), 0);
+    ck_assert_int_eq(sim_fields_check(sim_summary_fields, sim_summary_n_fields, sizeof(sim_summary),
+                                      msg, sizeof msg),
+                     0);
     ck_assert_int_eq(sim_fields_check(trace_event_fields, trace_event_n_fields,
-                                      sizeof(trace_event_rec), msg, sizeof msg), 0);
+                                      sizeof(trace_event_rec), msg, sizeof msg),
+                     0);
     ck_assert_int_eq(sim_fields_check(trace_peer_fields, trace_peer_n_fields,
-                                      sizeof(trace_peer_rec), msg, sizeof msg), 0);
+                                      sizeof(trace_peer_rec), msg, sizeof msg),
+                     0);
     ck_assert_int_eq(sim_fields_check(trace_phase_fields, trace_phase_n_fields,
-                                      sizeof(trace_phase_rec), msg, sizeof msg), 0);
+                                      sizeof(trace_phase_rec), msg, sizeof msg),
+                     0);
     ck_assert_int_eq(sim_fields_check(trace_sample_fields, trace_sample_n_fields,
-                                      sizeof(trace_sample_rec), msg, sizeof msg), 0);
+                                      sizeof(trace_sample_rec), msg, sizeof msg),
+                     0);
     ck_assert_int_eq(sim_fields_check(trace_loss_fields, trace_loss_n_fields,
-                                      sizeof(trace_loss_rec), msg, sizeof msg), 0);
+                                      sizeof(trace_loss_rec), msg, sizeof msg),
+                     0);
     ck_assert_int_eq(sim_fields_check(trace_boundary_fields, trace_boundary_n_fields,
-                                      sizeof(trace_boundary_rec), msg, sizeof msg), 0);
+                                      sizeof(trace_boundary_rec), msg, sizeof msg),
+                     0);
     ck_assert_int_eq(sim_fields_check(trace_peer_share_fields, trace_peer_share_n_fields,
-                                      sizeof(trace_peer_share_rec), msg, sizeof msg), 0);
+                                      sizeof(trace_peer_share_rec), msg, sizeof msg),
+                     0);
     /* a table that leaves out a field (a gap) or misses trailing bytes is refused */
     ck_assert_int_eq(sim_fields_check(trace_event_fields + 1, trace_event_n_fields - 1,
-                                      sizeof(trace_event_rec), msg, sizeof msg), -1);
+                                      sizeof(trace_event_rec), msg, sizeof msg),
+                     -1);
     ck_assert_ptr_nonnull(strstr(msg, "t_end_ns"));
     ck_assert_int_eq(sim_fields_check(trace_event_fields, trace_event_n_fields - 1,
-                                      sizeof(trace_event_rec), msg, sizeof msg), -1);
+                                      sizeof(trace_event_rec), msg, sizeof msg),
+                     -1);
     ck_assert_ptr_nonnull(strstr(msg, "padding"));
     /* every summary field has a unit, a group and a definition */
     for (size_t i = 0; i < sim_summary_n_fields; i++) {
@@ -342,8 +370,8 @@ START_TEST(test_roundtrip) {
     ck_assert_int_eq(trace_read_summary(tf, &got), 0);
     ck_assert(!memcmp(&got, &want, sizeof got));
 
-    CHECK_TABLE(tf, "events", trace_event_rec, trace_event_fields, trace_event_n_fields,
-                N_EVENTS, make_event);
+    CHECK_TABLE(tf, "events", trace_event_rec, trace_event_fields, trace_event_n_fields, N_EVENTS,
+                make_event);
     CHECK_TABLE(tf, "peers", trace_peer_rec, trace_peer_fields, trace_peer_n_fields, N_PEERS,
                 make_peer_z);
     CHECK_TABLE(tf, "phases", trace_phase_rec, trace_phase_fields, trace_phase_n_fields, 13,
@@ -387,9 +415,8 @@ START_TEST(test_roundtrip) {
     char **names = NULL;
     size_t nt = 0;
     ck_assert_int_eq(trace_read_tables(tf, &names, &nt), 0);
-    static const char *const want_tables[] = {"boundaries", "events",      "loss",
-                                              "peer_shares", "peers",      "phases",
-                                              "summary",    "timeseries"};
+    static const char *const want_tables[] = {"boundaries", "events", "loss",    "peer_shares",
+                                              "peers",      "phases", "summary", "timeseries"};
     ck_assert_uint_eq(nt, 8);
     for (size_t i = 0; i < nt; i++) ck_assert_str_eq(names[i], want_tables[i]);
     trace_read_free_names(names, nt);
