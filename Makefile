@@ -57,7 +57,7 @@ NM_OBJ  := $(call obj,$(NM_SRC))
 K_OBJ   := $(call obj,$(K_SRC))
 SIM_OBJ := $(call obj,$(SIM_SRC))
 T_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(T_SRC)))
-T_HELP  := $(call obj,$(wildcard tests/helpers/*.c))
+T_HELP  := $(call obj,tests/check_main.c)
 
 LIBNM  := $(BUILD)/libnetmodel.a
 LIBK   := $(BUILD)/libkernels.a

@@ -1,3 +1,4 @@
+/* netmodel/nm_alloc.c: checked allocation for the network model (see nm_alloc.h). */
 #include "netmodel/nm_alloc.h"
 
 #include <stdarg.h>

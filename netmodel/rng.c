@@ -22,6 +22,8 @@ uint64_t nm_splitmix64_next(uint64_t *state) {
     return mix64(*state);
 }
 
+uint64_t nm_hash64(uint64_t x) { return nm_splitmix64_next(&x); }
+
 uint64_t nm_rng_stream_id(uint32_t hi, uint32_t lo) { return ((uint64_t)hi << 32) | lo; }
 
 void nm_rng_init(nm_rng *rng, uint64_t seed, uint64_t stream) {

@@ -29,6 +29,9 @@ typedef struct nm_rng {
 
 /* One step of splitmix64 on *state: advances it and returns the next output. */
 uint64_t nm_splitmix64_next(uint64_t *state);
+/* A 64-bit hash: the splitmix64 output for counter x (nm_splitmix64_next from state x,
+ * without keeping the state). For keyed draws: hash(seed ^ f(key)). */
+uint64_t nm_hash64(uint64_t x);
 
 /* Stream id from two 32-bit parts, e.g. (process id, node + 1); injective. */
 uint64_t nm_rng_stream_id(uint32_t hi, uint32_t lo);

@@ -1,3 +1,4 @@
+/* sim/base/fields.c: field descriptors of fixed-layout records and CSV formatting (see fields.h). */
 #include "sim/base/fields.h"
 
 #include <math.h>

@@ -1,3 +1,4 @@
+/* sim/base/h5util.c: checked HDF5 helpers: files, compound tables, attributes (see h5util.h). */
 #include "sim/base/h5util.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* sim/base/util.c: checked allocation, errors, strict number parsing, timestamps. */
 #include "sim/base/util.h"
 
 #include <errno.h>
@@ -5,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void oom(size_t n, const char *file, int line) {
     fprintf(stderr, "orionsim: %s:%d: out of memory allocating %zu bytes\n", file, line, n);
@@ -74,4 +76,14 @@ int sim_parse_long(const char *s, long *out) {
     if (errno || *end) return -1;
     *out = v;
     return 0;
+}
+
+void sim_iso_now(char *buf, size_t n) {
+    time_t now = time(NULL);
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    long v;
+    if (sde && !sim_parse_long(sde, &v) && v >= 0) now = (time_t)v;
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, n, "1970-01-01T00:00:00Z");
 }

@@ -31,4 +31,8 @@ void sim_fail_at(const char *file, int line, const char *fmt, ...)
 int sim_parse_double(const char *s, double *out);
 int sim_parse_long(const char *s, long *out);
 
+/* The current UTC time as ISO 8601 ("2026-12-04T20:19:52Z"), or SOURCE_DATE_EPOCH's
+ * when that is set (reproducible files). */
+void sim_iso_now(char *buf, size_t n);
+
 #endif

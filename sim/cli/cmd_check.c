@@ -1,4 +1,4 @@
-/* `orionsim check FILE [--set key.path=value]... [--keys]`: validate a scenario and
+/* sim/cli/cmd_check.c: `orionsim check FILE [--set key.path=value]... [--keys]`: validate a scenario and
  * print a one-screen summary of what it resolves to, or the first error (exit 2). */
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* orionsim: simulator and benchmark harness for decentralized pipeline-parallel training.
+/* sim/cli/main.c: simulator and benchmark harness for decentralized pipeline-parallel training.
  * git-style CLI: `orionsim <command> [options]`; `orionsim <command> --help` for each. */
 #include <stdio.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "sim/cli/commands.h"
 #include "sim/base/util.h"
 
-#define ORIONSIM_VERSION "0.1.0"
+#include "sim/base/version.h"
 
 struct command {
     const char *name;

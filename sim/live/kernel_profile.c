@@ -1,3 +1,4 @@
+/* sim/live/kernel_profile.c: reading and writing kernel profiles (see kernel_profile.h). */
 #include "sim/live/kernel_profile.h"
 
 #include <errno.h>

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "netmodel/rng.h"
 #include "sim/base/util.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -170,13 +171,6 @@ void live_tokens_free(live_tokens *t) {
 
 /* ---- microbatches ---- */
 
-static uint64_t mix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 int live_data_open(const char *path, double val_fraction, int max_val_batches, int vocab, int B,
                    int T, uint64_t seed, live_data *d, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
@@ -242,8 +236,8 @@ void live_data_batch(const live_data *d, int64_t mb, int32_t *inputs, int32_t *t
     const int T = d->T;
     uint64_t span = (uint64_t)(d->train.n - T); /* start offsets 0 .. n - T - 1 */
     for (int b = 0; b < d->B; b++) {
-        uint64_t h = mix64(mix64(d->seed ^ 0x6c697665ull) ^
-                           mix64((uint64_t)mb * 0x100000001b3ull + (uint64_t)b));
+        uint64_t h = nm_hash64(nm_hash64(d->seed ^ 0x6c697665ull) ^
+                           nm_hash64((uint64_t)mb * 0x100000001b3ull + (uint64_t)b));
         const int32_t *src = d->train.tok + (h % span);
         memcpy(inputs + (size_t)b * T, src, sizeof *inputs * (size_t)T);
         memcpy(targets + (size_t)b * T, src + 1, sizeof *targets * (size_t)T);

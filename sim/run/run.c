@@ -14,7 +14,7 @@
 #include "sim/trace/trace.h"
 #include "sim/base/util.h"
 
-#define ORIONSIM_VERSION "0.1.0"
+#include "sim/base/version.h"
 
 static double now_wall(void) {
     struct timespec ts;

@@ -1,4 +1,4 @@
-/* The device table: load, find, suggest, free. */
+/* sim/scenario/devices.c: the device table: load, find, suggest, free. */
 #include "sim/scenario/devices.h"
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* Resolving faults (churn, spot, stragglers, profile files) and compute. */
+/* sim/scenario/scenario_faults.c: resolving faults (churn, spot, stragglers, profile files) and compute. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Resolving the general groups: name, model, pipeline, compression, training, metrics,
+/* sim/scenario/scenario_fill.c: resolving the general groups: name, model, pipeline, compression, training, metrics,
  * output, reference. */
 #include <ctype.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Lookups over the scenario schema: find, normalise paths, suggest, print, self-check. */
+/* sim/scenario/scenario_keys.c: lookups over the scenario schema: find, normalise paths, suggest, print, self-check. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* sim_scenario_load: read the file and its bases, apply overrides, check, resolve. */
+/* sim/scenario/scenario_load.c: sim_scenario_load: read the file and its bases, apply overrides, check, resolve. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Resolving the network (regions, latency matrix, storage) and the sync group. */
+/* sim/scenario/scenario_net.c: resolving the network (regions, latency matrix, storage) and the sync group. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

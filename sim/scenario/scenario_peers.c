@@ -1,4 +1,4 @@
-/* Resolving the swarm: the device table, then every peer's device, region, access links
+/* sim/scenario/scenario_peers.c: resolving the swarm: the device table, then every peer's device, region, access links
  * and price. Random placements use the scenario seed, one stream per purpose, so that
  * changing one setting (bandwidth, say) does not reshuffle the others. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Schema-checked access to a scenario tree: the whole-tree check and typed getters. */
+/* sim/scenario/scenario_read.c: schema-checked access to a scenario tree: the whole-tree check and typed getters. */
 #include "sim/scenario/scenario_read.h"
 
 #include <math.h>

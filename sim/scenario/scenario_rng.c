@@ -1,8 +1,11 @@
-/* Deterministic randomness of the scenario loader (peer placement, bandwidth draws).
- * splitmix64: small, fast, and enough for drawing a few hundred peers reproducibly. */
+/* sim/scenario/scenario_rng.c: deterministic randomness of the scenario loader (peer placement, bandwidth draws).
+ * netmodel's splitmix64 stepped directly: small, fast, and enough for drawing a few hundred
+ * peers reproducibly; the uniform and normal draws below keep the loader's own
+ * conventions ((0, 1) uniforms, Box-Muller), so placements stay what they were. */
 #include <math.h>
 #include <stdint.h>
 
+#include "netmodel/rng.h"
 #include "sim/scenario/scenario_fill.h"
 
 sc_rng sc_rng_make(uint64_t seed, uint64_t stream) {
@@ -11,12 +14,7 @@ sc_rng sc_rng_make(uint64_t seed, uint64_t stream) {
     return r;
 }
 
-uint64_t sc_rng_next(sc_rng *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+uint64_t sc_rng_next(sc_rng *r) { return nm_splitmix64_next(&r->s); }
 
 double sc_rng_uniform(sc_rng *r) {
     /* 53 random bits, shifted off zero: (0, 1) */

@@ -1,4 +1,4 @@
-/* The scenario schema table: the one place where the scenario keys are documented. */
+/* sim/scenario/scenario_schema.c: the scenario schema table: the one place where the scenario keys are documented. */
 #include "sim/scenario/scenario_schema.h"
 
 #include <math.h>

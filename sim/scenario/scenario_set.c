@@ -1,4 +1,4 @@
-/* `--set key.path=value`: parse the path and value, graft the value into the tree. */
+/* sim/scenario/scenario_set.c: `--set key.path=value`: parse the path and value, graft the value into the tree. */
 #include "sim/scenario/scenario_set.h"
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* Text and path helpers of the scenario loader. */
+/* sim/scenario/scenario_text.c: text and path helpers of the scenario loader. */
 #include "sim/scenario/scenario_text.h"
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* Scenario tree: libconfig text -> sn_node, plus the tree operations the loader needs. */
+/* sim/scenario/scenario_tree.c: scenario tree: libconfig text -> sn_node, plus the tree operations the loader needs. */
 #include "sim/scenario/scenario_tree.h"
 
 #include <libconfig.h>

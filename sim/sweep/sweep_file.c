@@ -17,8 +17,7 @@
 #include "sim/base/fields.h"
 #include "sim/base/h5util.h"
 #include "sim/base/util.h"
-
-#define ORIONSIM_VERSION "0.1.0"
+#include "sim/base/version.h"
 
 uint64_t sweep_fnv1a(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
@@ -190,20 +189,10 @@ static void writer_free(sweep_writer *w) {
     free(w);
 }
 
-static void iso_now(char *buf, size_t n) {
-    time_t now = time(NULL);
-    const char *sde = getenv("SOURCE_DATE_EPOCH");
-    long v;
-    if (sde && !sim_parse_long(sde, &v) && v >= 0) now = (time_t)v;
-    struct tm tm;
-    if (!gmtime_r(&now, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, n, "1970-01-01T00:00:00Z");
-}
-
 static int write_meta(hid_t f, const sweep_meta *m, size_t rows, char *err, size_t errlen) {
     char created[40];
     if (m->created) snprintf(created, sizeof created, "%s", m->created);
-    else iso_now(created, sizeof created);
+    else sim_iso_now(created, sizeof created);
     const char *none[1] = {""};
     if (h5u_attr_i32(f, "sweep_schema_version", SWEEP_SCHEMA_VERSION, err, errlen) ||
         h5u_attr_str(f, "orionsim_version", ORIONSIM_VERSION, err, errlen) ||

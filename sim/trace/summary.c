@@ -1,3 +1,4 @@
+/* sim/trace/summary.c: the run summary: its field table and derived figures (see summary.h). */
 #include "sim/trace/summary.h"
 
 #include <math.h>

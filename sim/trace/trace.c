@@ -1,3 +1,4 @@
+/* sim/trace/trace.c: the HDF5 trace writer (see trace.h; schema in results/README.md). */
 #include "sim/trace/trace.h"
 
 #include <stdlib.h>
@@ -177,16 +178,6 @@ static int fail(trace *t) {
         if ((call) < 0) return fail(t);                                                            \
     } while (0)
 
-static void iso_now(char *buf, size_t n) {
-    time_t now = time(NULL);
-    const char *sde = getenv("SOURCE_DATE_EPOCH");
-    long v;
-    if (sde && !sim_parse_long(sde, &v) && v >= 0) now = (time_t)v;
-    struct tm tm;
-    if (!gmtime_r(&now, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(buf, n, "1970-01-01T00:00:00Z");
-}
-
 static void close_handles(trace *t) {
     char ignore[16];
     for (int i = 0; i < T_COUNT; i++) h5u_table_close(&t->t[i], ignore, sizeof ignore);
@@ -250,7 +241,7 @@ static int write_events_attrs(trace *t) {
 static int open_contents(trace *t, const trace_meta *m) {
     char created[40];
     if (m->created) snprintf(created, sizeof created, "%s", m->created);
-    else iso_now(created, sizeof created);
+    else sim_iso_now(created, sizeof created);
     char *e = t->err;
     size_t el = sizeof t->err;
     hid_t f = t->file;

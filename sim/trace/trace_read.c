@@ -1,3 +1,4 @@
+/* sim/trace/trace_read.c: reading a trace back for report, plot and export (see trace_read.h). */
 #include "sim/trace/trace_read.h"
 
 #include <errno.h>

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kernels/backend.h"
+#include "tests/check_main.h"
 
 static char saved_plugin_dir[4096];
 static int had_plugin_dir;
@@ -139,12 +140,16 @@ START_TEST(test_cuda_bad_ordinal) {
 }
 END_TEST
 
-int main(void) {
+static int save_plugin_dir(void) {
     const char *d = getenv("ORIONSIM_PLUGIN_DIR");
     if (d) {
         had_plugin_dir = 1;
         snprintf(saved_plugin_dir, sizeof saved_plugin_dir, "%s", d);
     }
+    return 0;
+}
+
+static Suite *backend_load_suite(void) {
     Suite *s = suite_create("backend_load");
     TCase *tc = tcase_create("load");
     tcase_set_timeout(tc, 120);
@@ -155,9 +160,7 @@ int main(void) {
     tcase_add_test(tc, test_auto_with_real_plugin_dir);
     tcase_add_test(tc, test_cuda_bad_ordinal);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return s;
 }
+
+CHECK_MAIN(.suite = backend_load_suite, .setup = save_plugin_dir)

@@ -11,6 +11,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu_ops.h"
 #include "tests/kernels/gradcheck.h"
+#include "tests/check_main.h"
 
 /* FD settings for the fp32 ops (see gradcheck.h). */
 #define FD_H 1e-2f
@@ -842,10 +843,4 @@ static Suite *cpu_ops_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(cpu_ops_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(.suite = cpu_ops_suite)

@@ -35,6 +35,7 @@
 #include "kernels/model.h"
 #include "kernels/prng.h"
 #include "kernels/stage.h"
+#include "tests/check_main.h"
 
 #define TOL_ELEM 1e-5
 #define TOL_CHAIN 1e-4
@@ -988,31 +989,33 @@ static Suite *cuda_suite(void) {
     return s;
 }
 
-int main(void) {
+/* Opens the CPU backend and both CUDA precisions; no CUDA device is a SKIP. */
+static int open_backends(void) {
     char err[1024] = "";
     g_cpu = kb_open("cpu", 0, KB_F32, err, sizeof err);
     if (!g_cpu) {
         fprintf(stderr, "cannot open the CPU backend: %s\n", err);
-        return EXIT_FAILURE;
+        return 1;
     }
     g_cuda[KB_F32] = kb_open("cuda", 0, KB_F32, err, sizeof err);
     if (!g_cuda[KB_F32]) {
         printf("SKIP: no CUDA device (%s)\n", err);
         kb_close(g_cpu);
-        return EXIT_SUCCESS;
+        return CHECK_SKIP;
     }
     g_cuda[KB_BF16] = kb_open("cuda", 0, KB_BF16, err, sizeof err);
     if (!g_cuda[KB_BF16]) {
         fprintf(stderr, "the fp32 CUDA backend opened but the bf16 one did not: %s\n", err);
-        return EXIT_FAILURE;
+        return 1;
     }
-    SRunner *sr = srunner_create(cuda_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    return 0;
+}
+
+static void close_backends(void) {
     kb_close(g_cuda[KB_BF16]);
     kb_close(g_cuda[KB_F32]);
     kb_close(g_cpu);
-    return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/* CUDA contexts do not survive fork(): the tests run in this process. */
+CHECK_MAIN(.suite = cuda_suite, .setup = open_backends, .teardown = close_backends, .no_fork = 1)

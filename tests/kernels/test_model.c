@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/model.h"
+#include "tests/check_main.h"
 
 /* A model small enough to count by hand: d 8, 3 blocks, 2 heads of 4, 1 KV head,
  * ffn 16, vocab 32, sequences of 4 tokens.
@@ -389,10 +390,4 @@ static Suite *model_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(model_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(.suite = model_suite)

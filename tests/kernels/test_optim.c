@@ -7,6 +7,7 @@
 
 #include "kernels/cpu_optim.h"
 #include "kernels/optim.h"
+#include "tests/check_main.h"
 
 #define NP 4
 #define STEPS 6
@@ -315,10 +316,4 @@ static Suite *optim_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(optim_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(.suite = optim_suite)

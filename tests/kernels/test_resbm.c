@@ -11,6 +11,7 @@
 #include "kernels/model.h"
 #include "kernels/stage.h"
 #include "tests/kernels/stage_testutil.h"
+#include "tests/check_main.h"
 
 #define FD_ATOL 1e-3
 #define FD_RTOL 2e-2
@@ -440,10 +441,4 @@ static Suite *resbm_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(resbm_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(.suite = resbm_suite)

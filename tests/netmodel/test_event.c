@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "netmodel/event.h"
+#include "tests/check_main.h"
 
 /* Log of dispatched events: (time, arg). */
 typedef struct {
@@ -340,10 +341,4 @@ static Suite *event_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(event_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = event_suite)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "netmodel/faults.h"
+#include "tests/check_main.h"
 
 #define S(x) ((nm_time)((x)*NM_NS_PER_S))
 
@@ -705,10 +706,4 @@ static Suite *faults_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(faults_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = faults_suite)

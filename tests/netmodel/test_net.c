@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "netmodel/net.h"
+#include "tests/check_main.h"
 
 #define MS 1000000LL /* ns */
 
@@ -796,10 +797,4 @@ static Suite *net_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(net_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = net_suite)

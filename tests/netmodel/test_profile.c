@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "netmodel/profile.h"
+#include "tests/check_main.h"
 
 #define S(x) ((nm_time)((x)*NM_NS_PER_S))
 
@@ -331,10 +332,4 @@ static Suite *profile_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(profile_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = profile_suite)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "netmodel/rng.h"
+#include "tests/check_main.h"
 
 /* ---- an independent, textbook re-derivation of the generator ---------------------- */
 
@@ -308,10 +309,4 @@ static Suite *rng_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(rng_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = rng_suite)

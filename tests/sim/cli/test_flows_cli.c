@@ -9,6 +9,7 @@
 
 #include "sim/flows/flows_file.h"
 #include "sim/base/util.h"
+#include "tests/check_main.h"
 
 static char dir[64];
 static char path[128];
@@ -285,10 +286,4 @@ static Suite *flows_cli_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(flows_cli_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = flows_cli_suite)

@@ -11,6 +11,7 @@
 #include "sim/live/kernel_profile.h"
 #include "sim/scenario/scenario.h"
 #include "sim/run/run_config.h"
+#include "tests/check_main.h"
 
 static char dir[] = "/tmp/orionsim-test-calib-XXXXXX";
 
@@ -116,11 +117,21 @@ START_TEST(test_calibrate_cpu) {
 }
 END_TEST
 
-int main(void) {
+static int make_dir(void) {
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
     }
+    return 0;
+}
+
+static void remove_dir(void) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static Suite *calibrate_suite(void) {
     Suite *s = suite_create("calibrate");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
@@ -129,12 +140,7 @@ int main(void) {
     tcase_add_test(tc, test_profile_drives_swarm);
     tcase_add_test(tc, test_calibrate_cpu);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    return failed ? 1 : 0;
+    return s;
 }
+
+CHECK_MAIN(.suite = calibrate_suite, .setup = make_dir, .teardown = remove_dir)

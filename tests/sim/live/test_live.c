@@ -17,6 +17,7 @@
 #include "sim/run/run_config.h"
 #include "sim/trace/trace_read.h"
 #include "tests/sim/scenario/scenario_testutil.h"
+#include "tests/check_main.h"
 
 /* ---- data -------------------------------------------------------------------------- */
 
@@ -531,10 +532,4 @@ static Suite *suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+CHECK_MAIN(.suite = suite)

@@ -27,6 +27,7 @@
 #include "sim/sweep/sweep_file.h"
 #include "sim/trace/trace.h"
 #include "sim/base/util.h"
+#include "tests/check_main.h"
 
 #define N_EV 400
 static char tmpdir[64];
@@ -506,11 +507,6 @@ static Suite *plot_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(plot_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    H5close();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+static void h5_close(void) { H5close(); }
+
+CHECK_MAIN(.suite = plot_suite, .teardown = h5_close)

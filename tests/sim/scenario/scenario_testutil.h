@@ -36,6 +36,12 @@ static inline void tu_setup_dirs(void) {
     }
 }
 
+/* tu_setup_dirs as a CHECK_MAIN set-up. */
+static inline int tu_setup(void) {
+    tu_setup_dirs();
+    return 0;
+}
+
 /* Remove every file of the temporary directory (tests in forked children write files
  * the parent does not know of), then the directory. */
 static inline void tu_cleanup_dirs(void) {

@@ -15,6 +15,7 @@
 #include "sim/scenario/devices.h"
 #include "sim/scenario/scenario_schema.h"
 #include "sim/scenario/scenario_text.h"
+#include "tests/check_main.h"
 
 static int find_peer_device(const sim_scenario *sc, const char *name) {
     return sim_devices_find(&sc->devices, name);
@@ -584,12 +585,4 @@ static Suite *scenario_suite(void) {
     return s;
 }
 
-int main(void) {
-    tu_setup_dirs();
-    SRunner *sr = srunner_create(scenario_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cleanup_dirs();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = scenario_suite, .setup = tu_setup, .teardown = tu_cleanup_dirs)

@@ -5,6 +5,7 @@
  * "FILE:LINE: key" (or "--set ARG: key") and the reason.
  */
 #include "tests/sim/scenario/scenario_testutil.h"
+#include "tests/check_main.h"
 
 typedef struct {
     int line;            /* MINI line to replace (0: none) */
@@ -398,12 +399,4 @@ static Suite *errors_suite(void) {
     return s;
 }
 
-int main(void) {
-    tu_setup_dirs();
-    SRunner *sr = srunner_create(errors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cleanup_dirs();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(.suite = errors_suite, .setup = tu_setup, .teardown = tu_cleanup_dirs)

@@ -11,6 +11,7 @@
 #include "sim/swarm/swarm.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_read.h"
+#include "tests/check_main.h"
 
 /* A small Llama-shaped model: 8 blocks, d 512, seq 128. */
 static km_config small_model(void) {
@@ -360,10 +361,4 @@ static Suite *suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+CHECK_MAIN(.suite = suite)

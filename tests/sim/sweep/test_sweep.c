@@ -22,6 +22,7 @@
 #include "sim/sweep/sweep_spec.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"
+#include "tests/check_main.h"
 
 static char tmpdir[64];
 static char *scen; /* the tiny scenario */
@@ -618,11 +619,6 @@ static Suite *sweep_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(sweep_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    H5close();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+static void h5_close(void) { H5close(); }
+
+CHECK_MAIN(.suite = sweep_suite, .teardown = h5_close)

@@ -27,6 +27,7 @@
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"
+#include "tests/check_main.h"
 
 #define N_EVENTS (2 * 65536 + 1234)
 #define N_PEERS 5
@@ -866,11 +867,6 @@ static Suite *trace_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(trace_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    H5close();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+static void h5_close(void) { H5close(); }
+
+CHECK_MAIN(.suite = trace_suite, .teardown = h5_close)
