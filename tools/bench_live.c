@@ -24,6 +24,7 @@
 #include "sim/live/live.h"
 #include "sim/run/run_config.h"
 #include "sim/trace/trace.h"
+#include "sim/trace/trace_sink.h"
 #include "sim/base/util.h"
 
 static double wall(void) {
@@ -141,7 +142,9 @@ int main(int argc, char **argv) {
         sim_summary sum;
         sim_summary_init(&sum);
         double t0 = wall();
-        rc = swarm_run(&cfg, tr, &sum, NULL, err, (int)sizeof err);
+        swarm_sink sink;
+        if (tr) trace_sink_make(tr, &sink);
+        rc = swarm_run(&cfg, tr ? &sink : NULL, &sum, NULL, err, sizeof err);
         double w = wall() - t0;
         sum.wall_time_s = w;
         live_fill_summary(&ops, &sum);

@@ -1,6 +1,6 @@
 /* sim/cli/cmd_report.c: `orionsim report FILE [--csv DIR] [--json]`.
  *
- * Prints a trace's run summary grouped as in sim/trace/summary.c (each figure with its unit
+ * Prints a trace's run summary grouped as in sim/metrics/summary.c (each figure with its unit
  * and definition line), the published value beside each figure the trace's /reference
  * group names, with the difference, and a loud banner when the trace is incomplete.
  * --json prints the same figures as one JSON object instead; --csv DIR also writes every
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "sim/cli/commands.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"

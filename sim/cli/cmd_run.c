@@ -15,7 +15,7 @@
 #include "sim/cli/commands.h"
 #include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/base/util.h"
 
 #define MAX_SETS 256

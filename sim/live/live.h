@@ -72,7 +72,7 @@
 #include <stdint.h>
 
 #include "sim/scenario/scenario.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/swarm/swarm.h"
 #include "sim/trace/trace.h"
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "sim/report/plot_gp.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/trace/trace.h"
 
 typedef struct {

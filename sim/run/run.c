@@ -12,6 +12,7 @@
 #include "sim/run/run_config.h"
 #include "sim/swarm/swarm.h"
 #include "sim/trace/trace.h"
+#include "sim/trace/trace_sink.h"
 #include "sim/base/util.h"
 
 #include "sim/base/version.h"
@@ -144,7 +145,9 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     }
     volatile int *stop = o->stop_flag;
     double t0 = now_wall();
-    int rc = swarm_run(&cfg, tr, sum, stop, err, (int)errlen);
+    swarm_sink sink;
+    if (tr) trace_sink_make(tr, &sink);
+    int rc = swarm_run(&cfg, tr ? &sink : NULL, sum, stop, err, errlen);
     if (live_mode) {
         live_fill_summary(&live_ops, sum);
         cfg.live = NULL; /* the co-located baseline times the same fleet, modeled */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "sim/scenario/scenario.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 
 typedef struct {
     const char *scenario_path; /* the trace's scenario_path attribute */

@@ -11,6 +11,8 @@
 #include "sim/swarm/swarm_internal.h"
 #include "sim/base/util.h"
 
+const char *const swarm_phase_names[SWARM_PHASES] = {"training", "uploading", "merging", "other"};
+
 /* Stream ids of the swarm's own random draws (the fault processes use theirs). */
 #define STREAM_ROUTING 0x5157u
 
@@ -19,7 +21,7 @@ void swarm_fail(swarm *sw, const char *fmt, ...) {
     sw->failed = 1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(sw->err, (size_t)sw->errlen, fmt, ap);
+    vsnprintf(sw->err, sw->errlen, fmt, ap);
     va_end(ap);
     nm_stop(sw->sim);
 }
@@ -31,28 +33,28 @@ double swarm_peer_peak(const swarm *sw, const peer *p) {
 
 int swarm_peer_present(const peer *p) { return p->state != PEER_DOWN; }
 
-void swarm_event(swarm *sw, int peer_id, int other, int kind, int64_t mb, int64_t bytes,
-                 double flops, nm_time t0, nm_time t1) {
-    if (!sw->tr) return;
+void swarm_emit(swarm *sw, int peer_id, int other, swarm_event_kind kind, int64_t mb, int64_t bytes,
+                double flops, nm_time t0, nm_time t1) {
+    if (!sw->sink || !sw->sink->event) return;
     int cyc = sw->cycle;
     if (sw->cfg->events_cycles >= 0 && cyc >= sw->cfg->events_cycles) {
         sw->events_dropped++;
         return;
     }
-    trace_event_rec e;
-    memset(&e, 0, sizeof e);
-    e.t_start_ns = t0;
-    e.t_end_ns = t1;
-    e.microbatch = mb;
-    e.bytes = bytes;
-    e.flops = flops;
-    e.peer = peer_id;
-    e.other = other;
-    e.kind = kind;
-    e.stage = peer_id >= 0 ? sw->peers[peer_id].stage : -1;
-    e.cycle = cyc;
-    e.inner_step = peer_id >= 0 ? sw->peers[peer_id].steps_this_cycle : -1;
-    if (trace_event(sw->tr, &e)) swarm_fail(sw, "writing the trace failed");
+    const swarm_event e = {
+        .t_start = t0,
+        .t_end = t1,
+        .microbatch = mb,
+        .bytes = bytes,
+        .flops = flops,
+        .peer = peer_id,
+        .other = other,
+        .kind = kind,
+        .stage = peer_id >= 0 ? sw->peers[peer_id].stage : -1,
+        .cycle = cyc,
+        .inner_step = peer_id >= 0 ? sw->peers[peer_id].steps_this_cycle : -1,
+    };
+    if (sw->sink->event(sw->sink->ctx, &e)) swarm_fail(sw, "writing the trace failed");
     sw->events_written++;
 }
 
@@ -62,14 +64,14 @@ static void peak_advance(swarm *sw) {
     nm_time now = nm_now(sw->sim);
     double dt = nm_to_s(now - sw->peak_t);
     sw->peak_integral += sw->peak_present * dt;
-    if (sw->phase == TRACE_PHASE_TRAINING) sw->peak_integral_training += sw->peak_present * dt;
+    if (sw->phase == SWARM_PHASE_TRAINING) sw->peak_integral_training += sw->peak_present * dt;
     sw->peak_t = now;
 }
 
 void swarm_acct_enter(swarm *sw, peer *p) {
     if (p->acct_state >= 0 || p->task != TASK_NONE) return;
     p->acct_state = p->state == PEER_DOWN ? ACCT_DOWN
-                    : (sw->phase == TRACE_PHASE_TRAINING && p->state == PEER_TRAINING)
+                    : (sw->phase == SWARM_PHASE_TRAINING && p->state == PEER_TRAINING)
                         ? ACCT_IDLE
                         : ACCT_WAITING;
     p->acct_since = nm_now(sw->sim);
@@ -157,11 +159,11 @@ static void peer_up(swarm *sw, peer *p) {
     peak_advance(sw);
     sw->peak_present += swarm_peer_peak(sw, p);
     swarm_acct_leave(sw, p);
-    swarm_event(sw, p->id, TRACE_OTHER_NONE, TRACE_EV_DOWN, -1, 0, 0, p->down_since,
-                nm_now(sw->sim));
+    swarm_emit(sw, p->id, SWARM_OTHER_NONE, SWARM_EV_DOWN, -1, 0, 0, p->down_since,
+               nm_now(sw->sim));
     nm_net_set_node_up(sw->net, p->id, 1);
     p->stale = 1;
-    if (sw->phase == TRACE_PHASE_TRAINING && !sw->finished) {
+    if (sw->phase == SWARM_PHASE_TRAINING && !sw->finished) {
         p->state = PEER_JOINING;
         int64_t params =
             sw->cfg->sync == SYNC_DDP ? sw->stage_params[0] : sw->stage_params[p->stage];
@@ -183,7 +185,7 @@ void swarm_join_done(swarm *sw, xfer *x, int ok) {
         return;
     }
     swarm_acct_leave(sw, p);
-    if (sw->phase == TRACE_PHASE_TRAINING) {
+    if (sw->phase == SWARM_PHASE_TRAINING) {
         p->state = PEER_TRAINING;
         swarm_acct_enter(sw, p);
         if (sw->cfg->sync == SYNC_DDP) ddp_begin_peer(sw, p);
@@ -217,16 +219,14 @@ void swarm_phase_change(swarm *sw, int phase) {
     peak_advance(sw);
     double dur = nm_to_s(now - sw->phase_start);
     sw->phase_time[sw->phase] += dur;
-    if (sw->phase == TRACE_PHASE_TRAINING) {
+    if (sw->phase == SWARM_PHASE_TRAINING) {
         sw->n_training_phases++;
         sw->training_phase_sum += dur;
         sw->sync_start = now;
     }
-    if (sw->tr) {
-        trace_phase_rec r = {
-            .cycle = sw->cycle, .phase = sw->phase, .t_start_ns = sw->phase_start, .t_end_ns = now};
-        if (trace_phase(sw->tr, &r)) swarm_fail(sw, "writing the trace failed");
-    }
+    if (sw->sink && sw->sink->phase &&
+        sw->sink->phase(sw->sink->ctx, sw->cycle, sw->phase, sw->phase_start, now))
+        swarm_fail(sw, "writing the trace failed");
     sw->phase = phase;
     sw->phase_start = now;
     rebucket_all(sw);
@@ -250,8 +250,9 @@ void swarm_cycle_done(swarm *sw) {
     if (L && L->cycle_end && L->cycle_end(L->ctx, sw->cycle, now, sw->tokens_trained))
         swarm_fail(sw, "live: end of cycle %d: %s", sw->cycle,
                    L->error ? L->error(L->ctx) : "failed");
-    swarm_phase_change(sw, TRACE_PHASE_TRAINING);
-    if (sw->tr && trace_flush(sw->tr, NULL)) swarm_fail(sw, "flushing the trace failed");
+    swarm_phase_change(sw, SWARM_PHASE_TRAINING);
+    if (sw->sink && sw->sink->cycle_end && sw->sink->cycle_end(sw->sink->ctx))
+        swarm_fail(sw, "flushing the trace failed");
     check_finished(sw);
     if (sw->finished) return;
     sw->cycle++;
@@ -289,7 +290,7 @@ static void on_sample(nm_sim *sim, void *ctx, uint64_t arg) {
     sw->ts_t[i] = nm_to_s(now);
     sw->ts_tokens[i] = (double)sw->tokens_trained;
     sw->ts_peak[i] = sw->peak_integral;
-    if (sw->tr) {
+    if (sw->sink && sw->sink->sample) {
         double W = sw->cfg->mfu_window_s;
         int j = i;
         while (j > 0 && sw->ts_t[i] - sw->ts_t[j - 1] <= W) j--;
@@ -297,15 +298,15 @@ static void on_sample(nm_sim *sim, void *ctx, uint64_t arg) {
         int active = 0;
         for (int k = 0; k < sw->n_peers; k++) active += sw->peers[k].state != PEER_DOWN;
         double dt = nm_to_s(now - sw->last_sample_t);
-        trace_sample_rec r = {
-            .t_ns = now,
+        const swarm_sample r = {
+            .t = now,
             .tokens_trained = sw->tokens_trained,
             .tokens_per_s = dt > 0 ? (double)(sw->tokens_trained - sw->last_sample_tokens) / dt : 0,
             .mfu_window = dpeak > 0 ? (sw->ts_tokens[i] - sw->ts_tokens[j]) * sw->fpt / dpeak : 0,
             .active_peers = active,
             .phase = sw->phase,
         };
-        if (trace_sample(sw->tr, &r)) swarm_fail(sw, "writing the trace failed");
+        if (sw->sink->sample(sw->sink->ctx, &r)) swarm_fail(sw, "writing the trace failed");
     }
     sw->last_sample_tokens = sw->tokens_trained;
     sw->last_sample_t = now;
@@ -354,8 +355,8 @@ static int setup(swarm *sw) {
     sw->R = ddp ? c->n_peers : c->n_replicas;
     sw->last = sw->n_stages - 1;
     if (!ddp && c->n_peers != c->n_stages * c->n_replicas) {
-        snprintf(sw->err, (size_t)sw->errlen, "swarm: %d peers for %d stages x %d replicas",
-                 c->n_peers, c->n_stages, c->n_replicas);
+        snprintf(sw->err, sw->errlen, "swarm: %d peers for %d stages x %d replicas", c->n_peers,
+                 c->n_stages, c->n_replicas);
         return -1;
     }
     sw->sim = nm_sim_new();
@@ -396,7 +397,7 @@ static int setup(swarm *sw) {
         p->replica = ddp ? i : c->peers[i].replica;
         if (p->stage < 0 || p->stage >= sw->n_stages || p->replica < 0 || p->replica >= sw->R ||
             sw->stage_peers[p->stage * sw->R + p->replica] >= 0) {
-            snprintf(sw->err, (size_t)sw->errlen,
+            snprintf(sw->err, sw->errlen,
                      "swarm: peer %d has a bad or repeated (stage %d, replica %d)", i, p->stage,
                      p->replica);
             return -1;
@@ -480,7 +481,7 @@ static int setup(swarm *sw) {
     }
     return 0;
 fault_err:
-    snprintf(sw->err, (size_t)sw->errlen, "faults: %s", ferr);
+    snprintf(sw->err, sw->errlen, "faults: %s", ferr);
     return -1;
 }
 
@@ -559,11 +560,11 @@ static void fill_summary(swarm *sw, sim_summary *s) {
     s->mfu_overall = sw->peak_integral > 0 ? s->tokens_trained * sw->fpt / sw->peak_integral : 0;
     s->mfu_window_s = c->mfu_window_s;
     s->mfu_best_window = best_window_mfu(sw, c->mfu_window_s);
-    s->utilisation = T > 0 ? ptime[TRACE_PHASE_TRAINING] / T : 0;
-    s->time_training_s = ptime[TRACE_PHASE_TRAINING];
-    s->time_uploading_s = ptime[TRACE_PHASE_UPLOADING];
-    s->time_merging_s = ptime[TRACE_PHASE_MERGING];
-    s->time_other_s = ptime[TRACE_PHASE_OTHER];
+    s->utilisation = T > 0 ? ptime[SWARM_PHASE_TRAINING] / T : 0;
+    s->time_training_s = ptime[SWARM_PHASE_TRAINING];
+    s->time_uploading_s = ptime[SWARM_PHASE_UPLOADING];
+    s->time_merging_s = ptime[SWARM_PHASE_MERGING];
+    s->time_other_s = ptime[SWARM_PHASE_OTHER];
     s->mean_training_phase_s =
         sw->n_training_phases ? sw->training_phase_sum / sw->n_training_phases : 0;
     s->mean_sync_phase_s = sw->n_sync_phases ? sw->sync_phase_sum / sw->n_sync_phases : 0;
@@ -595,7 +596,7 @@ static void fill_summary(swarm *sw, sim_summary *s) {
 }
 
 static int write_peer_shares(swarm *sw, double T) {
-    trace_peer_share_rec *r = xcalloc((size_t)sw->n_peers, sizeof *r);
+    swarm_peer_share *r = xcalloc((size_t)sw->n_peers, sizeof *r);
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         r[i].peer = i;
@@ -610,17 +611,17 @@ static int write_peer_shares(swarm *sw, double T) {
             r[i].down = p->acct[ACCT_DOWN] / T;
         }
     }
-    int rc = trace_write_peer_shares(sw->tr, r, (size_t)sw->n_peers);
+    int rc = sw->sink->peer_shares(sw->sink->ctx, r, sw->n_peers);
     free(r);
     return rc;
 }
 
-int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int *stop_flag,
-              char *err, int errlen) {
+int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
+              volatile int *stop_flag, char *err, size_t errlen) {
     swarm sw;
     memset(&sw, 0, sizeof sw);
     sw.cfg = cfg;
-    sw.tr = tr;
+    sw.sink = sink;
     sw.err = err;
     sw.errlen = errlen;
     sw.stop_flag = stop_flag;
@@ -630,30 +631,22 @@ int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int
         teardown(&sw);
         return EXIT_RUN;
     }
-    if (tr) {
-        trace_peer_rec *pr = xcalloc((size_t)sw.n_peers, sizeof *pr);
-        for (int i = 0; i < sw.n_peers; i++) {
-            const swarm_peer_spec *s = &cfg->peers[i];
-            pr[i].peer = i;
-            pr[i].stage = sw.peers[i].stage;
-            pr[i].replica = sw.peers[i].replica;
-            pr[i].gpus = s->gpus;
-            pr[i].peak_flops = s->peak_flops;
-            pr[i].up_bps = s->up_bps;
-            pr[i].down_bps = s->down_bps;
-            pr[i].price_usd_per_h = s->price_per_h;
-            snprintf(pr[i].device, sizeof pr[i].device, "%s", s->device);
-            snprintf(pr[i].region, sizeof pr[i].region, "%s", s->region_name);
-        }
-        int rc = trace_write_peers(tr, pr, (size_t)sw.n_peers);
+    if (sink && sink->peers) {
+        swarm_peer_row *pr = xcalloc((size_t)sw.n_peers, sizeof *pr);
+        for (int i = 0; i < sw.n_peers; i++)
+            pr[i] = (swarm_peer_row){.peer = i,
+                                     .stage = sw.peers[i].stage,
+                                     .replica = sw.peers[i].replica,
+                                     .spec = &cfg->peers[i]};
+        int rc = sink->peers(sink->ctx, pr, sw.n_peers);
         free(pr);
         if (rc) {
-            snprintf(err, (size_t)errlen, "writing the peers table failed");
+            snprintf(err, errlen, "writing the peers table failed");
             teardown(&sw);
             return EXIT_RUN;
         }
     }
-    sw.phase = TRACE_PHASE_TRAINING;
+    sw.phase = SWARM_PHASE_TRAINING;
     for (int i = 0; i < sw.n_peers; i++) swarm_acct_enter(&sw, &sw.peers[i]);
     on_sample(sw.sim, &sw, 0);
     if (cfg->sync == SYNC_DDP) ddp_begin_phase(&sw);
@@ -670,7 +663,7 @@ int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int
         nm_time now = nm_now(sw.sim);
         if (now >= limit) { /* a safety stop, not a failure: the figures so far are kept */
             snprintf(
-                err, (size_t)errlen,
+                err, errlen,
                 "stopped at the max_sim limit (%.0f simulated hours) before reaching its target; "
                 "the figures cover the run so far and the trace is marked incomplete",
                 cfg->max_sim_s / 3600);
@@ -701,14 +694,16 @@ int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int
             swarm_fail(
                 &sw,
                 "the swarm stalled at t = %.3f s in cycle %d (phase %s): no peer can make progress",
-                nm_to_s(nm_now(sw.sim)), sw.cycle, trace_phase_names[sw.phase]);
+                nm_to_s(nm_now(sw.sim)), sw.cycle, swarm_phase_names[sw.phase]);
         }
     }
     if (cfg->progress && isatty(2)) fputc('\n', stderr);
-    if (sw.events_dropped && tr) trace_count_dropped_events(tr, sw.events_dropped);
+    if (sw.events_dropped && sink && sink->events_dropped)
+        sink->events_dropped(sink->ctx, sw.events_dropped);
     fill_summary(&sw, out);
     out->complete = sw.finished && !interrupted && !sw.failed && !hit_limit;
-    if (tr && write_peer_shares(&sw, out->sim_time_s)) swarm_fail(&sw, "writing the trace failed");
+    if (sink && sink->peer_shares && write_peer_shares(&sw, out->sim_time_s))
+        swarm_fail(&sw, "writing the trace failed");
     int failed = sw.failed;
     teardown(&sw);
     return failed ? EXIT_RUN : EXIT_OK;

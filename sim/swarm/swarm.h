@@ -21,7 +21,8 @@
  *
  * Durations of compute tasks come from a swarm_compute source: modeled (hardware FLOPs /
  * (peak × efficiency × speed)) or live (real kernels, sim/live/live.c). Everything the swarm
- * sees goes to the trace (sim/trace/trace.h) and to the run summary (sim/trace/summary.h).
+ * sees goes to a sink (swarm_sink below; sim/trace/trace_sink.c writes HDF5) and to the run
+ * summary (sim/metrics/summary.h).
  */
 #ifndef SIM_SWARM_H
 #define SIM_SWARM_H
@@ -30,7 +31,7 @@
 
 #include "kernels/model.h"
 #include "netmodel/event.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 
 typedef struct swarm_live_ops swarm_live_ops; /* below */
 
@@ -173,13 +174,97 @@ struct swarm_live_ops {
     const char *(*error)(void *ctx);
 };
 
-typedef struct trace trace; /* sim/trace/trace.h */
+/* ---- what the engine reports: its own vocabulary, written out by a sink ---- */
 
-/* Run the swarm to its target. The trace may be NULL. Reaching cfg->max_sim_s first is
- * not a failure: the run stops, out->complete = 0 and err says why (EXIT_OK). Fills the summary (figures that
- * need a second run, like speed vs co-located, are filled by sim/run/run.c). Returns 0, or
- * EXIT_RUN with err filled. `stop_flag`, when not NULL, is polled (SIGINT). */
-int swarm_run(const swarm_config *cfg, trace *tr, sim_summary *out, volatile int *stop_flag,
-              char *err, int errlen);
+/* Phases of a cycle (SPEC §5's breakdown). */
+typedef enum {
+    SWARM_PHASE_TRAINING = 0,
+    SWARM_PHASE_UPLOADING,
+    SWARM_PHASE_MERGING,
+    SWARM_PHASE_OTHER,
+    SWARM_PHASES
+} swarm_phase;
+
+/* What an event records: a GPU task, a transfer, or a microbatch dropped. */
+typedef enum {
+    SWARM_EV_FORWARD = 0,
+    SWARM_EV_BACKWARD,
+    SWARM_EV_RECOMPUTE_BACKWARD, /* backward that recomputes the forward first (IOTA) */
+    SWARM_EV_LAST_FUSED,         /* last stage: forward + loss + backward in one task */
+    SWARM_EV_OPTIMIZER,          /* inner optimizer step */
+    SWARM_EV_SEND_ACTIVATION,
+    SWARM_EV_SEND_GRADIENT,
+    SWARM_EV_UPLOAD_PSEUDOGRAD,
+    SWARM_EV_DOWNLOAD_PARTITION,
+    SWARM_EV_MERGE,
+    SWARM_EV_UPLOAD_MERGED,
+    SWARM_EV_DOWNLOAD_MERGED,
+    SWARM_EV_DOWNLOAD_WEIGHTS, /* a (re)joining peer fetches its stage's weights */
+    SWARM_EV_IDLE,
+    SWARM_EV_WAITING,
+    SWARM_EV_DOWN,
+    SWARM_EV_DROPPED, /* a microbatch dropped (timeout, loss, peer down) */
+    SWARM_EV_KINDS
+} swarm_event_kind;
+
+#define SWARM_OTHER_NONE (-1)    /* `other`: no peer at the other end */
+#define SWARM_OTHER_STORAGE (-2) /* `other`: object storage */
+
+typedef struct {
+    nm_time t_start, t_end;
+    int64_t microbatch; /* -1 if none */
+    int64_t bytes;      /* bytes moved (transfers), else 0 */
+    double flops;       /* hardware FLOPs of the task (recompute included), else 0 */
+    int peer;           /* the peer doing it (the sender of a transfer) */
+    int other;          /* the peer at the other end, SWARM_OTHER_NONE / _STORAGE */
+    swarm_event_kind kind;
+    int stage, cycle;
+    int inner_step; /* inner step of `peer` in the cycle, -1 if none */
+} swarm_event;
+
+typedef struct {
+    nm_time t;
+    int64_t tokens_trained; /* cumulative */
+    double tokens_per_s;    /* over the sampling interval ending at t */
+    double mfu_window;      /* MFU over the trailing window (cfg mfu_window_s) */
+    int active_peers;       /* peers up at t */
+    swarm_phase phase;
+} swarm_sample;
+
+/* A peer as the engine runs it (DDP runs put every node in stage 0). */
+typedef struct {
+    int peer, stage, replica;
+    const swarm_peer_spec *spec;
+} swarm_peer_row;
+
+/* Each peer's GPU time by what it did, as fractions of the run (they sum to 1). */
+typedef struct {
+    int peer, stage;
+    double compute, recompute, optimizer, merge, idle, waiting, down;
+} swarm_peer_share;
+
+/* Where the engine's observations go (sim/trace/trace_sink.c writes them to HDF5; tests
+ * may keep them in memory). Every callback is optional; a non-zero return stops the run
+ * as failed ("writing the trace failed"). Called in simulated-time order. */
+typedef struct swarm_sink {
+    void *ctx;
+    int (*peers)(void *ctx, const swarm_peer_row *rows, int n); /* once, at start */
+    int (*event)(void *ctx, const swarm_event *e);              /* events_cycles only */
+    int (*phase)(void *ctx, int cycle, swarm_phase phase, nm_time t_start, nm_time t_end);
+    int (*sample)(void *ctx, const swarm_sample *s);                      /* every sample_s */
+    int (*cycle_end)(void *ctx);                                          /* a safe flush point */
+    int (*peer_shares)(void *ctx, const swarm_peer_share *shares, int n); /* once, at the end */
+    void (*events_dropped)(void *ctx, uint64_t n); /* events past events_cycles, at the end */
+} swarm_sink;
+
+extern const char *const swarm_phase_names[SWARM_PHASES];
+
+/* Run the swarm to its target. The sink may be NULL. Reaching cfg->max_sim_s first is
+ * not a failure: the run stops, out->complete = 0 and err says why (EXIT_OK). Fills the
+ * summary (figures that need a second run, like speed vs co-located, are filled by
+ * sim/run/run.c). Returns 0, or EXIT_RUN with err filled. `stop_flag`, when not NULL, is
+ * polled (SIGINT). */
+int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
+              volatile int *stop_flag, char *err, size_t errlen);
 
 #endif

@@ -25,7 +25,7 @@ static void on_check(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)arg;
     swarm *sw = ctx;
     sw->drain_check_pending = 0;
-    if (sw->phase == TRACE_PHASE_TRAINING && phase_done(sw)) sync_begin(sw);
+    if (sw->phase == SWARM_PHASE_TRAINING && phase_done(sw)) sync_begin(sw);
 }
 
 static void check(swarm *sw) {
@@ -60,7 +60,7 @@ void ddp_task_done(swarm *sw, peer *p) {
     double secs = nm_to_s(t1 - t0);
     p->acct[ACCT_COMPUTE] += secs;
     p->task = TASK_NONE;
-    swarm_event(sw, p->id, TRACE_OTHER_NONE, TRACE_EV_LAST_FUSED, -1, 0, p->task_flops, t0, t1);
+    swarm_emit(sw, p->id, SWARM_OTHER_NONE, SWARM_EV_LAST_FUSED, -1, 0, p->task_flops, t0, t1);
     int64_t n = sw->cfg->accum;
     sw->mbs_injected += n;
     sw->mbs_trained += n;
@@ -88,6 +88,6 @@ void ddp_peer_down(swarm *sw, peer *p) {
         p->task_timer = 0;
         p->task = TASK_NONE;
     }
-    if (sw->phase == TRACE_PHASE_TRAINING) check(sw);
+    if (sw->phase == SWARM_PHASE_TRAINING) check(sw);
     else sync_peer_down(sw, p);
 }

@@ -16,7 +16,6 @@
 #include "netmodel/net.h"
 #include "netmodel/rng.h"
 #include "sim/swarm/swarm.h"
-#include "sim/trace/trace.h"
 
 enum peer_state {
     PEER_DOWN = 0,
@@ -147,11 +146,11 @@ typedef struct swarm {
     nm_sim *sim;
     nm_net *net;
     nm_faults *faults;
-    trace *tr;
+    const swarm_sink *sink; /* NULL: nothing recorded */
     sim_summary *sum;
     volatile int *stop_flag;
     char *err;
-    int errlen;
+    size_t errlen;
     int failed;
 
     int n_peers, n_stages, R, last;
@@ -173,7 +172,7 @@ typedef struct swarm {
 
     /* phases */
     int cycle;
-    int phase; /* trace phase: 0 training, 1 uploading, 2 merging, 3 other */
+    swarm_phase phase;
     nm_time phase_start;
     int64_t target_mbs; /* stage-0 completions that end this training phase */
     int64_t done_this_phase;
@@ -233,8 +232,8 @@ void mbq_clear(mbq *q);
 /* sim/swarm/swarm.c */
 double swarm_peer_peak(const swarm *sw, const peer *p);
 int swarm_peer_present(const peer *p);
-void swarm_event(swarm *sw, int peer, int other, int kind, int64_t mb, int64_t bytes, double flops,
-                 nm_time t0, nm_time t1);
+void swarm_emit(swarm *sw, int peer, int other, swarm_event_kind kind, int64_t mb, int64_t bytes,
+                double flops, nm_time t0, nm_time t1);
 void swarm_acct_enter(swarm *sw, peer *p); /* close the busy interval, open idle/waiting */
 void swarm_acct_leave(swarm *sw, peer *p); /* close the idle/waiting/down interval */
 void swarm_fail(swarm *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

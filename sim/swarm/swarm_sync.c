@@ -61,11 +61,11 @@ static void on_upload_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)arg;
     swarm *sw = ctx;
     sw->upload_timer = 0;
-    if (sw->phase == TRACE_PHASE_UPLOADING) begin_merging(sw);
+    if (sw->phase == SWARM_PHASE_UPLOADING) begin_merging(sw);
 }
 
 static void check_uploads(swarm *sw) {
-    if (sw->phase != TRACE_PHASE_UPLOADING) return;
+    if (sw->phase != SWARM_PHASE_UPLOADING) return;
     int settled = sw->uploads_done + sw->uploads_failed;
     if (settled >= sw->uploads_expected) {
         if (sw->upload_timer) nm_cancel(sw->sim, sw->upload_timer);
@@ -129,7 +129,7 @@ static void ring_round_start(swarm *sw, int s) {
 void sync_begin(swarm *sw) {
     const int ring = sw->cfg->sync == SYNC_RING ||
                      (sw->cfg->sync == SYNC_DDP && sw->cfg->ddp_transport == DDP_TRANSPORT_RING);
-    swarm_phase_change(sw, ring ? TRACE_PHASE_MERGING : TRACE_PHASE_UPLOADING);
+    swarm_phase_change(sw, ring ? SWARM_PHASE_MERGING : SWARM_PHASE_UPLOADING);
     sw->uploads_expected = sw->uploads_done = sw->uploads_failed = 0;
     sw->quorum_reached = 0;
     sw->peers_sync_left = 0;
@@ -240,7 +240,7 @@ static void ddp_download_done(swarm *sw, peer *p) {
 
 static void begin_merging(swarm *sw) {
     xfer_cancel_kind(sw, XF_UPLOAD_PG);
-    swarm_phase_change(sw, TRACE_PHASE_MERGING);
+    swarm_phase_change(sw, SWARM_PHASE_MERGING);
     if (sw->cfg->sync == SYNC_DDP) {
         begin_merging_ddp(sw);
         return;
@@ -311,7 +311,7 @@ void sync_task_done(swarm *sw, peer *p) {
     nm_time t0 = p->task_start, t1 = nm_now(sw->sim);
     p->acct[ACCT_MERGE] += nm_to_s(t1 - t0);
     p->task = TASK_NONE;
-    swarm_event(sw, p->id, TRACE_OTHER_NONE, TRACE_EV_MERGE, -1, 0, 0, t0, t1);
+    swarm_emit(sw, p->id, SWARM_OTHER_NONE, SWARM_EV_MERGE, -1, 0, 0, t0, t1);
     if (sw->cfg->sync == SYNC_DDP) {
         swarm_acct_enter(sw, p);
         peer_sync_finished(sw, p);
@@ -407,9 +407,9 @@ void sync_xfer_done(swarm *sw, xfer *x, int ok) {
 }
 
 void sync_peer_down(swarm *sw, peer *p) {
-    if (sw->phase != TRACE_PHASE_UPLOADING && sw->phase != TRACE_PHASE_MERGING) return;
+    if (sw->phase != SWARM_PHASE_UPLOADING && sw->phase != SWARM_PHASE_MERGING) return;
     mbq_clear(&p->merge_q);
-    if (sw->phase == TRACE_PHASE_MERGING && sw->cfg->sync == SYNC_IOTA_BUTTERFLY) {
+    if (sw->phase == SWARM_PHASE_MERGING && sw->cfg->sync == SYNC_IOTA_BUTTERFLY) {
         for (int j = 0; j < sw->cfg->partitions; j++) {
             partition *pt = part_at(sw, p->stage, j);
             for (int o = 0; o < pt->n_owners; o++)
@@ -462,7 +462,7 @@ static void live_merge(swarm *sw) {
 }
 
 static void sync_end(swarm *sw) {
-    if (sw->phase != TRACE_PHASE_UPLOADING && sw->phase != TRACE_PHASE_MERGING) return;
+    if (sw->phase != SWARM_PHASE_UPLOADING && sw->phase != SWARM_PHASE_MERGING) return;
     if (sw->upload_timer) nm_cancel(sw->sim, sw->upload_timer);
     sw->upload_timer = 0;
     live_merge(sw);

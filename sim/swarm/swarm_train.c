@@ -54,8 +54,8 @@ void mb_lose(swarm *sw, int64_t mb) {
     sw->mbs_lost++;
     sw->in_flight--;
     sw->wasted_flops += m->flops;
-    swarm_event(sw, mb_path(sw, mb)[0] >= 0 ? mb_path(sw, mb)[0] : 0, -1, TRACE_EV_DROPPED, mb, 0,
-                m->flops, nm_now(sw->sim), nm_now(sw->sim));
+    swarm_emit(sw, mb_path(sw, mb)[0] >= 0 ? mb_path(sw, mb)[0] : 0, -1, SWARM_EV_DROPPED, mb, 0,
+               m->flops, nm_now(sw->sim), nm_now(sw->sim));
     check_drain(sw);
 }
 
@@ -264,7 +264,7 @@ void train_kick(swarm *sw, peer *p) {
         return;
     }
     if (p->stage == 0 && !sw->draining && !p->notice && p->cache_used < cap &&
-        sw->phase == TRACE_PHASE_TRAINING && !sw->finished) {
+        sw->phase == SWARM_PHASE_TRAINING && !sw->finished) {
         int64_t mb = mb_new(sw, sw->cycle);
         mb_path(sw, mb)[0] = p->id;
         cache_alloc(sw, p, mb);
@@ -299,12 +299,12 @@ void train_task_done(swarm *sw, peer *p) {
     p->task = TASK_NONE;
     p->task_mb = -1;
 
-    int ev = kind == TASK_FORWARD     ? TRACE_EV_FORWARD
-             : kind == TASK_FUSED     ? TRACE_EV_LAST_FUSED
-             : kind == TASK_OPTIMIZER ? TRACE_EV_OPTIMIZER
-             : sw->cfg->recompute     ? TRACE_EV_RECOMPUTE_BACKWARD
-                                      : TRACE_EV_BACKWARD;
-    swarm_event(sw, p->id, -1, ev, mb, 0, flops, t0, t1);
+    int ev = kind == TASK_FORWARD     ? SWARM_EV_FORWARD
+             : kind == TASK_FUSED     ? SWARM_EV_LAST_FUSED
+             : kind == TASK_OPTIMIZER ? SWARM_EV_OPTIMIZER
+             : sw->cfg->recompute     ? SWARM_EV_RECOMPUTE_BACKWARD
+                                      : SWARM_EV_BACKWARD;
+    swarm_emit(sw, p->id, -1, ev, mb, 0, flops, t0, t1);
 
     if (kind == TASK_OPTIMIZER) {
         p->steps_this_cycle++;
@@ -441,7 +441,7 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)arg;
     swarm *sw = ctx;
     sw->drain_check_pending = 0;
-    if (!sw->draining || sw->in_flight > 0 || sw->phase != TRACE_PHASE_TRAINING) return;
+    if (!sw->draining || sw->in_flight > 0 || sw->phase != SWARM_PHASE_TRAINING) return;
     int cap = sw->cfg->cache_capacity;
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
@@ -472,7 +472,7 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
 }
 
 static void check_drain(swarm *sw) {
-    if (!sw->draining || sw->in_flight > 0 || sw->phase != TRACE_PHASE_TRAINING ||
+    if (!sw->draining || sw->in_flight > 0 || sw->phase != SWARM_PHASE_TRAINING ||
         sw->drain_check_pending)
         return;
     sw->drain_check_pending = 1;

@@ -13,16 +13,16 @@ static int node_of(const swarm *sw, int who) { return who == -2 ? sw->storage : 
 
 static int event_kind(enum xfer_kind k) {
     switch (k) {
-    case XF_ACTIVATION: return TRACE_EV_SEND_ACTIVATION;
-    case XF_GRADIENT: return TRACE_EV_SEND_GRADIENT;
-    case XF_UPLOAD_PG: return TRACE_EV_UPLOAD_PSEUDOGRAD;
-    case XF_DOWNLOAD_PART: return TRACE_EV_DOWNLOAD_PARTITION;
-    case XF_UPLOAD_MERGED: return TRACE_EV_UPLOAD_MERGED;
-    case XF_DOWNLOAD_MERGED: return TRACE_EV_DOWNLOAD_MERGED;
-    case XF_DOWNLOAD_JOIN: return TRACE_EV_DOWNLOAD_WEIGHTS;
-    case XF_RING: return TRACE_EV_UPLOAD_PSEUDOGRAD;
+    case XF_ACTIVATION: return SWARM_EV_SEND_ACTIVATION;
+    case XF_GRADIENT: return SWARM_EV_SEND_GRADIENT;
+    case XF_UPLOAD_PG: return SWARM_EV_UPLOAD_PSEUDOGRAD;
+    case XF_DOWNLOAD_PART: return SWARM_EV_DOWNLOAD_PARTITION;
+    case XF_UPLOAD_MERGED: return SWARM_EV_UPLOAD_MERGED;
+    case XF_DOWNLOAD_MERGED: return SWARM_EV_DOWNLOAD_MERGED;
+    case XF_DOWNLOAD_JOIN: return SWARM_EV_DOWNLOAD_WEIGHTS;
+    case XF_RING: return SWARM_EV_UPLOAD_PSEUDOGRAD;
     }
-    return TRACE_EV_SEND_ACTIVATION;
+    return SWARM_EV_SEND_ACTIVATION;
 }
 
 static void on_flow(nm_net *net, void *ctx, uint64_t arg, const nm_flow_result *r) {
@@ -36,10 +36,10 @@ static void on_flow(nm_net *net, void *ctx, uint64_t arg, const nm_flow_result *
     int ok = r->status == NM_FLOW_DONE;
     /* the peer doing it: the sender, or the receiver of a download from storage */
     int who = x.src == -2 ? x.dst : x.src;
-    int other = x.src == -2 ? TRACE_OTHER_STORAGE : x.dst == -2 ? TRACE_OTHER_STORAGE : x.dst;
+    int other = x.src == -2 ? SWARM_OTHER_STORAGE : x.dst == -2 ? SWARM_OTHER_STORAGE : x.dst;
     if (ok || r->bytes_delivered > 0)
-        swarm_event(sw, who, other, event_kind(x.kind), x.mb, (int64_t)r->bytes_delivered, 0,
-                    r->t_start, r->t_end);
+        swarm_emit(sw, who, other, event_kind(x.kind), x.mb, (int64_t)r->bytes_delivered, 0,
+                   r->t_start, r->t_end);
     if (x.cancelled) return; /* abandoned on purpose at a phase boundary */
     switch (x.kind) {
     case XF_ACTIVATION:

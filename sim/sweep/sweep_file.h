@@ -10,7 +10,7 @@
  *              by the key; float64 when every value is a number, else a fixed string),
  *              then status ("ok", "stopped", "failed", "pending"; fixed string), error
  *              (fixed string: why it failed or stopped, else ""), then every field of sim_summary
- *              (sim/trace/summary.h) under its own name. Attributes units and definitions.
+ *              (sim/metrics/summary.h) under its own name. Attributes units and definitions.
  * A pending or failed row holds NaN in its float summary fields and 0 in its integers.
  *
  * Writing: sweep_file_create writes every row at once (contiguous dataset, packed
@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/sweep/sweep_spec.h"
 
 #define SWEEP_SCHEMA_VERSION 1

@@ -7,7 +7,7 @@
  *   /peers       one row per peer                        /events     what every peer did
  *   /phases      cycle phases                            /timeseries periodic samples
  *   /loss        loss rows (live runs)                   /boundaries ResBM diagnostics
- *   /summary     one row: sim_summary (sim/trace/summary.h)    /peer_shares per-peer GPU shares
+ *   /summary     one row: sim_summary (sim/metrics/summary.h)    /peer_shares per-peer GPU shares
  *   /reference   group: published figures as attributes, and their `source`
  *
  * Appending is cheap: records are copied into per-table block buffers (64 Ki rows for
@@ -50,7 +50,7 @@
 #include <stdint.h>
 
 #include "sim/base/fields.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 
 #define TRACE_SCHEMA_VERSION 1
 

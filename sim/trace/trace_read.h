@@ -23,7 +23,7 @@
 #include <stdio.h>
 
 #include "sim/base/fields.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 
 typedef struct trace_file trace_file;
 

@@ -16,6 +16,7 @@
 #include "sim/live/live_merge.h"
 #include "sim/run/run_config.h"
 #include "sim/trace/trace_read.h"
+#include "sim/trace/trace_sink.h"
 #include "tests/sim/scenario/scenario_testutil.h"
 #include "tests/check_main.h"
 
@@ -346,7 +347,9 @@ static void run_live(const char *cfgpath, step_log *lg, int poison, run_out *o) 
     if (poison >= 0) live_poison(&ops, poison);
     cfg.live = &ops;
     sim_summary_init(&o->sum);
-    o->rc = swarm_run(&cfg, tr, &o->sum, NULL, o->err, (int)sizeof o->err);
+    swarm_sink sink;
+    if (tr) trace_sink_make(tr, &sink);
+    o->rc = swarm_run(&cfg, tr ? &sink : NULL, &o->sum, NULL, o->err, sizeof o->err);
     live_fill_summary(&ops, &o->sum);
     live_get_stats(&ops, &o->st);
     ck_assert_int_eq(trace_close(tr, &o->sum, o->rc == 0), 0);

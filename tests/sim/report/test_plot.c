@@ -23,7 +23,7 @@
 #include "sim/report/perfetto.h"
 #include "sim/report/plot.h"
 #include "sim/report/plot_gp.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/sweep/sweep_file.h"
 #include "sim/trace/trace.h"
 #include "sim/base/util.h"

@@ -18,7 +18,7 @@
 #include "sim/base/util.h"
 #include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "tests/check_main.h"
 
 #define GOLDEN_FILE "tests/golden/tiny.summary"

@@ -7,9 +7,10 @@
 #include <unistd.h>
 
 #include "kernels/model.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/swarm/swarm.h"
 #include "sim/trace/trace.h"
+#include "sim/trace/trace_sink.h"
 #include "sim/trace/trace_read.h"
 #include "tests/check_main.h"
 
@@ -98,7 +99,9 @@ static sim_summary run(const swarm_config *c, trace *tr) {
     sim_summary s;
     sim_summary_init(&s);
     char err[512];
-    int rc = swarm_run(c, tr, &s, NULL, err, sizeof err);
+    swarm_sink sink;
+    if (tr) trace_sink_make(tr, &sink);
+    int rc = swarm_run(c, tr ? &sink : NULL, &s, NULL, err, sizeof err);
     ck_assert_msg(rc == 0, "swarm_run failed: %s", err);
     return s;
 }

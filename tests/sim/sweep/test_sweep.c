@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "sim/cli/commands.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/sweep/sweep.h"
 #include "sim/sweep/sweep_file.h"
 #include "sim/sweep/sweep_spec.h"

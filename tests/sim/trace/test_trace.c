@@ -23,7 +23,7 @@
 
 #include "sim/cli/commands.h"
 #include "sim/base/fields.h"
-#include "sim/trace/summary.h"
+#include "sim/metrics/summary.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"

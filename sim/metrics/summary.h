@@ -1,4 +1,4 @@
-/* sim/trace/summary.h: the run summary, every figure of SPEC §5 for one run.
+/* sim/metrics/summary.h: the run summary, every figure of SPEC §5 for one run.
  *
  * sim_summary is a flat record (two int32 then doubles, no padding) described by ONE
  * field table, sim_summary_fields: name, offset, type, unit, report group and a one-line
@@ -12,8 +12,8 @@
  * that does not apply to a run is NaN (loss figures of a modeled run, for example);
  * sim_summary_init sets those to NaN and everything else to 0.
  */
-#ifndef SIM_SUMMARY_H
-#define SIM_SUMMARY_H
+#ifndef SIM_METRICS_SUMMARY_H
+#define SIM_METRICS_SUMMARY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* sim/trace/summary.c: the run summary: its field table and derived figures (see summary.h). */
-#include "sim/trace/summary.h"
+/* sim/metrics/summary.c: the run summary: its field table and derived figures (see summary.h). */
+#include "sim/metrics/summary.h"
 
 #include <math.h>
 #include <string.h>
