@@ -72,6 +72,8 @@ endif
 
 .PHONY: all test test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
 .DEFAULT_GOAL := all
+# Keep intermediate objects (tests, benchmarks): `make bundle` links them again.
+.SECONDARY:
 all: $(ALL)
 
 # V=1 shows the full commands.
