@@ -330,7 +330,7 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
                    const live_options *o, swarm_live_ops *ops, char *err, size_t errlen) {
     memset(ops, 0, sizeof *ops);
     err[0] = 0;
-    if (cfg->sync == SYNC_DDP) {
+    if (strcmp(cfg->training, "pipeline") != 0) {
         snprintf(err, errlen,
                  "live mode needs a pipeline: sync.algorithm = \"ddp\" is not supported live");
         return EXIT_INPUT;

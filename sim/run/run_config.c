@@ -82,19 +82,22 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     c->cache_capacity = sc->pipeline.cache_capacity;
     c->activation_timeout_s = sc->training.activation_timeout_s;
     c->min_local_steps = sc->training.min_local_steps;
-    c->routing = sc->pipeline.routing == SIM_ROUTE_SWARM   ? ROUTE_SWARM
-                 : sc->pipeline.routing == SIM_ROUTE_FIXED ? ROUTE_FIXED
-                                                           : ROUTE_IOTA;
+    static const char *const routing[] = {
+        [SIM_ROUTE_IOTA] = "iota", [SIM_ROUTE_SWARM] = "swarm", [SIM_ROUTE_FIXED] = "fixed"};
+    c->routing = routing[sc->pipeline.routing];
     c->swarm_ema = isnan(sc->pipeline.swarm_ema) ? 0.1 : sc->pipeline.swarm_ema;
     c->tokens_target = (int64_t)sc->training.tokens;
     c->cycles_target = sc->training.cycles;
     c->max_sim_s = sc->training.max_sim_s;
 
-    c->sync = sc->sync.algorithm == SIM_SYNC_RING  ? SYNC_RING
-              : sc->sync.algorithm == SIM_SYNC_DDP ? SYNC_DDP
-                                                   : SYNC_IOTA_BUTTERFLY;
-    c->ddp_transport =
-        sc->sync.transport == SIM_DDP_STORAGE ? DDP_TRANSPORT_STORAGE : DDP_TRANSPORT_RING;
+    /* The scenario's sync.algorithm "ddp" is DDP training, synchronised by the transport
+     * sync.transport names: a ring, or an all-gather through storage. */
+    const int ddp = sc->sync.algorithm == SIM_SYNC_DDP;
+    c->training = ddp ? "ddp" : "pipeline";
+    c->sync = sc->sync.algorithm == SIM_SYNC_RING     ? "ring"
+              : !ddp                                  ? "iota-butterfly"
+              : sc->sync.transport == SIM_DDP_STORAGE ? "storage"
+                                                      : "ring";
     c->pg_bytes_per_param = sc->sync.pg_bytes_per_param;
     c->weight_bytes_per_param = sim_dtype_bytes(sc->sync.weights_dtype);
     c->upload_momentum = sc->sync.upload_momentum;

@@ -1,6 +1,6 @@
-/* sim/swarm/swarm.c: setting up and running the swarm; faults, accounting, phases, metrics.
- * The training phase is in swarm_train.c, routing in swarm_route.c, synchronisation in
- * swarm_sync.c, DDP comparison runs in swarm_ddp.c, transfers in swarm_xfer.c. */
+/* sim/swarm/swarm.c: the engine core: set-up, the run loop, phases and cycles.
+ * Peers, faults and accounting are in swarm_peer.c, measurements in swarm_metrics.c,
+ * transfers in swarm_xfer.c; the algorithms plug in through swarm_registry.c. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,330 +26,87 @@ void swarm_fail(swarm *sw, const char *fmt, ...) {
     nm_stop(sw->sim);
 }
 
-double swarm_peer_peak(const swarm *sw, const peer *p) {
-    const swarm_peer_spec *s = &sw->cfg->peers[p->id];
-    return s->peak_flops * s->gpus * s->speed;
-}
-
-int swarm_peer_present(const peer *p) { return p->state != PEER_DOWN; }
-
-void swarm_emit(swarm *sw, int peer_id, int other, swarm_event_kind kind, int64_t mb, int64_t bytes,
-                double flops, nm_time t0, nm_time t1) {
-    if (!sw->sink || !sw->sink->event) return;
-    int cyc = sw->cycle;
-    if (sw->cfg->events_cycles >= 0 && cyc >= sw->cfg->events_cycles) {
-        sw->events_dropped++;
-        return;
-    }
-    const swarm_event e = {
-        .t_start = t0,
-        .t_end = t1,
-        .microbatch = mb,
-        .bytes = bytes,
-        .flops = flops,
-        .peer = peer_id,
-        .other = other,
-        .kind = kind,
-        .stage = peer_id >= 0 ? sw->peers[peer_id].stage : -1,
-        .cycle = cyc,
-        .inner_step = peer_id >= 0 ? sw->peers[peer_id].steps_this_cycle : -1,
-    };
-    if (sw->sink->event(sw->sink->ctx, &e)) swarm_fail(sw, "writing the trace failed");
-    sw->events_written++;
-}
-
-/* ---- GPU-time accounting ---- */
-
-static void peak_advance(swarm *sw) {
-    nm_time now = nm_now(sw->sim);
-    double dt = nm_to_s(now - sw->peak_t);
-    sw->peak_integral += sw->peak_present * dt;
-    if (sw->phase == SWARM_PHASE_TRAINING) sw->peak_integral_training += sw->peak_present * dt;
-    sw->peak_t = now;
-}
-
-void swarm_acct_enter(swarm *sw, peer *p) {
-    if (p->acct_state >= 0 || p->task != TASK_NONE) return;
-    p->acct_state = p->state == PEER_DOWN ? ACCT_DOWN
-                    : (sw->phase == SWARM_PHASE_TRAINING && p->state == PEER_TRAINING)
-                        ? ACCT_IDLE
-                        : ACCT_WAITING;
-    p->acct_since = nm_now(sw->sim);
-}
-
-void swarm_acct_leave(swarm *sw, peer *p) {
-    if (p->acct_state < 0) return;
-    p->acct[p->acct_state] += nm_to_s(nm_now(sw->sim) - p->acct_since);
-    p->acct_state = -1;
-}
-
-static void rebucket_all(swarm *sw) {
-    for (int i = 0; i < sw->n_peers; i++) {
-        peer *p = &sw->peers[i];
-        if (p->acct_state < 0) continue;
-        swarm_acct_leave(sw, p);
-        swarm_acct_enter(sw, p);
-    }
-}
-
-/* ---- GPU tasks ---- */
-
-static void on_task_done(nm_sim *sim, void *ctx, uint64_t arg) {
-    (void)sim;
-    swarm *sw = ctx;
-    peer *p = &sw->peers[arg];
-    p->task_timer = 0;
-    if (p->task == TASK_MERGE) sync_task_done(sw, p);
-    else if (p->task == TASK_DDP_STEP) ddp_task_done(sw, p);
-    else train_task_done(sw, p);
-}
-
-void swarm_start_gpu_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb, double flops,
-                          double secs) {
-    swarm_acct_leave(sw, p);
-    if (!(secs >= 0) || !isfinite(secs)) {
-        swarm_fail(sw, "peer %d: task of %g FLOPs has no finite duration (efficiency or peak 0?)",
-                   p->id, flops);
-        secs = 0;
-    }
-    p->task = kind;
-    p->task_mb = mb;
-    p->task_flops = flops;
-    p->task_start = nm_now(sw->sim);
-    p->task_end = p->task_start + nm_from_s(secs);
-    p->task_timer = nm_schedule_at(sw->sim, p->task_end, on_task_done, sw, (uint64_t)p->id);
-}
-
-static int any_task(const swarm *sw) {
-    for (int i = 0; i < sw->n_peers; i++)
-        if (sw->peers[i].task != TASK_NONE) return 1;
-    return 0;
-}
-
-/* ---- faults ---- */
-
-static void peer_down(swarm *sw, peer *p) {
-    if (p->state == PEER_DOWN) return;
-    peak_advance(sw);
-    sw->peak_present -= swarm_peer_peak(sw, p);
-    swarm_acct_leave(sw, p);
-    if (sw->cfg->sync == SYNC_DDP) ddp_peer_down(sw, p);
-    else train_peer_down(sw, p);
-    /* a task may still be marked running by a sync merge: abort it too */
-    if (p->task != TASK_NONE) {
-        double secs = nm_to_s(nm_now(sw->sim) - p->task_start);
-        p->acct[p->task == TASK_MERGE ? ACCT_MERGE : ACCT_COMPUTE] += secs;
-        if (p->task_timer) nm_cancel(sw->sim, p->task_timer);
-        p->task_timer = 0;
-        p->task = TASK_NONE;
-    }
-    enum peer_state was = p->state;
-    if (sw->cfg->live && sw->cfg->live->peer_down)
-        sw->cfg->live->peer_down(sw->cfg->live->ctx, p->id);
-    p->state = PEER_DOWN;
-    p->notice = 0;
-    p->down_since = nm_now(sw->sim);
-    nm_net_set_node_up(sw->net, p->id, 0);
-    if (was == PEER_SYNCING && sw->cfg->sync != SYNC_DDP) sync_peer_down(sw, p);
-    swarm_acct_enter(sw, p);
-}
-
-static void peer_up(swarm *sw, peer *p) {
-    if (p->state != PEER_DOWN) return;
-    peak_advance(sw);
-    sw->peak_present += swarm_peer_peak(sw, p);
-    swarm_acct_leave(sw, p);
-    swarm_emit(sw, p->id, SWARM_OTHER_NONE, SWARM_EV_DOWN, -1, 0, 0, p->down_since,
-               nm_now(sw->sim));
-    nm_net_set_node_up(sw->net, p->id, 1);
-    p->stale = 1;
-    if (sw->phase == SWARM_PHASE_TRAINING && !sw->finished) {
-        p->state = PEER_JOINING;
-        int64_t params =
-            sw->cfg->sync == SYNC_DDP ? sw->stage_params[0] : sw->stage_params[p->stage];
-        xfer_start(sw, XF_DOWNLOAD_JOIN, -2, p->id,
-                   (int64_t)ceil((double)params * sw->cfg->weight_bytes_per_param), -1, -1);
-    } else {
-        p->state = PEER_WAITING;
-    }
-    swarm_acct_enter(sw, p);
-}
-
-void swarm_join_done(swarm *sw, xfer *x, int ok) {
-    peer *p = &sw->peers[x->dst];
-    if (!ok || p->state != PEER_JOINING) return;
-    p->stale = 0;
-    const swarm_live_ops *L = sw->cfg->live;
-    if (L && L->peer_join && L->peer_join(L->ctx, p->id)) {
-        swarm_fail(sw, "live: peer %d rejoin: %s", p->id, L->error ? L->error(L->ctx) : "failed");
-        return;
-    }
-    swarm_acct_leave(sw, p);
-    if (sw->phase == SWARM_PHASE_TRAINING) {
-        p->state = PEER_TRAINING;
-        swarm_acct_enter(sw, p);
-        if (sw->cfg->sync == SYNC_DDP) ddp_begin_peer(sw, p);
-        else train_peer_ready(sw, p);
-    } else {
-        p->state = PEER_WAITING;
-        swarm_acct_enter(sw, p);
-    }
-}
-
-static void on_fault(void *ctx, int node, nm_fault_kind kind, double value, nm_time t) {
-    (void)t;
-    swarm *sw = ctx;
-    peer *p = &sw->peers[node];
-    switch (kind) {
-    case NM_FAULT_DOWN: peer_down(sw, p); break;
-    case NM_FAULT_UP: peer_up(sw, p); break;
-    case NM_FAULT_SPEED: p->speed_fault = value; break;
-    case NM_FAULT_BANDWIDTH:
-        p->bw_fault = value;
-        nm_net_set_node_bw_factor(sw->net, node, value);
-        break;
-    case NM_FAULT_RECLAIM_NOTICE: p->notice = 1; break;
-    }
-}
-
 /* ---- phases ---- */
 
-void swarm_phase_change(swarm *sw, int phase) {
+void swarm_phase_change(swarm *sw, swarm_phase phase) {
     nm_time now = nm_now(sw->sim);
-    peak_advance(sw);
-    double dur = nm_to_s(now - sw->phase_start);
-    sw->phase_time[sw->phase] += dur;
-    if (sw->phase == SWARM_PHASE_TRAINING) {
-        sw->n_training_phases++;
-        sw->training_phase_sum += dur;
-        sw->sync_start = now;
+    swarm_peak_advance(sw);
+    double dur = nm_to_s(now - sw->ph.phase_start);
+    sw->ph.phase_time[sw->ph.phase] += dur;
+    if (sw->ph.phase == SWARM_PHASE_TRAINING) {
+        sw->ph.n_training_phases++;
+        sw->ph.training_phase_sum += dur;
+        sw->ph.sync_start = now;
     }
     if (sw->sink && sw->sink->phase &&
-        sw->sink->phase(sw->sink->ctx, sw->cycle, sw->phase, sw->phase_start, now))
+        sw->sink->phase(sw->sink->ctx, sw->ph.cycle, sw->ph.phase, sw->ph.phase_start, now))
         swarm_fail(sw, "writing the trace failed");
-    sw->phase = phase;
-    sw->phase_start = now;
-    rebucket_all(sw);
+    sw->ph.phase = phase;
+    sw->ph.phase_start = now;
+    swarm_acct_rebucket(sw);
 }
 
 static void check_finished(swarm *sw) {
     const swarm_config *c = sw->cfg;
-    if ((c->tokens_target > 0 && sw->tokens_trained >= c->tokens_target) ||
-        (c->cycles_target > 0 && sw->cycles_done >= c->cycles_target)) {
-        sw->finished = 1;
+    if ((c->tokens_target > 0 && sw->count.tokens_trained >= c->tokens_target) ||
+        (c->cycles_target > 0 && sw->ph.cycles_done >= c->cycles_target)) {
+        sw->ph.finished = 1;
         nm_stop(sw->sim);
     }
 }
 
 void swarm_cycle_done(swarm *sw) {
     nm_time now = nm_now(sw->sim);
-    sw->n_sync_phases++;
-    sw->sync_phase_sum += nm_to_s(now - sw->sync_start);
-    sw->cycles_done++;
+    sw->ph.n_sync_phases++;
+    sw->ph.sync_phase_sum += nm_to_s(now - sw->ph.sync_start);
+    sw->ph.cycles_done++;
     const swarm_live_ops *L = sw->cfg->live;
-    if (L && L->cycle_end && L->cycle_end(L->ctx, sw->cycle, now, sw->tokens_trained))
-        swarm_fail(sw, "live: end of cycle %d: %s", sw->cycle,
+    if (L && L->cycle_end && L->cycle_end(L->ctx, sw->ph.cycle, now, sw->count.tokens_trained))
+        swarm_fail(sw, "live: end of cycle %d: %s", sw->ph.cycle,
                    L->error ? L->error(L->ctx) : "failed");
     swarm_phase_change(sw, SWARM_PHASE_TRAINING);
     if (sw->sink && sw->sink->cycle_end && sw->sink->cycle_end(sw->sink->ctx))
         swarm_fail(sw, "flushing the trace failed");
     check_finished(sw);
-    if (sw->finished) return;
-    sw->cycle++;
+    if (sw->ph.finished) return;
+    sw->ph.cycle++;
     /* peers that came back during the sync fetch the merged weights first */
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         if (p->state == PEER_WAITING && p->stale) {
             swarm_acct_leave(sw, p);
-            p->state = PEER_JOINING;
-            int64_t params =
-                sw->cfg->sync == SYNC_DDP ? sw->stage_params[0] : sw->stage_params[p->stage];
-            xfer_start(sw, XF_DOWNLOAD_JOIN, -2, p->id,
-                       (int64_t)ceil((double)params * sw->cfg->weight_bytes_per_param), -1, -1);
+            swarm_rejoin(sw, p);
             swarm_acct_enter(sw, p);
         }
     }
-    if (sw->cfg->sync == SYNC_DDP) ddp_begin_phase(sw);
-    else train_begin_phase(sw);
-}
-
-/* ---- time series ---- */
-
-static void on_sample(nm_sim *sim, void *ctx, uint64_t arg) {
-    (void)arg;
-    swarm *sw = ctx;
-    nm_time now = nm_now(sim);
-    peak_advance(sw);
-    if (sw->n_ts == sw->cap_ts) {
-        sw->cap_ts = sw->cap_ts ? sw->cap_ts * 2 : 1024;
-        sw->ts_t = xrealloc(sw->ts_t, sizeof *sw->ts_t * (size_t)sw->cap_ts);
-        sw->ts_tokens = xrealloc(sw->ts_tokens, sizeof *sw->ts_tokens * (size_t)sw->cap_ts);
-        sw->ts_peak = xrealloc(sw->ts_peak, sizeof *sw->ts_peak * (size_t)sw->cap_ts);
-    }
-    int i = sw->n_ts++;
-    sw->ts_t[i] = nm_to_s(now);
-    sw->ts_tokens[i] = (double)sw->tokens_trained;
-    sw->ts_peak[i] = sw->peak_integral;
-    if (sw->sink && sw->sink->sample) {
-        double W = sw->cfg->mfu_window_s;
-        int j = i;
-        while (j > 0 && sw->ts_t[i] - sw->ts_t[j - 1] <= W) j--;
-        double dpeak = sw->ts_peak[i] - sw->ts_peak[j];
-        int active = 0;
-        for (int k = 0; k < sw->n_peers; k++) active += sw->peers[k].state != PEER_DOWN;
-        double dt = nm_to_s(now - sw->last_sample_t);
-        const swarm_sample r = {
-            .t = now,
-            .tokens_trained = sw->tokens_trained,
-            .tokens_per_s = dt > 0 ? (double)(sw->tokens_trained - sw->last_sample_tokens) / dt : 0,
-            .mfu_window = dpeak > 0 ? (sw->ts_tokens[i] - sw->ts_tokens[j]) * sw->fpt / dpeak : 0,
-            .active_peers = active,
-            .phase = sw->phase,
-        };
-        if (sw->sink->sample(sw->sink->ctx, &r)) swarm_fail(sw, "writing the trace failed");
-    }
-    sw->last_sample_tokens = sw->tokens_trained;
-    sw->last_sample_t = now;
-    if (sw->cfg->progress && isatty(2)) {
-        double frac =
-            sw->cfg->tokens_target > 0
-                ? (double)sw->tokens_trained / (double)sw->cfg->tokens_target
-                : (double)sw->cycles_done / (sw->cfg->cycles_target ? sw->cfg->cycles_target : 1);
-        int pct = (int)(100 * (frac > 1 ? 1 : frac));
-        if (pct != sw->progress_last) {
-            fprintf(stderr, "\r  [%-40.*s] %3d%%  cycle %d  t=%.1f h", pct * 40 / 100,
-                    "########################################", pct, sw->cycle,
-                    nm_to_s(now) / 3600);
-            sw->progress_last = pct;
-        }
-    }
-    if (!sw->finished)
-        sw->sample_timer = nm_schedule_in(sim, nm_from_s(sw->cfg->sample_s), on_sample, sw, 0);
-}
-
-/* Best MFU over any window of length W (or the whole run if shorter), from the samples. */
-static double best_window_mfu(const swarm *sw, double W) {
-    double best = 0;
-    int n = sw->n_ts;
-    if (n < 2) return NAN;
-    if (sw->ts_t[n - 1] - sw->ts_t[0] < W) W = sw->ts_t[n - 1] - sw->ts_t[0];
-    int j = 0;
-    for (int i = 0; i < n; i++) {
-        while (j < n && sw->ts_t[j] - sw->ts_t[i] < W - 1e-9) j++;
-        if (j >= n) break;
-        double dp = sw->ts_peak[j] - sw->ts_peak[i];
-        if (dp <= 0) continue;
-        double m = (sw->ts_tokens[j] - sw->ts_tokens[i]) * sw->fpt / dp;
-        if (m > best) best = m;
-    }
-    return best;
+    sw->train->begin_phase(sw);
 }
 
 /* ---- set-up and the run ---- */
 
+/* The algorithms the configuration names. */
+static int choose_algorithms(swarm *sw) {
+    const swarm_config *c = sw->cfg;
+    sw->train = swarm_training_find(c->training);
+    sw->sync = swarm_sync_find(c->sync);
+    sw->router = swarm_router_find(c->routing);
+    const char *what = !sw->train    ? "training"
+                       : !sw->sync   ? "sync"
+                       : !sw->router ? "routing"
+                                     : NULL;
+    if (what) {
+        const char *name = !sw->train ? c->training : !sw->sync ? c->sync : c->routing;
+        snprintf(sw->err, sw->errlen, "swarm: unknown %s algorithm '%s'", what,
+                 name ? name : "(none)");
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(swarm *sw) {
     const swarm_config *c = sw->cfg;
-    int ddp = c->sync == SYNC_DDP;
+    if (choose_algorithms(sw)) return -1;
+    int ddp = !sw->train->pipelined; /* every node holds the whole model: one stage */
     sw->n_peers = c->n_peers;
     sw->n_stages = ddp ? 1 : c->n_stages;
     sw->R = ddp ? c->n_peers : c->n_replicas;
@@ -385,7 +142,7 @@ static int setup(swarm *sw) {
             sw->flops[s * KM_TASK_KINDS + k] =
                 km_task_flops(&c->model, sp, bd, s, (km_task)k, c->microbatch_tokens);
     }
-    sw->fpt = km_model_flops_per_token(&c->model);
+    sw->m.fpt = km_model_flops_per_token(&c->model);
 
     sw->peers = xcalloc((size_t)sw->n_peers, sizeof *sw->peers);
     sw->stage_peers = xmalloc(sizeof *sw->stage_peers * (size_t)sw->n_stages * (size_t)sw->R);
@@ -412,25 +169,20 @@ static int setup(swarm *sw) {
         for (int k = 0; k < c->cache_capacity; k++) p->cache[k].mb = -1;
         mbq_init(&p->fwd_q, 32);
         mbq_init(&p->bwd_q, 32);
-        mbq_init(&p->merge_q, 8);
+        mbq_init(&p->sync.merge_q, 8);
         mbq_init(&p->to_q, 32);
-        nm_rng_init(&p->rng, c->seed, nm_rng_stream_id(STREAM_ROUTING, (uint32_t)i));
-        sw->peak_present += swarm_peer_peak(sw, p);
+        nm_rng_init(&p->route.rng, c->seed, nm_rng_stream_id(STREAM_ROUTING, (uint32_t)i));
+        sw->m.peak_present += swarm_peer_peak(sw, p);
     }
-    sw->parked = xcalloc((size_t)sw->n_stages, sizeof *sw->parked);
-    for (int s = 0; s < sw->n_stages; s++) mbq_init(&sw->parked[s], 16);
-    sw->parts = xcalloc((size_t)sw->n_stages * (size_t)(c->partitions > 0 ? c->partitions : 1),
-                        sizeof *sw->parts);
-    sw->ring_round = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_round);
-    sw->ring_left = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_left);
-    sw->ring_n = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_n);
-    sw->ring_ok = xcalloc((size_t)sw->n_stages, sizeof *sw->ring_ok);
-    sw->ring_members = xcalloc((size_t)sw->n_stages * (size_t)sw->R, sizeof *sw->ring_members);
-    sw->xf_free = -1;
+    sw->mb.parked = xcalloc((size_t)sw->n_stages, sizeof *sw->mb.parked);
+    for (int s = 0; s < sw->n_stages; s++) mbq_init(&sw->mb.parked[s], 16);
+    sw->xf.free_head = -1;
+    if (sw->train->init) sw->train->init(sw);
+    if (sw->sync->init) sw->sync->init(sw);
 
     /* faults */
     const swarm_faults *f = &c->faults;
-    sw->faults = nm_faults_new(sw->sim, sw->n_peers, c->seed, on_fault, sw);
+    sw->faults = nm_faults_new(sw->sim, sw->n_peers, c->seed, swarm_on_fault, sw);
     nm_fault_window w = {0, INFINITY};
     char ferr[512];
     if (f->churn) {
@@ -498,122 +250,24 @@ static void teardown(swarm *sw) {
             free(sw->peers[i].cache);
             mbq_free(&sw->peers[i].fwd_q);
             mbq_free(&sw->peers[i].bwd_q);
-            mbq_free(&sw->peers[i].merge_q);
+            mbq_free(&sw->peers[i].sync.merge_q);
             mbq_free(&sw->peers[i].to_q);
         }
-    if (sw->parked)
-        for (int s = 0; s < sw->n_stages; s++) mbq_free(&sw->parked[s]);
-    free(sw->parked);
+    if (sw->mb.parked)
+        for (int s = 0; s < sw->n_stages; s++) mbq_free(&sw->mb.parked[s]);
+    free(sw->mb.parked);
     free(sw->peers);
     free(sw->stage_peers);
     free(sw->stage_params);
     free(sw->flops);
-    free(sw->mbs);
-    free(sw->paths);
-    free(sw->xf);
-    free(sw->parts);
-    free(sw->ring_round);
-    free(sw->ring_left);
-    free(sw->ring_n);
-    free(sw->ring_ok);
-    free(sw->ring_members);
-    free(sw->ts_t);
-    free(sw->ts_tokens);
-    free(sw->ts_peak);
-}
-
-static void fill_summary(swarm *sw, sim_summary *s) {
-    const swarm_config *c = sw->cfg;
-    nm_time now = nm_now(sw->sim);
-    peak_advance(sw);
-    /* close open intervals */
-    double T = nm_to_s(now);
-    double cur = nm_to_s(now - sw->phase_start);
-    double ptime[4];
-    memcpy(ptime, sw->phase_time, sizeof ptime);
-    ptime[sw->phase] += cur;
-    for (int i = 0; i < sw->n_peers; i++) {
-        peer *p = &sw->peers[i];
-        swarm_acct_leave(sw, p);
-        if (p->task != TASK_NONE) {
-            p->acct[ACCT_COMPUTE] += nm_to_s(now - p->task_start);
-            p->task = TASK_NONE;
-        }
-    }
-    s->cycles = sw->cycles_done;
-    s->sim_time_s = T;
-    s->tokens_trained = (double)sw->tokens_trained;
-    s->microbatches_injected = (double)sw->mbs_injected;
-    s->microbatches_trained = (double)sw->mbs_trained;
-    s->microbatches_lost = (double)sw->mbs_lost;
-    s->microbatches_in_flight = (double)sw->in_flight;
-    s->wasted_flops = sw->wasted_flops;
-    s->tokens_per_s = T > 0 ? s->tokens_trained / T : 0;
-    s->tokens_per_s_training = ptime[0] > 0 ? s->tokens_trained / ptime[0] : 0;
-    s->model_flops_per_token = sw->fpt;
-    double peak_nominal = 0;
-    for (int i = 0; i < sw->n_peers; i++) peak_nominal += swarm_peer_peak(sw, &sw->peers[i]);
-    s->peak_flops_total = peak_nominal;
-    s->mfu_training = sw->peak_integral_training > 0
-                          ? s->tokens_trained * sw->fpt / sw->peak_integral_training
-                          : 0;
-    s->mfu_overall = sw->peak_integral > 0 ? s->tokens_trained * sw->fpt / sw->peak_integral : 0;
-    s->mfu_window_s = c->mfu_window_s;
-    s->mfu_best_window = best_window_mfu(sw, c->mfu_window_s);
-    s->utilisation = T > 0 ? ptime[SWARM_PHASE_TRAINING] / T : 0;
-    s->time_training_s = ptime[SWARM_PHASE_TRAINING];
-    s->time_uploading_s = ptime[SWARM_PHASE_UPLOADING];
-    s->time_merging_s = ptime[SWARM_PHASE_MERGING];
-    s->time_other_s = ptime[SWARM_PHASE_OTHER];
-    s->mean_training_phase_s =
-        sw->n_training_phases ? sw->training_phase_sum / sw->n_training_phases : 0;
-    s->mean_sync_phase_s = sw->n_sync_phases ? sw->sync_phase_sum / sw->n_sync_phases : 0;
-    double acct[ACCT_N] = {0};
-    for (int i = 0; i < sw->n_peers; i++)
-        for (int k = 0; k < ACCT_N; k++) acct[k] += sw->peers[i].acct[k];
-    double tot = T * sw->n_peers;
-    if (tot > 0) {
-        s->share_compute = acct[ACCT_COMPUTE] / tot;
-        s->share_recompute = acct[ACCT_RECOMPUTE] / tot;
-        s->share_optimizer = acct[ACCT_OPTIMIZER] / tot;
-        s->share_merge = acct[ACCT_MERGE] / tot;
-        s->share_idle = acct[ACCT_IDLE] / tot;
-        s->share_waiting = acct[ACCT_WAITING] / tot;
-        s->share_down = acct[ACCT_DOWN] / tot;
-    }
-    if (c->sync != SYNC_DDP) {
-        s->activation_bytes_raw = (double)km_activation_bytes_raw(&c->model, c->microbatch_tokens);
-        s->activation_bytes_wire =
-            (double)km_activation_bytes(&c->model, &c->boundary, c->microbatch_tokens);
-        s->compression_ratio =
-            s->activation_bytes_wire > 0 ? s->activation_bytes_raw / s->activation_bytes_wire : 0;
-    }
-    double usd_h = 0;
-    for (int i = 0; i < sw->n_peers; i++) usd_h += c->peers[i].price_per_h;
-    s->usd_per_hour = usd_h;
-    s->cost_usd = usd_h * T / 3600.0;
-    s->usd_per_mtok = s->tokens_trained > 0 ? s->cost_usd / (s->tokens_trained / 1e6) : NAN;
-}
-
-static int write_peer_shares(swarm *sw, double T) {
-    swarm_peer_share *r = xcalloc((size_t)sw->n_peers, sizeof *r);
-    for (int i = 0; i < sw->n_peers; i++) {
-        peer *p = &sw->peers[i];
-        r[i].peer = i;
-        r[i].stage = p->stage;
-        if (T > 0) {
-            r[i].compute = p->acct[ACCT_COMPUTE] / T;
-            r[i].recompute = p->acct[ACCT_RECOMPUTE] / T;
-            r[i].optimizer = p->acct[ACCT_OPTIMIZER] / T;
-            r[i].merge = p->acct[ACCT_MERGE] / T;
-            r[i].idle = p->acct[ACCT_IDLE] / T;
-            r[i].waiting = p->acct[ACCT_WAITING] / T;
-            r[i].down = p->acct[ACCT_DOWN] / T;
-        }
-    }
-    int rc = sw->sink->peer_shares(sw->sink->ctx, r, sw->n_peers);
-    free(r);
-    return rc;
+    free(sw->mb.recs);
+    free(sw->mb.paths);
+    free(sw->xf.v);
+    if (sw->sync && sw->sync->free) sw->sync->free(sw);
+    if (sw->train && sw->train->free) sw->train->free(sw);
+    free(sw->m.ts_t);
+    free(sw->m.ts_tokens);
+    free(sw->m.ts_peak);
 }
 
 int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
@@ -625,7 +279,7 @@ int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
     sw.err = err;
     sw.errlen = errlen;
     sw.stop_flag = stop_flag;
-    sw.progress_last = -1;
+    sw.m.progress_last = -1;
     err[0] = 0;
     if (setup(&sw)) {
         teardown(&sw);
@@ -646,16 +300,15 @@ int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
             return EXIT_RUN;
         }
     }
-    sw.phase = SWARM_PHASE_TRAINING;
+    sw.ph.phase = SWARM_PHASE_TRAINING;
     for (int i = 0; i < sw.n_peers; i++) swarm_acct_enter(&sw, &sw.peers[i]);
-    on_sample(sw.sim, &sw, 0);
-    if (cfg->sync == SYNC_DDP) ddp_begin_phase(&sw);
-    else train_begin_phase(&sw);
+    swarm_on_sample(sw.sim, &sw, 0);
+    sw.train->begin_phase(&sw);
 
     const nm_time chunk = nm_from_s(600);
     const nm_time limit = cfg->max_sim_s > 0 ? nm_from_s(cfg->max_sim_s) : NM_TIME_MAX;
     int interrupted = 0, hit_limit = 0;
-    while (!sw.finished && !sw.failed) {
+    while (!sw.ph.finished && !sw.failed) {
         if (stop_flag && *stop_flag) {
             interrupted = 1;
             break;
@@ -672,16 +325,16 @@ int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
         }
         nm_time until = now + chunk < limit ? now + chunk : limit;
         nm_run_until(sw.sim, until);
-        if (!sw.finished && !sw.failed && nm_pending(sw.sim) <= 1 && sw.sample_timer &&
-            nm_timer_time(sw.sim, sw.sample_timer) >= 0 && nm_net_live_flows(sw.net) == 0 &&
-            !any_task(&sw)) {
+        if (!sw.ph.finished && !sw.failed && nm_pending(sw.sim) <= 1 && sw.m.sample_timer &&
+            nm_timer_time(sw.sim, sw.m.sample_timer) >= 0 && nm_net_live_flows(sw.net) == 0 &&
+            !swarm_any_task(&sw)) {
             if (getenv("ORIONSIM_DEBUG"))
                 fprintf(stderr,
                         "injected %lld trained %lld lost %lld in_flight %lld draining %d done %lld "
                         "target %lld pending %zu\n",
-                        (long long)sw.mbs_injected, (long long)sw.mbs_trained,
-                        (long long)sw.mbs_lost, (long long)sw.in_flight, sw.draining,
-                        (long long)sw.done_this_phase, (long long)sw.target_mbs,
+                        (long long)sw.count.injected, (long long)sw.count.trained,
+                        (long long)sw.count.lost, (long long)sw.count.in_flight, sw.ph.draining,
+                        (long long)sw.ph.done_this_phase, (long long)sw.ph.target_mbs,
                         nm_pending(sw.sim));
             if (getenv("ORIONSIM_DEBUG"))
                 for (int i = 0; i < sw.n_peers; i++) {
@@ -694,15 +347,15 @@ int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
             swarm_fail(
                 &sw,
                 "the swarm stalled at t = %.3f s in cycle %d (phase %s): no peer can make progress",
-                nm_to_s(nm_now(sw.sim)), sw.cycle, swarm_phase_names[sw.phase]);
+                nm_to_s(nm_now(sw.sim)), sw.ph.cycle, swarm_phase_names[sw.ph.phase]);
         }
     }
     if (cfg->progress && isatty(2)) fputc('\n', stderr);
-    if (sw.events_dropped && sink && sink->events_dropped)
-        sink->events_dropped(sink->ctx, sw.events_dropped);
-    fill_summary(&sw, out);
-    out->complete = sw.finished && !interrupted && !sw.failed && !hit_limit;
-    if (sink && sink->peer_shares && write_peer_shares(&sw, out->sim_time_s))
+    if (sw.m.events_dropped && sink && sink->events_dropped)
+        sink->events_dropped(sink->ctx, sw.m.events_dropped);
+    swarm_fill_summary(&sw, out);
+    out->complete = sw.ph.finished && !interrupted && !sw.failed && !hit_limit;
+    if (sink && sink->peer_shares && swarm_write_peer_shares(&sw, out->sim_time_s))
         swarm_fail(&sw, "writing the trace failed");
     int failed = sw.failed;
     teardown(&sw);

@@ -35,10 +35,6 @@
 
 typedef struct swarm_live_ops swarm_live_ops; /* below */
 
-typedef enum { ROUTE_IOTA = 0, ROUTE_SWARM, ROUTE_FIXED } swarm_routing;
-typedef enum { SYNC_IOTA_BUTTERFLY = 0, SYNC_RING, SYNC_DDP } swarm_sync_algo;
-typedef enum { DDP_TRANSPORT_RING = 0, DDP_TRANSPORT_STORAGE } swarm_ddp_transport;
-
 typedef struct {
     int stage, replica;
     int region;
@@ -101,15 +97,15 @@ typedef struct {
     int cache_capacity;          /* activation cache slots per peer (IOTA: 16) */
     double activation_timeout_s; /* unanswered activations dropped (IOTA: 100 s) */
     int min_local_steps;         /* a contribution counts after this many steps (IOTA: 5) */
-    swarm_routing routing;
-    double swarm_ema;      /* EMA factor of measured throughput for ROUTE_SWARM */
-    int64_t tokens_target; /* stop after this many tokens trained (0: use cycles) */
-    int cycles_target;     /* stop after this many cycles (0: use tokens) */
-    double max_sim_s;      /* safety stop on simulated time (0: none) */
+    const char *routing;         /* "iota" | "swarm" | "fixed" (swarm_route.c) */
+    double swarm_ema;            /* EMA factor of measured throughput for ROUTE_SWARM */
+    int64_t tokens_target;       /* stop after this many tokens trained (0: use cycles) */
+    int cycles_target;           /* stop after this many cycles (0: use tokens) */
+    double max_sim_s;            /* safety stop on simulated time (0: none) */
 
     /* sync */
-    swarm_sync_algo sync;
-    swarm_ddp_transport ddp_transport;
+    const char *training;          /* "pipeline" (IOTA) | "ddp" (every node the whole model) */
+    const char *sync;              /* "iota-butterfly" | "ring" | "storage" (swarm_sync_*.c) */
     double pg_bytes_per_param;     /* pseudo-gradient bytes per parameter on the wire */
     double weight_bytes_per_param; /* merged weights bytes per parameter */
     int upload_momentum;           /* owners also upload the outer momentum of a partition */

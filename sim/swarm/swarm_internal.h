@@ -1,10 +1,22 @@
-/* sim/swarm/swarm_internal.h: the swarm's private state, shared by sim/swarm*.c only.
+/* sim/swarm/swarm_internal.h: the swarm's private state, shared by the files of sim/swarm/ only.
  *
  * Peers are network nodes 0..n_peers-1; the object-storage node is node n_peers.
  * Microbatches live in one growing array indexed by id (never recycled: a 1.1B-token
  * Orion replay has ~140k of them, a few MB); their path through the stages is a flat
  * array of peer ids. A peer runs one GPU task at a time; backward work (and optimizer
  * steps) go before forwards.
+ *
+ * Plug-ins. The engine core (swarm.c, swarm_peer.c, swarm_metrics.c) knows no training
+ * or synchronisation algorithm: it calls them through tables of handlers
+ * (swarm_phase_ops), chosen by name when the run starts (swarm_registry.c):
+ *   training   "pipeline" (IOTA's pipeline, swarm_train.c), "ddp" (swarm_ddp.c)
+ *   sync       "iota-butterfly" (swarm_sync_butterfly.c), "ring" (swarm_sync_ring.c),
+ *              "storage" (swarm_sync_storage.c); their shared part is swarm_sync.c
+ *   routing    "iota", "swarm", "fixed" (swarm_route.c)
+ * A GPU task remembers the table that started it, and a transfer its kind
+ * (swarm_xfer_kind), which names the handler of its end: nothing in the core switches
+ * on an algorithm, a task or a transfer. A new sync algorithm is a new file with its
+ * table, plus one line in swarm_registry.c.
  */
 #ifndef SIM_SWARM_INTERNAL_H
 #define SIM_SWARM_INTERNAL_H
@@ -16,6 +28,10 @@
 #include "netmodel/net.h"
 #include "netmodel/rng.h"
 #include "sim/swarm/swarm.h"
+
+typedef struct swarm swarm;
+typedef struct peer peer;
+typedef struct xfer xfer;
 
 enum peer_state {
     PEER_DOWN = 0,
@@ -35,17 +51,6 @@ enum task_kind {
     TASK_DDP_STEP /* DDP: one inner step of the whole model on a node */
 };
 
-enum xfer_kind {
-    XF_ACTIVATION = 0,
-    XF_GRADIENT,
-    XF_UPLOAD_PG,
-    XF_DOWNLOAD_PART,
-    XF_UPLOAD_MERGED,
-    XF_DOWNLOAD_MERGED,
-    XF_DOWNLOAD_JOIN,
-    XF_RING
-};
-
 /* GPU-time accounting buckets per peer (summary shares). */
 enum acct {
     ACCT_COMPUTE = 0,
@@ -57,6 +62,62 @@ enum acct {
     ACCT_DOWN,
     ACCT_N
 };
+
+/* ---- plug-in tables ---- */
+
+/* The handlers of one phase algorithm. A training algorithm provides begin_phase (a
+ * training phase starts), peer_ready (a peer finished joining during it), peer_down and
+ * task_done; a sync algorithm provides begin_phase (called by the trainer when training
+ * ends), peer_down (a syncing peer went down), task_done (its merges), uploads_settled
+ * (if it starts with swarm_sync_upload_all) and live_stage.
+ * Handlers a module does not need are NULL. */
+typedef struct swarm_phase_ops {
+    const char *name;
+    int pipelined; /* training: stages pass activations (else every node holds the model) */
+    void (*init)(swarm *sw); /* allocate private state (after the peers exist) */
+    void (*free)(swarm *sw); /* release it */
+    void (*begin_phase)(swarm *sw);
+    void (*peer_ready)(swarm *sw, peer *p);
+    void (*peer_down)(swarm *sw, peer *p);
+    void (*task_done)(swarm *sw, peer *p);
+    /* Sync through uploads: every pseudo-gradient upload finished or failed, or the
+     * upload window closed (swarm_sync.c); the algorithm starts its merging. */
+    void (*uploads_settled)(swarm *sw);
+    /* Live mode, at the end of a sync: stage s's submitters (*n_subs), and for each of
+     * its *n_parts partitions whether it was merged (part_ok). Arrays hold R entries. */
+    void (*live_stage)(swarm *sw, int s, int *subs, int *n_subs, int *part_ok, int *n_parts);
+} swarm_phase_ops;
+
+/* Routing of activations to the next stage (swarm_route.c). */
+typedef struct swarm_router {
+    const char *name;
+    /* Weight of candidate q (> 0), or NULL: the fixed replica path. */
+    double (*weight)(const swarm *sw, const peer *q);
+    /* Pick one of n candidates idx[] with weights w[]; from draws from its own stream. */
+    int (*choose)(swarm *sw, peer *from, const int *idx, const double *w, int n);
+} swarm_router;
+
+/* Groups of transfers, cancelled together at phase boundaries. */
+enum xfer_group { XG_TRAINING = 0, XG_SYNC, XG_JOIN };
+
+/* A kind of transfer: its trace event, its group and the handler of its end. */
+typedef struct swarm_xfer_kind {
+    const char *name;
+    swarm_event_kind event;
+    enum xfer_group group;
+    void (*done)(swarm *sw, const xfer *x, int ok);
+} swarm_xfer_kind;
+
+/* Registries (swarm_registry.c): the table of the given name, or NULL. */
+const swarm_phase_ops *swarm_training_find(const char *name);
+const swarm_phase_ops *swarm_sync_find(const char *name);
+const swarm_router *swarm_router_find(const char *name);
+
+extern const swarm_phase_ops swarm_train_pipeline, swarm_train_ddp;
+extern const swarm_phase_ops swarm_sync_butterfly, swarm_sync_ring, swarm_sync_storage;
+extern const swarm_router swarm_route_iota, swarm_route_swarm, swarm_route_fixed;
+
+/* ---- state ---- */
 
 typedef struct {
     int64_t id;
@@ -77,23 +138,22 @@ typedef struct {
     int cap, head, n;
 } mbq;
 
-typedef struct {
+struct peer {
     int id, stage, replica;
     enum peer_state state;
     int notice;                   /* a spot reclaim is announced */
     double speed_fault, bw_fault; /* multipliers from the fault processes */
+    int stale;                    /* came back up: must download weights before training */
+    nm_time down_since;
     /* GPU */
     enum task_kind task;
+    const swarm_phase_ops *task_owner; /* the algorithm whose task_done ends it */
     int64_t task_mb;
     nm_time task_start, task_end;
     double task_flops;
     nm_timer task_timer;
     mbq fwd_q, bwd_q;
     int opt_pending; /* optimizer steps owed */
-    mbq merge_q;     /* partitions to merge (sync) */
-    int merge_part;  /* partition of the running merge */
-    int stale;       /* came back up: must download weights before training */
-    nm_time down_since;
     /* cache */
     cache_slot *cache;
     int cache_used;
@@ -105,19 +165,22 @@ typedef struct {
     double acct[ACCT_N];
     nm_time acct_since; /* start of the current idle/waiting/down interval */
     int acct_state;     /* bucket of that interval, or -1 while busy */
-    /* routing */
-    double ema_rate;     /* microbatches per second (ROUTE_SWARM) */
-    double swrr_current; /* smooth weighted round robin state */
-    nm_rng rng;
-    /* sync */
-    int uploaded, upload_failed;
-    int downloads_left; /* merged partitions still to download */
-    int sync_done;
-    int ring_pending;
-} peer;
+    struct {
+        double ema_rate;     /* microbatches per second (the swarm router) */
+        double swrr_current; /* smooth weighted round robin state */
+        nm_rng rng;
+    } route;
+    struct {
+        int uploaded, upload_failed;
+        int downloads_left; /* merged partitions (or peers' updates) still to download */
+        int done;
+        mbq merge_q;    /* partitions to merge */
+        int merge_part; /* partition of the running merge */
+    } sync;
+};
 
-typedef struct {
-    enum xfer_kind kind;
+struct xfer {
+    const swarm_xfer_kind *kind;
     int src, dst; /* peers; -2 = storage */
     int64_t mb;
     int part; /* partition (sync) */
@@ -127,25 +190,17 @@ typedef struct {
     nm_flow flow;
     int live, cancelled;
     int next_free;
-} xfer;
+};
 
-typedef struct {
-    int owners[8]; /* peers owning the partition (n = cfg->owners) */
-    int n_owners;
-    int downloads_left[8]; /* per owner: downloads still to finish */
-    int downloads_ok[8];
-    int owner_alive[8]; /* the owner may still produce the partition */
-    int n_submitters;
-    int merged_by; /* first owner whose upload completed, -1 */
-    int available; /* merged partition on storage */
-    int dead;      /* no owner can merge it: skipped */
-} partition;
-
-typedef struct swarm {
+/* The engine. Grouped by concern; each group is touched by the files named beside it. */
+struct swarm {
     const swarm_config *cfg;
+    const swarm_phase_ops *train, *sync; /* the chosen algorithms */
+    const swarm_router *router;
     nm_sim *sim;
     nm_net *net;
     nm_faults *faults;
+    nm_profile **profiles;  /* 3 × n_peers: state, speed, bandwidth */
     const swarm_sink *sink; /* NULL: nothing recorded */
     sim_summary *sum;
     volatile int *stop_flag;
@@ -160,67 +215,63 @@ typedef struct swarm {
     int64_t *stage_params; /* parameters held by each stage */
     double *flops;         /* per stage × KM_TASK_KINDS, for one microbatch */
 
-    /* microbatches */
-    mb_rec *mbs;
-    int *paths; /* n_stages per microbatch: the peer at each stage */
-    int64_t n_mbs, cap_mbs;
-    mbq *parked; /* per stage: activations waiting for a slot downstream */
+    struct { /* microbatches (swarm_train.c) */
+        mb_rec *recs;
+        int *paths; /* n_stages per microbatch: the peer at each stage */
+        int64_t n, cap;
+        mbq *parked; /* per stage: activations waiting for a slot downstream */
+    } mb;
 
-    /* transfers */
-    xfer *xf;
-    int n_xf, cap_xf, xf_free;
+    struct { /* transfers (swarm_xfer.c) */
+        xfer *v;
+        int cap, free_head;
+    } xf;
 
-    /* phases */
-    int cycle;
-    swarm_phase phase;
-    nm_time phase_start;
-    int64_t target_mbs; /* stage-0 completions that end this training phase */
-    int64_t done_this_phase;
-    int64_t in_flight;
-    int draining;
-    int drain_check_pending, sync_end_pending;
-    int finished;
-    int64_t tokens_trained;
-    int64_t mbs_injected, mbs_trained, mbs_lost;
-    double wasted_flops;
-    double phase_time[4];
-    int n_training_phases, n_sync_phases;
-    double training_phase_sum, sync_phase_sum;
-    double training_tokens_time; /* tokens trained during training phases */
-    int64_t tokens_in_training;
+    struct { /* phases and cycles (swarm.c, the trainers) */
+        int cycle;
+        swarm_phase phase;
+        nm_time phase_start;
+        int64_t target_mbs; /* stage-0 completions that end this training phase */
+        int64_t done_this_phase;
+        int draining;
+        int check_pending, sync_end_pending;
+        int finished;
+        int cycles_done;
+        double phase_time[SWARM_PHASES];
+        int n_training_phases, n_sync_phases;
+        double training_phase_sum, sync_phase_sum;
+        nm_time sync_start;
+    } ph;
 
-    /* sync */
-    partition *parts; /* n_stages × partitions */
-    int uploads_expected, uploads_done, uploads_failed;
-    nm_timer upload_timer;
-    int quorum_reached;
-    int peers_sync_left;
-    int *ring_round;   /* per stage: ring round in progress (-1 done) */
-    int *ring_left;    /* per stage: flows of the round still running */
-    int *ring_members; /* per stage × R: ring order */
-    int *ring_n;
-    int *ring_ok; /* per stage: the last ring completed */
+    struct { /* what was trained (swarm_train.c, swarm_ddp.c) */
+        int64_t tokens_trained;
+        int64_t injected, trained, lost, in_flight;
+        double wasted_flops;
+    } count;
 
-    /* DDP */
-    int ddp_steps_left;
+    struct { /* synchronisation shared by the sync algorithms (swarm_sync.c) */
+        int uploads_expected, uploads_done, uploads_failed;
+        nm_timer upload_timer;
+        int quorum_reached;
+        int peers_left;
+        void *priv; /* the algorithm's own state */
+    } sy;
 
-    /* metrics */
-    double fpt;                    /* model FLOPs per token */
-    double peak_present;           /* Σ peak FLOP/s of the peers up now */
-    double peak_integral;          /* ∫ peak_present dt over the run */
-    double peak_integral_training; /* ... over the training phases */
-    nm_time peak_t;                /* time the integrals were last advanced to */
-    nm_time sync_start;
-    int cycles_done;
-    nm_profile **profiles; /* 3 × n_peers: state, speed, bandwidth */
-    nm_timer sample_timer;
-    double *ts_t, *ts_tokens, *ts_peak;
-    int n_ts, cap_ts;
-    int64_t last_sample_tokens;
-    nm_time last_sample_t;
-    uint64_t events_written, events_dropped;
-    int progress_last;
-} swarm;
+    struct {                           /* metrics (swarm_metrics.c) */
+        double fpt;                    /* model FLOPs per token */
+        double peak_present;           /* Σ peak FLOP/s of the peers up now */
+        double peak_integral;          /* ∫ peak_present dt over the run */
+        double peak_integral_training; /* ... over the training phases */
+        nm_time peak_t;                /* time the integrals were last advanced to */
+        nm_timer sample_timer;
+        double *ts_t, *ts_tokens, *ts_peak;
+        int n_ts, cap_ts;
+        int64_t last_sample_tokens;
+        nm_time last_sample_t;
+        uint64_t events_written, events_dropped;
+        int progress_last;
+    } m;
+};
 
 /* sim/swarm/swarm_queue.c */
 void mbq_init(mbq *q, int cap);
@@ -229,27 +280,33 @@ void mbq_push(mbq *q, int64_t v);
 int64_t mbq_pop(mbq *q);
 void mbq_clear(mbq *q);
 
-/* sim/swarm/swarm.c */
+/* sim/swarm/swarm.c: phases and cycles */
+void swarm_fail(swarm *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void swarm_phase_change(swarm *sw, swarm_phase phase);
+void swarm_cycle_done(swarm *sw);
+
+/* sim/swarm/swarm_peer.c: peers, their GPU, faults and accounting */
 double swarm_peer_peak(const swarm *sw, const peer *p);
-int swarm_peer_present(const peer *p);
-void swarm_emit(swarm *sw, int peer, int other, swarm_event_kind kind, int64_t mb, int64_t bytes,
-                double flops, nm_time t0, nm_time t1);
 void swarm_acct_enter(swarm *sw, peer *p); /* close the busy interval, open idle/waiting */
 void swarm_acct_leave(swarm *sw, peer *p); /* close the idle/waiting/down interval */
-void swarm_fail(swarm *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void swarm_phase_change(swarm *sw, int phase);
-void swarm_cycle_done(swarm *sw);
-void swarm_start_gpu_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb, double flops,
-                          double secs);
-void swarm_join_done(swarm *sw, xfer *x, int ok);
+void swarm_acct_rebucket(swarm *sw);       /* the phase changed: re-open every interval */
+/* Start a GPU task of `secs` on p; owner->task_done runs when it ends. */
+void swarm_start_gpu_task(swarm *sw, peer *p, const swarm_phase_ops *owner, enum task_kind kind,
+                          int64_t mb, double flops, double secs);
+int swarm_any_task(const swarm *sw);
+/* p fetches its stage's current weights from storage before it trains again. */
+void swarm_rejoin(swarm *sw, peer *p);
+void swarm_on_fault(void *ctx, int node, nm_fault_kind kind, double value, nm_time t);
 
-/* sim/swarm/swarm_train.c */
-void train_begin_phase(swarm *sw);
-void train_kick(swarm *sw, peer *p); /* start the next GPU task if idle */
-void train_peer_down(swarm *sw, peer *p);
-void train_peer_ready(swarm *sw, peer *p); /* a peer became TRAINING */
-void train_task_done(swarm *sw, peer *p);
-void train_xfer_done(swarm *sw, xfer *x, int ok);
+/* sim/swarm/swarm_metrics.c */
+void swarm_emit(swarm *sw, int peer, int other, swarm_event_kind kind, int64_t mb, int64_t bytes,
+                double flops, nm_time t0, nm_time t1);
+void swarm_peak_advance(swarm *sw);
+void swarm_on_sample(nm_sim *sim, void *ctx, uint64_t arg);
+void swarm_fill_summary(swarm *sw, sim_summary *s);
+int swarm_write_peer_shares(swarm *sw, double T);
+
+/* sim/swarm/swarm_train.c (the pipeline trainer) */
 int64_t mb_new(swarm *sw, int cycle);
 void mb_lose(swarm *sw, int64_t mb);
 
@@ -257,23 +314,24 @@ void mb_lose(swarm *sw, int64_t mb);
 int route_pick(swarm *sw, peer *from, int next_stage, int64_t mb);
 void route_observe(swarm *sw, peer *p, double flops, double task_s);
 
-/* sim/swarm/swarm_sync.c */
-void sync_begin(swarm *sw);
-void sync_task_done(swarm *sw, peer *p);
-void sync_xfer_done(swarm *sw, xfer *x, int ok);
-void sync_peer_down(swarm *sw, peer *p);
+/* sim/swarm/swarm_sync.c: the part every sync algorithm shares */
+/* The phase starts: trained peers -> SYNCING; 0 if nobody is left to sync (the phase
+ * then ends by itself). */
+int swarm_sync_enter(swarm *sw, swarm_phase phase);
+int swarm_sync_in_phase(const swarm *sw); /* uploading or merging */
+void swarm_sync_peer_finished(swarm *sw, peer *p);
+void swarm_sync_maybe_end(swarm *sw);
+void swarm_sync_upload_all(swarm *sw); /* every eligible peer uploads its pseudo-gradient */
+int swarm_sync_eligible(const swarm *sw, const peer *p);
+/* A syncing peer went down: it no longer counts (the caller then calls maybe_end). */
+void swarm_sync_peer_gone(swarm *sw, peer *p);
+/* Seconds of a merge over n_params parameters from n_sub submitters on p. */
+double swarm_merge_seconds(const swarm *sw, const peer *p, double n_params, int n_sub);
 
 /* sim/swarm/swarm_xfer.c */
-int xfer_start(swarm *sw, enum xfer_kind kind, int src, int dst, int64_t bytes, int64_t mb,
+int xfer_start(swarm *sw, const swarm_xfer_kind *kind, int src, int dst, int64_t bytes, int64_t mb,
                int part);
-void xfer_cancel_training(swarm *sw); /* cancel activation/gradient flows in flight */
-void xfer_cancel_kind(swarm *sw, enum xfer_kind kind);
-void xfer_cancel_sync(swarm *sw); /* every flow of the sync phases */
-
-/* sim/swarm/swarm_ddp.c */
-void ddp_begin_phase(swarm *sw);
-void ddp_begin_peer(swarm *sw, peer *p);
-void ddp_task_done(swarm *sw, peer *p);
-void ddp_peer_down(swarm *sw, peer *p);
+void xfer_cancel_group(swarm *sw, enum xfer_group group);
+void xfer_cancel_kind(swarm *sw, const swarm_xfer_kind *kind);
 
 #endif

@@ -22,9 +22,10 @@ static int candidate(const swarm *sw, const peer *q) {
 
 int route_pick(swarm *sw, peer *from, int next_stage, int64_t mb) {
     (void)mb;
+    const swarm_router *rt = sw->router;
     const int R = sw->R;
     const int *ids = &sw->stage_peers[next_stage * R];
-    if (sw->cfg->routing == ROUTE_FIXED) {
+    if (!rt->weight) { /* the fixed replica path */
         peer *q = &sw->peers[ids[from->replica]];
         return candidate(sw, q) ? q->id : -1;
     }
@@ -35,33 +36,50 @@ int route_pick(swarm *sw, peer *from, int next_stage, int64_t mb) {
         peer *q = &sw->peers[ids[r]];
         if (!candidate(sw, q)) continue;
         idx[n] = q->id;
-        if (sw->cfg->routing == ROUTE_IOTA) {
-            int free_slots = sw->cfg->cache_capacity - q->cache_used;
-            int queue = q->fwd_q.n + q->bwd_q.n + (q->task != TASK_NONE);
-            w[n] = log((double)free_slots) + 1.0 / (1.0 + queue);
-        } else {
-            w[n] = q->ema_rate > 0 ? q->ema_rate : 1.0;
-        }
+        w[n] = rt->weight(sw, q);
         n++;
     }
     if (n == 0) return -1;
     if (n == 1) return idx[0];
-    if (sw->cfg->routing == ROUTE_IOTA) {
-        long k = nm_rng_choose(&from->rng, w, (size_t)n);
-        return idx[k < 0 ? 0 : k];
-    }
-    /* smooth weighted round-robin over the candidates */
+    return rt->choose(sw, from, idx, w, n);
+}
+
+/* iota: ln(free slots) + 1 / (1 + queue), a random pick in proportion. */
+static double iota_weight(const swarm *sw, const peer *q) {
+    int free_slots = sw->cfg->cache_capacity - q->cache_used;
+    int queue = q->fwd_q.n + q->bwd_q.n + (q->task != TASK_NONE);
+    return log((double)free_slots) + 1.0 / (1.0 + queue);
+}
+
+static int iota_choose(swarm *sw, peer *from, const int *idx, const double *w, int n) {
+    (void)sw;
+    long k = nm_rng_choose(&from->route.rng, w, (size_t)n);
+    return idx[k < 0 ? 0 : k];
+}
+
+/* swarm: measured throughput, smooth weighted round-robin over the candidates. */
+static double swarm_weight(const swarm *sw, const peer *q) {
+    (void)sw;
+    return q->route.ema_rate > 0 ? q->route.ema_rate : 1.0;
+}
+
+static int swarm_choose(swarm *sw, peer *from, const int *idx, const double *w, int n) {
+    (void)from;
     double total = 0;
     int best = 0;
     for (int i = 0; i < n; i++) {
         peer *q = &sw->peers[idx[i]];
-        q->swrr_current += w[i];
+        q->route.swrr_current += w[i];
         total += w[i];
-        if (q->swrr_current > sw->peers[idx[best]].swrr_current) best = i;
+        if (q->route.swrr_current > sw->peers[idx[best]].route.swrr_current) best = i;
     }
-    sw->peers[idx[best]].swrr_current -= total;
+    sw->peers[idx[best]].route.swrr_current -= total;
     return idx[best];
 }
+
+const swarm_router swarm_route_iota = {"iota", iota_weight, iota_choose};
+const swarm_router swarm_route_swarm = {"swarm", swarm_weight, swarm_choose};
+const swarm_router swarm_route_fixed = {"fixed", NULL, NULL};
 
 /* Throughput EMA for the swarm policy: effective FLOP/s of the peer's tasks (tasks of
  * different kinds differ in size; FLOP/s makes them comparable). */
@@ -69,5 +87,5 @@ void route_observe(swarm *sw, peer *p, double flops, double task_s) {
     if (task_s <= 0) return;
     double rate = flops / task_s;
     double a = sw->cfg->swarm_ema;
-    p->ema_rate = p->ema_rate > 0 ? (1 - a) * p->ema_rate + a * rate : rate;
+    p->route.ema_rate = p->route.ema_rate > 0 ? (1 - a) * p->route.ema_rate + a * rate : rate;
 }

@@ -23,50 +23,53 @@
 #include "sim/swarm/swarm_internal.h"
 #include "sim/base/util.h"
 
+/* The two transfers of the training phase (their handlers are below). */
+static const swarm_xfer_kind XK_ACTIVATION, XK_GRADIENT;
+
 /* ---- microbatches ---- */
 
 int64_t mb_new(swarm *sw, int cycle) {
-    if (sw->n_mbs == sw->cap_mbs) {
-        sw->cap_mbs = sw->cap_mbs ? sw->cap_mbs * 2 : 4096;
-        sw->mbs = xrealloc(sw->mbs, sizeof *sw->mbs * (size_t)sw->cap_mbs);
-        sw->paths =
-            xrealloc(sw->paths, sizeof *sw->paths * (size_t)sw->cap_mbs * (size_t)sw->n_stages);
+    if (sw->mb.n == sw->mb.cap) {
+        sw->mb.cap = sw->mb.cap ? sw->mb.cap * 2 : 4096;
+        sw->mb.recs = xrealloc(sw->mb.recs, sizeof *sw->mb.recs * (size_t)sw->mb.cap);
+        sw->mb.paths = xrealloc(sw->mb.paths,
+                                sizeof *sw->mb.paths * (size_t)sw->mb.cap * (size_t)sw->n_stages);
     }
-    int64_t id = sw->n_mbs++;
-    mb_rec *m = &sw->mbs[id];
+    int64_t id = sw->mb.n++;
+    mb_rec *m = &sw->mb.recs[id];
     memset(m, 0, sizeof *m);
     m->id = id;
     m->cycle = cycle;
-    for (int s = 0; s < sw->n_stages; s++) sw->paths[id * sw->n_stages + s] = -1;
-    sw->mbs_injected++;
-    sw->in_flight++;
+    for (int s = 0; s < sw->n_stages; s++) sw->mb.paths[id * sw->n_stages + s] = -1;
+    sw->count.injected++;
+    sw->count.in_flight++;
     return id;
 }
 
-static int *mb_path(swarm *sw, int64_t mb) { return &sw->paths[mb * sw->n_stages]; }
+static int *mb_path(swarm *sw, int64_t mb) { return &sw->mb.paths[mb * sw->n_stages]; }
 
 static void check_drain(swarm *sw);
 
 void mb_lose(swarm *sw, int64_t mb) {
-    mb_rec *m = &sw->mbs[mb];
+    mb_rec *m = &sw->mb.recs[mb];
     if (m->lost || m->trained) return;
     m->lost = 1;
-    sw->mbs_lost++;
-    sw->in_flight--;
-    sw->wasted_flops += m->flops;
+    sw->count.lost++;
+    sw->count.in_flight--;
+    sw->count.wasted_flops += m->flops;
     swarm_emit(sw, mb_path(sw, mb)[0] >= 0 ? mb_path(sw, mb)[0] : 0, -1, SWARM_EV_DROPPED, mb, 0,
                m->flops, nm_now(sw->sim), nm_now(sw->sim));
     check_drain(sw);
 }
 
 static void mb_trained(swarm *sw, int64_t mb) {
-    mb_rec *m = &sw->mbs[mb];
+    mb_rec *m = &sw->mb.recs[mb];
     m->trained = 1;
-    sw->mbs_trained++;
-    sw->in_flight--;
-    sw->tokens_trained += sw->cfg->microbatch_tokens;
-    sw->done_this_phase++;
-    if (!sw->draining && sw->done_this_phase >= sw->target_mbs) sw->draining = 1;
+    sw->count.trained++;
+    sw->count.in_flight--;
+    sw->count.tokens_trained += sw->cfg->microbatch_tokens;
+    sw->ph.done_this_phase++;
+    if (!sw->ph.draining && sw->ph.done_this_phase >= sw->ph.target_mbs) sw->ph.draining = 1;
     check_drain(sw);
 }
 
@@ -92,6 +95,7 @@ static int cache_alloc(swarm *sw, peer *p, int64_t mb) {
 }
 
 static void unpark(swarm *sw, int stage);
+static void train_kick(swarm *sw, peer *p);
 
 /* Live mode: the peer lets go of a microbatch it will not run a backward for. */
 static void live_drop(swarm *sw, peer *p, int64_t mb) {
@@ -155,7 +159,7 @@ static void send_activation(swarm *sw, peer *p, int64_t mb) {
     int next = p->stage + 1;
     int q = route_pick(sw, p, next, mb);
     if (q < 0) {
-        mbq_push(&sw->parked[p->stage], mb);
+        mbq_push(&sw->mb.parked[p->stage], mb);
         return;
     }
     peer *pq = &sw->peers[q];
@@ -166,25 +170,25 @@ static void send_activation(swarm *sw, peer *p, int64_t mb) {
     arm_timeout(sw, p, slot);
     int64_t bytes =
         km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
-    xfer_start(sw, XF_ACTIVATION, p->id, q, bytes, mb, -1);
+    xfer_start(sw, &XK_ACTIVATION, p->id, q, bytes, mb, -1);
 }
 
 static void send_gradient(swarm *sw, peer *p, int64_t mb) {
     int up = mb_path(sw, mb)[p->stage - 1];
     int64_t bytes =
         km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
-    xfer_start(sw, XF_GRADIENT, p->id, up, bytes, mb, -1);
+    xfer_start(sw, &XK_GRADIENT, p->id, up, bytes, mb, -1);
 }
 
 /* Parked activations of `stage` try again to find a slot downstream. */
 static void unpark(swarm *sw, int stage) {
-    mbq *q = &sw->parked[stage];
+    mbq *q = &sw->mb.parked[stage];
     int n = q->n;
     for (int i = 0; i < n; i++) {
         int64_t mb = mbq_pop(q);
         int sender = mb_path(sw, mb)[stage];
         peer *p = &sw->peers[sender];
-        if (sw->mbs[mb].lost || p->state != PEER_TRAINING ||
+        if (sw->mb.recs[mb].lost || p->state != PEER_TRAINING ||
             cache_find(p, mb, sw->cfg->cache_capacity) < 0)
             continue; /* gone: the sender lost it */
         int before = q->n;
@@ -219,7 +223,7 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
                              .kind = kk,
                              .microbatch = mb,
                              .from_peer = -1,
-                             .cycle = sw->cycle,
+                             .cycle = sw->ph.cycle,
                              .inner_step = p->steps_this_cycle,
                              .tokens = sw->cfg->microbatch_tokens,
                              .flops = flops,
@@ -240,10 +244,10 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
     } else {
         secs = flops / (swarm_peer_peak(sw, p) * sw->cfg->efficiency[kk] * p->speed_fault);
     }
-    swarm_start_gpu_task(sw, p, kind, mb, flops, secs);
+    swarm_start_gpu_task(sw, p, &swarm_train_pipeline, kind, mb, flops, secs);
 }
 
-void train_kick(swarm *sw, peer *p) {
+static void train_kick(swarm *sw, peer *p) {
     if (p->task != TASK_NONE || p->state != PEER_TRAINING) return;
     if (p->opt_pending > 0) {
         p->opt_pending--;
@@ -263,9 +267,9 @@ void train_kick(swarm *sw, peer *p) {
         start_task(sw, p, p->stage == sw->last ? TASK_FUSED : TASK_FORWARD, mb);
         return;
     }
-    if (p->stage == 0 && !sw->draining && !p->notice && p->cache_used < cap &&
-        sw->phase == SWARM_PHASE_TRAINING && !sw->finished) {
-        int64_t mb = mb_new(sw, sw->cycle);
+    if (p->stage == 0 && !sw->ph.draining && !p->notice && p->cache_used < cap &&
+        sw->ph.phase == SWARM_PHASE_TRAINING && !sw->ph.finished) {
+        int64_t mb = mb_new(sw, sw->ph.cycle);
         mb_path(sw, mb)[0] = p->id;
         cache_alloc(sw, p, mb);
         start_task(sw, p, sw->last == 0 ? TASK_FUSED : TASK_FORWARD, mb);
@@ -281,7 +285,7 @@ static void count_backward(swarm *sw, peer *p) {
     }
 }
 
-void train_task_done(swarm *sw, peer *p) {
+static void train_task_done(swarm *sw, peer *p) {
     enum task_kind kind = p->task;
     int64_t mb = p->task_mb;
     nm_time t0 = p->task_start, t1 = nm_now(sw->sim);
@@ -309,8 +313,8 @@ void train_task_done(swarm *sw, peer *p) {
     if (kind == TASK_OPTIMIZER) {
         p->steps_this_cycle++;
     } else {
-        mb_rec *m = &sw->mbs[mb];
-        if (m->lost) sw->wasted_flops += flops;
+        mb_rec *m = &sw->mb.recs[mb];
+        if (m->lost) sw->count.wasted_flops += flops;
         else m->flops += flops;
         route_observe(sw, p, flops, secs);
         int slot = cache_find(p, mb, sw->cfg->cache_capacity);
@@ -336,48 +340,54 @@ void train_task_done(swarm *sw, peer *p) {
 
 /* ---- transfers of the training phase ---- */
 
-void train_xfer_done(swarm *sw, xfer *x, int ok) {
+static void activation_done(swarm *sw, const xfer *x, int ok) {
     int64_t mb = x->mb;
     int cap = sw->cfg->cache_capacity;
-    if (x->kind == XF_ACTIVATION) {
-        peer *q = &sw->peers[x->dst];
-        int qslot = cache_find(q, mb, cap);
-        if (!ok) {
-            /* the receiver or the sender went down: the sender drops its cached input */
-            peer *p = &sw->peers[x->src];
-            int ps = cache_find(p, mb, cap);
-            if (ps >= 0) {
-                cache_release(sw, p, ps);
-                live_drop(sw, p, mb);
-            }
-            if (qslot >= 0) {
-                cache_release(sw, q, qslot);
-                live_drop(sw, q, mb);
-            }
-            mb_lose(sw, mb);
-            return;
+    peer *q = &sw->peers[x->dst];
+    int qslot = cache_find(q, mb, cap);
+    if (!ok) {
+        /* the receiver or the sender went down: the sender drops its cached input */
+        peer *p = &sw->peers[x->src];
+        int ps = cache_find(p, mb, cap);
+        if (ps >= 0) {
+            cache_release(sw, p, ps);
+            live_drop(sw, p, mb);
         }
-        if (qslot < 0) return; /* the receiver went down and lost its reservation */
-        if (sw->mbs[mb].lost || q->state != PEER_TRAINING) {
+        if (qslot >= 0) {
             cache_release(sw, q, qslot);
             live_drop(sw, q, mb);
-            return;
         }
-        mbq_push(&q->fwd_q, mb);
-        train_kick(sw, q);
-    } else { /* gradient */
-        if (!ok) {
-            mb_lose(sw, mb);
-            return;
-        }
-        peer *p = &sw->peers[x->dst];
-        int slot = cache_find(p, mb, cap);
-        if (slot < 0) return; /* timed out: the microbatch is already lost */
-        p->cache[slot].deadline = 0;
-        mbq_push(&p->bwd_q, mb);
-        train_kick(sw, p);
+        mb_lose(sw, mb);
+        return;
     }
+    if (qslot < 0) return; /* the receiver went down and lost its reservation */
+    if (sw->mb.recs[mb].lost || q->state != PEER_TRAINING) {
+        cache_release(sw, q, qslot);
+        live_drop(sw, q, mb);
+        return;
+    }
+    mbq_push(&q->fwd_q, mb);
+    train_kick(sw, q);
 }
+
+static void gradient_done(swarm *sw, const xfer *x, int ok) {
+    int64_t mb = x->mb;
+    if (!ok) {
+        mb_lose(sw, mb);
+        return;
+    }
+    peer *p = &sw->peers[x->dst];
+    int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+    if (slot < 0) return; /* timed out: the microbatch is already lost */
+    p->cache[slot].deadline = 0;
+    mbq_push(&p->bwd_q, mb);
+    train_kick(sw, p);
+}
+
+static const swarm_xfer_kind XK_ACTIVATION = {"activation", SWARM_EV_SEND_ACTIVATION, XG_TRAINING,
+                                              activation_done};
+static const swarm_xfer_kind XK_GRADIENT = {"gradient", SWARM_EV_SEND_GRADIENT, XG_TRAINING,
+                                            gradient_done};
 
 /* ---- peers coming and going ---- */
 
@@ -392,7 +402,7 @@ static void abort_task(swarm *sw, peer *p) {
     else if (p->task == TASK_MERGE) p->acct[ACCT_MERGE] += secs;
     else {
         p->acct[ACCT_COMPUTE] += secs;
-        sw->wasted_flops += p->task_flops * frac;
+        sw->count.wasted_flops += p->task_flops * frac;
     }
     if (p->task_timer) nm_cancel(sw->sim, p->task_timer);
     p->task_timer = 0;
@@ -400,7 +410,7 @@ static void abort_task(swarm *sw, peer *p) {
     p->task_mb = -1;
 }
 
-void train_peer_down(swarm *sw, peer *p) {
+static void train_peer_down(swarm *sw, peer *p) {
     abort_task(sw, p);
     int cap = sw->cfg->cache_capacity;
     for (int i = 0; i < cap; i++) {
@@ -419,7 +429,7 @@ void train_peer_down(swarm *sw, peer *p) {
     if (p->stage > 0) unpark(sw, p->stage - 1);
 }
 
-void train_peer_ready(swarm *sw, peer *p) {
+static void train_peer_ready(swarm *sw, peer *p) {
     if (p->stage > 0) unpark(sw, p->stage - 1);
     train_kick(sw, p);
 }
@@ -440,8 +450,8 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)sim;
     (void)arg;
     swarm *sw = ctx;
-    sw->drain_check_pending = 0;
-    if (!sw->draining || sw->in_flight > 0 || sw->phase != SWARM_PHASE_TRAINING) return;
+    sw->ph.check_pending = 0;
+    if (!sw->ph.draining || sw->count.in_flight > 0 || sw->ph.phase != SWARM_PHASE_TRAINING) return;
     int cap = sw->cfg->cache_capacity;
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
@@ -464,25 +474,25 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
             p->opt_pending++;
         }
     }
-    for (int s = 0; s < sw->n_stages; s++) mbq_clear(&sw->parked[s]);
-    xfer_cancel_training(sw);
+    for (int s = 0; s < sw->n_stages; s++) mbq_clear(&sw->mb.parked[s]);
+    xfer_cancel_group(sw, XG_TRAINING);
     for (int i = 0; i < sw->n_peers; i++) train_kick(sw, &sw->peers[i]);
     if (any_gpu_busy(sw)) return;
-    sync_begin(sw);
+    sw->sync->begin_phase(sw);
 }
 
 static void check_drain(swarm *sw) {
-    if (!sw->draining || sw->in_flight > 0 || sw->phase != SWARM_PHASE_TRAINING ||
-        sw->drain_check_pending)
+    if (!sw->ph.draining || sw->count.in_flight > 0 || sw->ph.phase != SWARM_PHASE_TRAINING ||
+        sw->ph.check_pending)
         return;
-    sw->drain_check_pending = 1;
+    sw->ph.check_pending = 1;
     nm_schedule_in(sw->sim, 0, on_check_drain, sw, 0);
 }
 
-void train_begin_phase(swarm *sw) {
-    sw->target_mbs = (int64_t)sw->cfg->H * sw->cfg->accum * sw->R;
-    sw->done_this_phase = 0;
-    sw->draining = 0;
+static void train_begin_phase(swarm *sw) {
+    sw->ph.target_mbs = (int64_t)sw->cfg->H * sw->cfg->accum * sw->R;
+    sw->ph.done_this_phase = 0;
+    sw->ph.draining = 0;
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         p->steps_this_cycle = 0;
@@ -498,3 +508,12 @@ void train_begin_phase(swarm *sw) {
         }
     }
 }
+
+const swarm_phase_ops swarm_train_pipeline = {
+    .name = "pipeline",
+    .pipelined = 1,
+    .begin_phase = train_begin_phase,
+    .peer_ready = train_peer_ready,
+    .peer_down = train_peer_down,
+    .task_done = train_task_done,
+};

@@ -77,11 +77,12 @@ static void make(fixture *f, int S, int R) {
     c->cache_capacity = 4;
     c->activation_timeout_s = 100;
     c->min_local_steps = 1;
-    c->routing = ROUTE_IOTA;
+    c->routing = "iota";
     c->swarm_ema = 0.2;
     c->cycles_target = 2;
     c->max_sim_s = 30 * 86400.0;
-    c->sync = SYNC_IOTA_BUTTERFLY;
+    c->training = "pipeline";
+    c->sync = "iota-butterfly";
     c->pg_bytes_per_param = 2;
     c->weight_bytes_per_param = 2;
     c->partitions = 2 * R;
@@ -117,7 +118,7 @@ START_TEST(test_two_stage_closed_form) {
     swarm_config *c = &f.c;
     c->cache_capacity = 1;
     c->opt_bytes_per_param = 0;
-    c->sync = SYNC_RING; /* one peer per stage: nothing to reduce */
+    c->sync = "ring"; /* one peer per stage: nothing to reduce */
     c->cycles_target = 1;
     c->H = 3;
     c->accum = 5;
@@ -220,7 +221,7 @@ START_TEST(test_swarm_routing_proportional) {
     fixture f;
     make(&f, 2, 3);
     swarm_config *c = &f.c;
-    c->routing = ROUTE_SWARM;
+    c->routing = "swarm";
     c->cycles_target = 1;
     c->H = 10;
     c->accum = 40;
@@ -330,8 +331,8 @@ START_TEST(test_ddp_closed_form) {
     c->split.n_stages = 1;
     c->split.blocks[0] = c->model.n_blocks;
     c->n_stages = 1;
-    c->sync = SYNC_DDP;
-    c->ddp_transport = DDP_TRANSPORT_RING;
+    c->training = "ddp";
+    c->sync = "ring";
     c->cycles_target = 1;
     sim_summary s = run(c, NULL);
     km_split one = {.n_stages = 1};
