@@ -15,7 +15,7 @@
  *   fwd_bwd_kept        forward + backward_kept       (the goal's figure)
  *   fwd_bwd_recompute   forward + backward_recompute  (IOTA's way)
  * Hardware FLOPs are km_task_flops of the measured stage inside a three-stage model
- * [1, N, 1], as sim/live/calibrate.c does, so they follow the simulator's own convention
+ * [1, N, 1], as sim/calibrate/calibrate.c does, so they follow the simulator's own convention
  * (matmuls at 2 FLOPs per multiply-add, causal attention at half the score matrix,
  * elementwise work not counted, the optimizer at 12 FLOPs per parameter).
  * The reference rate is a plain GEMM through be->gemm at the block's two largest
@@ -723,7 +723,7 @@ int main(int argc, char **argv) {
         return EXIT_BAD_FLAGS;
     }
 
-    /* the measured stage is the middle one of [1, blocks, 1], as sim/live/calibrate.c does */
+    /* the measured stage is the middle one of [1, blocks, 1], as sim/calibrate/calibrate.c does */
     km_split sp = {.n_stages = 3};
     sp.blocks[0] = 1;
     sp.blocks[1] = blocks;

@@ -50,7 +50,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     const char *time_rule = "measured", *backend = NULL, *trace_dir = NULL;
-    int gpus = 0, val = -1;
+    int gpus = -1, val = -1; /* -1: the scenario's compute.gpus */
     const char *sets[64];
     int n_sets = 0;
     const char *files[64];
@@ -106,11 +106,11 @@ int main(int argc, char **argv) {
         swarm_config cfg;
         scenario_to_swarm(&sc, NULL, &cfg);
         cfg.progress = 0;
-        live_options lo;
-        live_options_default(&sc, &lo);
+        live_config lo;
+        run_live_config(&sc, &lo);
         lo.time = strcmp(time_rule, "modeled") ? LIVE_TIME_MEASURED : LIVE_TIME_MODELED;
         if (backend) lo.backend = backend;
-        lo.gpus = gpus;
+        if (gpus >= 0) lo.gpus = gpus;
         if (val >= 0) lo.val_microbatches = val;
         trace *tr = NULL;
         if (trace_dir) {
@@ -130,7 +130,9 @@ int main(int argc, char **argv) {
             }
         }
         swarm_live_ops ops;
-        rc = live_open_opts(&sc, &cfg, tr, &lo, &ops, err, sizeof err);
+        live_sink ls;
+        if (tr) trace_live_sink_make(tr, &ls);
+        rc = live_open(&lo, &cfg, tr ? &ls : NULL, &ops, err, sizeof err);
         if (rc) {
             fprintf(stderr, "bench_live: %s: %s\n", files[f], err);
             if (tr) trace_abandon(tr);

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/live/calibrate.h"
+#include "sim/calibrate/calibrate.h"
 #include "sim/cli/commands.h"
-#include "sim/live/kernel_profile.h"
+#include "sim/calibrate/kernel_profile.h"
 #include "sim/base/util.h"
 
 #define MAX_SETS 64

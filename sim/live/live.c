@@ -138,21 +138,6 @@ void live_free_grad(live *L, lmb *m, int s) {
     m->n_bufs--;
 }
 
-/* ---- options ---- */
-
-void live_options_default(const sim_scenario *sc, live_options *o) {
-    memset(o, 0, sizeof *o);
-    o->time = sc->compute.live_time_modeled ? LIVE_TIME_MODELED : LIVE_TIME_MEASURED;
-    o->backend = sc->compute.backend == SIM_BACKEND_CPU    ? "cpu"
-                 : sc->compute.backend == SIM_BACKEND_CUDA ? "cuda"
-                                                           : "auto";
-    o->gpus = sc->compute.gpus;
-    o->val_microbatches = sc->compute.val_microbatches;
-    o->val_fraction = 0.1;
-    o->data = sc->training.data;
-    o->loss_window = sc->training.H > 0 ? sc->training.H : 1;
-}
-
 /* ---- set-up ---- */
 
 static int open_devices(live *L, char *err, size_t errlen) {
@@ -181,12 +166,26 @@ static int open_devices(live *L, char *err, size_t errlen) {
     int want = L->opt.gpus > 0 ? L->opt.gpus : LIVE_MAX_DEV;
     if (want > LIVE_MAX_DEV) want = LIVE_MAX_DEV;
     if (want > L->n_peers) want = L->n_peers;
+    /* Device slots: slot d runs on GPU d while there are GPUs; asked for more slots than
+     * the machine has GPUs, slot d shares GPU d mod (GPUs found), with its own backend
+     * (stream, buffers), so a one-GPU machine still runs the several-device path. */
+    int n_gpus = 0;
     for (int d = 1; d < want; d++) {
-        kb_backend *b = kb_open("cuda", d, act, berr, sizeof berr);
+        int gpu = n_gpus ? d % n_gpus : d;
+        kb_backend *b = kb_open("cuda", gpu, act, berr, sizeof berr);
+        if (!b && !n_gpus && L->opt.gpus > 0) {
+            n_gpus = d; /* GPUs 0..d-1 exist: share them from now on */
+            gpu = d % n_gpus;
+            b = kb_open("cuda", gpu, act, berr, sizeof berr);
+            if (b)
+                fprintf(stderr, "orionsim: live: %d device slots over %d GPU%s\n", L->opt.gpus,
+                        n_gpus, n_gpus == 1 ? "" : "s");
+        }
         if (!b) {
             if (L->opt.gpus > 0) {
-                snprintf(err, errlen, "live: %d GPUs asked for, GPU %d cannot be opened: %s",
-                         L->opt.gpus, d, berr);
+                snprintf(err, errlen,
+                         "live: %d device slots asked for, GPU %d cannot be opened: %s",
+                         L->opt.gpus, gpu, berr);
                 return EXIT_INPUT;
             }
             break;
@@ -215,17 +214,15 @@ static ks_stage_config stage_config(const live *L, int s) {
     k.batch = L->B;
     k.recompute = c->recompute ? 1 : 0;
     k.slots = c->recompute ? 1 : (c->cache_capacity > 0 ? c->cache_capacity : 1);
-    k.seed = L->sc->seed;
+    k.seed = L->opt.seed;
     return k;
 }
 
 static ko_inner_state inner_state(const live *L, int s) {
-    const sim_inner_optimizer *o = &L->sc->training.optimizer;
+    const live_inner_opt *o = &L->opt.inner;
     double b1 = o->beta1;
-    if (o->beta1_rule == SIM_BETA1_IOTA)
-        b1 = o->beta1 + o->beta1_span * (double)(L->S - (s + 1)) / (double)L->S;
-    ko_inner_state st = ko_inner_init(o->kind == SIM_OPT_ADAMW ? KO_ADAMW : KO_NADAM, o->lr, b1,
-                                      o->beta2, o->weight_decay);
+    if (o->beta1_iota) b1 = o->beta1 + o->beta1_span * (double)(L->S - (s + 1)) / (double)L->S;
+    ko_inner_state st = ko_inner_init(o->kind, o->lr, b1, o->beta2, o->weight_decay);
     st.eps = o->eps;
     st.momentum_decay = o->momentum_decay;
     return st;
@@ -326,8 +323,8 @@ static const char *live_error(void *ctx) {
     return L->err[0] ? L->err : "live mode: unknown error";
 }
 
-int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
-                   const live_options *o, swarm_live_ops *ops, char *err, size_t errlen) {
+int live_open(const live_config *o, const swarm_config *cfg, const live_sink *sink,
+              swarm_live_ops *ops, char *err, size_t errlen) {
     memset(ops, 0, sizeof *ops);
     err[0] = 0;
     if (strcmp(cfg->training, "pipeline") != 0) {
@@ -348,9 +345,8 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
         return EXIT_INPUT;
     }
     live *L = xcalloc(1, sizeof *L);
-    L->sc = sc;
     L->cfg = cfg;
-    L->tr = tr;
+    if (sink) L->sink = *sink;
     L->opt = *o;
     L->S = cfg->n_stages;
     L->R = cfg->n_replicas;
@@ -363,7 +359,7 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
 
     const char *data = o->data ? o->data : "data/brown_train.bin";
     if (live_data_open(data, o->val_fraction, o->val_microbatches, cfg->model.vocab, L->B, L->T,
-                       sc->seed, &L->data, err, errlen)) {
+                       o->seed, &L->data, err, errlen)) {
         if (!o->data) {
             size_t n = strlen(err);
             snprintf(err + n, errlen - n,
@@ -378,9 +374,7 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
         live_free_all(L);
         return rc;
     }
-    if (sc->compute.local_device >= 0 && sc->compute.local_device < sc->devices.n) {
-        L->local_peak = sc->devices.dev[sc->compute.local_device].bf16_flops;
-    }
+    L->local_peak = o->local_peak_flops;
 
     /* peers */
     L->peers = xcalloc((size_t)L->n_peers, sizeof *L->peers);
@@ -458,13 +452,6 @@ int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
     ops->cycle_end = live_cycle_end;
     ops->error = live_error;
     return 0;
-}
-
-int live_open(const sim_scenario *sc, const swarm_config *cfg, trace *tr, swarm_live_ops *ops,
-              char *err, size_t errlen) {
-    live_options o;
-    live_options_default(sc, &o);
-    return live_open_opts(sc, cfg, tr, &o, ops, err, errlen);
 }
 
 static void live_free_all(live *L) {

@@ -71,34 +71,74 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/scenario/scenario.h"
+#include "kernels/optim.h"
+#include "sim/live/live_merge.h"
 #include "sim/metrics/summary.h"
 #include "sim/swarm/swarm.h"
-#include "sim/trace/trace.h"
 
 typedef enum { LIVE_TIME_MEASURED = 0, LIVE_TIME_MODELED } live_time_rule;
 
+/* The inner optimizer of every peer (AdamW or NAdam; IOTA's per-stage beta1 when
+ * beta1_iota: beta1 + beta1_span × (S − (s + 1)) / S for stage s). */
+typedef struct {
+    ko_inner_kind kind;
+    double lr, beta1, beta1_span, beta2, weight_decay, eps, momentum_decay;
+    int beta1_iota;
+    int warmup_steps; /* linear learning-rate warm-up over the first inner steps */
+    double grad_clip; /* global-norm clip (0: none) */
+} live_inner_opt;
+
+/* The outer step at every sync (momentum ramps from momentum_start over the first
+ * momentum_warmup_cycles merges). */
+typedef struct {
+    live_outer_kind kind;
+    double lr, momentum, momentum_start;
+    int momentum_warmup_cycles;
+} live_outer_opt;
+
+/* Everything live mode needs besides the swarm's configuration; filled from a scenario
+ * by sim/run/run_config.c (run_live_config), so live mode knows no scenario file. */
 typedef struct {
     live_time_rule time;
-    const char *backend;  /* "auto" | "cpu" | "cuda" */
-    int gpus;             /* CUDA: GPUs to spread peers over, round-robin (0: every one found) */
-    int val_microbatches; /* validation microbatches at each cycle end (0: none) */
-    double val_fraction;  /* held-out share when the data has no separate validation file */
-    const char *data;     /* token data; NULL: data/brown_train.bin (tools/fetch-brown.sh) */
-    int loss_window;      /* inner steps per last-stage peer averaged into loss_final */
-} live_options;
+    const char *backend;     /* "auto" | "cpu" | "cuda" */
+    int gpus;                /* CUDA: device slots to spread peers over, round-robin (0: every
+                             GPU found; more slots than GPUs share them in turn) */
+    int val_microbatches;    /* validation microbatches at each cycle end (0: none) */
+    double val_fraction;     /* held-out share when the data has no separate validation file */
+    const char *data;        /* token data; NULL: data/brown_train.bin (tools/fetch-brown.sh) */
+    int loss_window;         /* inner steps per last-stage peer averaged into loss_final */
+    uint64_t seed;           /* initial weights and data order */
+    double local_peak_flops; /* measured rule: this machine's device peak (bf16 FLOP/s) and */
+    double local_mem_bw;     /* memory bandwidth, to scale measured times; 0: calibrate */
+    live_inner_opt inner;
+    live_outer_opt outer;
+} live_config;
 
-/* Defaults from the scenario: compute.live_time, compute.backend, compute.gpus,
- * compute.val_microbatches, 10% held out, training.data, a window of training.H inner
- * steps. */
-void live_options_default(const sim_scenario *sc, live_options *o);
+/* Live mode's rows, written out by a sink (sim/trace/trace_sink.c writes the trace's
+ * loss and boundaries tables). Callbacks may be NULL; non-zero stops the run. */
+typedef enum { LIVE_LOSS_TRAIN = 0, LIVE_LOSS_VALIDATION = 1 } live_loss_kind;
+typedef struct {
+    nm_time t;
+    int64_t tokens; /* tokens trained when the loss was taken */
+    int cycle, inner_step, replica;
+    live_loss_kind kind;
+    double loss; /* nats per token */
+} live_loss_row;
+typedef struct {
+    nm_time t;
+    int cycle, boundary; /* boundary b sits between stage b and b+1 */
+    double recon_error;  /* ||x - dec(enc(x))|| / ||x|| */
+} live_boundary_row;
+typedef struct {
+    void *ctx;
+    int (*loss)(void *ctx, const live_loss_row *r);
+    int (*boundary)(void *ctx, const live_boundary_row *r);
+} live_sink;
 
-/* Set up every peer's stage and fill `ops` (ops->ctx owns everything). The trace may
- * be NULL. 0, or EXIT_INPUT (bad data, bad configuration) / EXIT_RUN with err filled. */
-int live_open(const sim_scenario *sc, const swarm_config *cfg, trace *tr, swarm_live_ops *ops,
-              char *err, size_t errlen);
-int live_open_opts(const sim_scenario *sc, const swarm_config *cfg, trace *tr,
-                   const live_options *o, swarm_live_ops *ops, char *err, size_t errlen);
+/* Set up every peer's stage and fill `ops` (ops->ctx owns everything). The sink may be
+ * NULL. 0, or EXIT_INPUT (bad data, bad configuration) / EXIT_RUN with err filled. */
+int live_open(const live_config *lc, const swarm_config *cfg, const live_sink *sink,
+              swarm_live_ops *ops, char *err, size_t errlen);
 void live_close(swarm_live_ops *ops);
 
 typedef struct {

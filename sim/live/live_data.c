@@ -237,7 +237,7 @@ void live_data_batch(const live_data *d, int64_t mb, int32_t *inputs, int32_t *t
     uint64_t span = (uint64_t)(d->train.n - T); /* start offsets 0 .. n - T - 1 */
     for (int b = 0; b < d->B; b++) {
         uint64_t h = nm_hash64(nm_hash64(d->seed ^ 0x6c697665ull) ^
-                           nm_hash64((uint64_t)mb * 0x100000001b3ull + (uint64_t)b));
+                               nm_hash64((uint64_t)mb * 0x100000001b3ull + (uint64_t)b));
         const int32_t *src = d->train.tok + (h % span);
         memcpy(inputs + (size_t)b * T, src, sizeof *inputs * (size_t)T);
         memcpy(targets + (size_t)b * T, src + 1, sizeof *targets * (size_t)T);

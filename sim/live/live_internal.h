@@ -68,10 +68,9 @@ typedef struct {
 } live_acc;
 
 typedef struct live {
-    const sim_scenario *sc;
     const swarm_config *cfg;
-    trace *tr;
-    live_options opt;
+    live_sink sink; /* ctx NULL, callbacks NULL: no rows recorded */
+    live_config opt;
     char err[512];
 
     live_dev dev[LIVE_MAX_DEV];

@@ -97,10 +97,8 @@ int live_sync_stage(void *ctx, int stage, const int *submitters, int n_submitter
             L->peers[q].dev == 0)
             recv[nr++] = ks_stage_params(L->peers[q].st);
     }
-    const sim_outer_optimizer *oo = &L->sc->sync.outer;
-    live_outer_kind kind = oo->kind == SIM_OUTER_SGD       ? LIVE_OUTER_SGD
-                           : oo->kind == SIM_OUTER_AVERAGE ? LIVE_OUTER_AVERAGE
-                                                           : LIVE_OUTER_NESTEROV;
+    const live_outer_opt *oo = &L->opt.outer;
+    live_outer_kind kind = oo->kind;
     double start = isnan(oo->momentum_start) ? oo->momentum : oo->momentum_start;
     double mu =
         live_outer_momentum(oo->momentum, start, oo->momentum_warmup_cycles, L->merges[stage]);
@@ -199,25 +197,19 @@ int live_cycle_end(void *ctx, int cycle, nm_time now, int64_t tokens_trained) {
         double rsum = 0;
         for (int b = 0; b + 1 < L->S; b++) rsum += recon[b];
         L->st.recon_error_final = L->S > 1 ? rsum / (L->S - 1) : NAN;
-        if (L->tr) {
-            trace_loss_rec r;
-            memset(&r, 0, sizeof r);
-            r.t_ns = now;
-            r.tokens = tokens_trained;
-            r.cycle = cycle;
-            r.inner_step = -1;
-            r.replica = -1;
-            r.kind = TRACE_LOSS_VALIDATION;
-            r.loss = v;
-            int bad = trace_loss(L->tr, &r) != 0;
-            for (int b = 0; b + 1 < L->S; b++) {
-                trace_boundary_rec br;
-                memset(&br, 0, sizeof br);
-                br.t_ns = now;
-                br.cycle = cycle;
-                br.boundary = b;
-                br.recon_error = recon[b];
-                bad |= trace_boundary(L->tr, &br) != 0;
+        if (L->sink.loss) {
+            const live_loss_row r = {.t = now,
+                                     .tokens = tokens_trained,
+                                     .cycle = cycle,
+                                     .inner_step = -1,
+                                     .replica = -1,
+                                     .kind = LIVE_LOSS_VALIDATION,
+                                     .loss = v};
+            int bad = L->sink.loss(L->sink.ctx, &r) != 0;
+            for (int b = 0; b + 1 < L->S && L->sink.boundary; b++) {
+                const live_boundary_row br = {
+                    .t = now, .cycle = cycle, .boundary = b, .recon_error = recon[b]};
+                bad |= L->sink.boundary(L->sink.ctx, &br) != 0;
             }
             if (bad) {
                 L->st.hook_wall_s += live_now() - w0;

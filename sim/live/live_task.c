@@ -232,17 +232,15 @@ static void loss_row(live *L, live_peer *p, const swarm_task_info *t, double los
     double sum = 0;
     for (int i = 0; i < L->n_recent; i++) sum += L->recent_loss[i];
     L->st.loss_final = sum / L->n_recent;
-    if (!L->tr) return;
-    trace_loss_rec r;
-    memset(&r, 0, sizeof r);
-    r.t_ns = t->t_start; /* the step that took this loss started then */
-    r.tokens = L->st.stage0_backwards * (int64_t)L->N;
-    r.cycle = t->cycle;
-    r.inner_step = t->inner_step;
-    r.replica = p->replica;
-    r.kind = TRACE_LOSS_TRAIN;
-    r.loss = loss;
-    if (trace_loss(L->tr, &r)) live_fail(L, "live: writing a loss row to the trace failed");
+    if (!L->sink.loss) return;
+    const live_loss_row r = {.t = t->t_start, /* the step that took this loss started then */
+                             .tokens = L->st.stage0_backwards * (int64_t)L->N,
+                             .cycle = t->cycle,
+                             .inner_step = t->inner_step,
+                             .replica = p->replica,
+                             .kind = LIVE_LOSS_TRAIN,
+                             .loss = loss};
+    if (L->sink.loss(L->sink.ctx, &r)) live_fail(L, "live: writing a loss row to the trace failed");
 }
 
 static int do_optimizer(live *L, live_peer *p, const swarm_task_info *t, double *ks) {
@@ -262,9 +260,9 @@ static int do_optimizer(live *L, live_peer *p, const swarm_task_info *t, double 
             "live: non-finite gradient norm (%g) at peer %d (stage %d, replica %d), cycle %d, "
             "inner step %d: stopping before it reaches the weights",
             norm, p->id, p->stage, p->replica, t->cycle, t->inner_step);
-    double clip = ko_clip_scale(norm / n, L->sc->training.grad_clip);
+    double clip = ko_clip_scale(norm / n, L->opt.inner.grad_clip);
     kb_adam_coef c = ko_adam_next(&p->opt);
-    int warm = L->sc->training.optimizer.warmup_steps;
+    int warm = L->opt.inner.warmup_steps;
     if (warm > 0 && p->opt.step < warm) c.lr = (float)((double)c.lr * (double)p->opt.step / warm);
     ks_optimizer_step(p->st, &c, (float)(clip / n));
     ks_zero_grad(p->st);
@@ -295,8 +293,7 @@ static double duration(live *L, const live_peer *p, const swarm_task_info *t, do
             return bytes / (bw * c->efficiency[KM_TASK_OPTIMIZER]);
         }
         if (L->local_peak > 0) {
-            const sim_device *ld = &L->sc->devices.dev[L->sc->compute.local_device];
-            return kernel_s * ld->memory_bw_bytes_per_s / bw;
+            return kernel_s * L->opt.local_mem_bw / bw;
         }
         return kernel_s * L->scale_opt[p->stage] / bw;
     }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/live/kernel_profile.h"
+#include "sim/calibrate/kernel_profile.h"
 #include "sim/live/live.h"
 #include "sim/run/run_config.h"
 #include "sim/swarm/swarm.h"
@@ -135,7 +135,11 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     swarm_live_ops live_ops;
     memset(&live_ops, 0, sizeof live_ops);
     if (live_mode) {
-        int lrc = live_open(sc, &cfg, tr, &live_ops, err, errlen);
+        live_config lc;
+        run_live_config(sc, &lc);
+        live_sink ls;
+        if (tr) trace_live_sink_make(tr, &ls);
+        int lrc = live_open(&lc, &cfg, tr ? &ls : NULL, &live_ops, err, errlen);
         if (lrc) {
             if (tr) trace_abandon(tr);
             swarm_config_free(&cfg);

@@ -1,7 +1,7 @@
-/* sim/run/run_config.c: a resolved scenario -> the swarm's configuration.
+/* sim/run/run_config.c: a resolved scenario -> the swarm's and live mode's configurations.
  *
- * The swarm engine (sim/swarm*.c) takes a plain swarm_config; this is the one place that
- * knows both shapes. Task efficiencies combine per kind: a backward that recomputes is
+ * The swarm engine (sim/swarm/) takes a plain swarm_config and live mode (sim/live/) a
+ * live_config; this is the one place that knows the scenario and them. Task efficiencies combine per kind: a backward that recomputes is
  * one forward at the recompute efficiency plus two forwards' worth of backward work at
  * the backward efficiency, so its effective efficiency is 3 / (1/e_rc + 2/e_bw); the
  * last stage's fused step is 3 / (1/e_fw + 2/e_bw). Optimizer steps and merges are
@@ -152,4 +152,44 @@ void swarm_config_free(swarm_config *c) {
     free((void *)c->faults.speed_profile);
     free((void *)c->faults.bandwidth_profile);
     memset(c, 0, sizeof *c);
+}
+
+void run_live_config(const sim_scenario *sc, live_config *o) {
+    memset(o, 0, sizeof *o);
+    o->time = sc->compute.live_time_modeled ? LIVE_TIME_MODELED : LIVE_TIME_MEASURED;
+    static const char *const backends[] = {
+        [SIM_BACKEND_AUTO] = "auto", [SIM_BACKEND_CPU] = "cpu", [SIM_BACKEND_CUDA] = "cuda"};
+    o->backend = backends[sc->compute.backend];
+    o->gpus = sc->compute.gpus;
+    o->val_microbatches = sc->compute.val_microbatches;
+    o->val_fraction = 0.1;
+    o->data = sc->training.data;
+    o->loss_window = sc->training.H > 0 ? sc->training.H : 1;
+    o->seed = sc->seed;
+    if (sc->compute.local_device >= 0 && sc->compute.local_device < sc->devices.n) {
+        const sim_device *d = &sc->devices.dev[sc->compute.local_device];
+        o->local_peak_flops = d->bf16_flops;
+        o->local_mem_bw = d->memory_bw_bytes_per_s;
+    }
+    const sim_inner_optimizer *in = &sc->training.optimizer;
+    o->inner = (live_inner_opt){.kind = in->kind == SIM_OPT_ADAMW ? KO_ADAMW : KO_NADAM,
+                                .lr = in->lr,
+                                .beta1 = in->beta1,
+                                .beta1_span = in->beta1_span,
+                                .beta1_iota = in->beta1_rule == SIM_BETA1_IOTA,
+                                .beta2 = in->beta2,
+                                .weight_decay = in->weight_decay,
+                                .eps = in->eps,
+                                .momentum_decay = in->momentum_decay,
+                                .warmup_steps = in->warmup_steps,
+                                .grad_clip = sc->training.grad_clip};
+    static const live_outer_kind outer[] = {[SIM_OUTER_NESTEROV] = LIVE_OUTER_NESTEROV,
+                                            [SIM_OUTER_SGD] = LIVE_OUTER_SGD,
+                                            [SIM_OUTER_AVERAGE] = LIVE_OUTER_AVERAGE};
+    const sim_outer_optimizer *out = &sc->sync.outer;
+    o->outer = (live_outer_opt){.kind = outer[out->kind],
+                                .lr = out->lr,
+                                .momentum = out->momentum,
+                                .momentum_start = out->momentum_start,
+                                .momentum_warmup_cycles = out->momentum_warmup_cycles};
 }

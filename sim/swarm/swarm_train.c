@@ -204,12 +204,13 @@ static void unpark(swarm *sw, int stage) {
 /* ---- GPU tasks ---- */
 
 static km_task km_kind_of(const swarm *sw, enum task_kind k) {
-    switch (k) {
-    case TASK_FORWARD: return KM_TASK_FORWARD;
-    case TASK_BACKWARD: return sw->cfg->recompute ? KM_TASK_BACKWARD_RECOMPUTE : KM_TASK_BACKWARD;
-    case TASK_FUSED: return KM_TASK_LAST_FUSED;
-    default: return KM_TASK_OPTIMIZER;
-    }
+    static const km_task kinds[] = {
+        [TASK_NONE] = KM_TASK_OPTIMIZER,      [TASK_FORWARD] = KM_TASK_FORWARD,
+        [TASK_BACKWARD] = KM_TASK_BACKWARD,   [TASK_FUSED] = KM_TASK_LAST_FUSED,
+        [TASK_OPTIMIZER] = KM_TASK_OPTIMIZER, [TASK_MERGE] = KM_TASK_OPTIMIZER,
+        [TASK_DDP_STEP] = KM_TASK_OPTIMIZER};
+    if (k == TASK_BACKWARD && sw->cfg->recompute) return KM_TASK_BACKWARD_RECOMPUTE;
+    return kinds[k];
 }
 
 static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {

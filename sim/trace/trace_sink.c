@@ -27,7 +27,8 @@ static const int32_t event_code[SWARM_EV_KINDS] = {
     [SWARM_EV_DOWN] = TRACE_EV_DOWN,
     [SWARM_EV_DROPPED] = TRACE_EV_DROPPED,
 };
-_Static_assert((int)SWARM_EV_KINDS == (int)TRACE_EV_KINDS, "every engine event kind has a trace code");
+_Static_assert((int)SWARM_EV_KINDS == (int)TRACE_EV_KINDS,
+               "every engine event kind has a trace code");
 
 static const int32_t phase_code[SWARM_PHASES] = {
     [SWARM_PHASE_TRAINING] = TRACE_PHASE_TRAINING,
@@ -122,4 +123,36 @@ void trace_sink_make(trace *t, swarm_sink *out) {
                         .cycle_end = on_cycle_end,
                         .peer_shares = on_peer_shares,
                         .events_dropped = on_events_dropped};
+}
+
+/* ---- live mode's rows ---- */
+
+static const int32_t loss_code[] = {
+    [LIVE_LOSS_TRAIN] = TRACE_LOSS_TRAIN, [LIVE_LOSS_VALIDATION] = TRACE_LOSS_VALIDATION};
+
+static int on_loss(void *ctx, const live_loss_row *l) {
+    trace_loss_rec r;
+    memset(&r, 0, sizeof r);
+    r.t_ns = l->t;
+    r.tokens = l->tokens;
+    r.cycle = l->cycle;
+    r.inner_step = l->inner_step;
+    r.replica = l->replica;
+    r.kind = loss_code[l->kind];
+    r.loss = l->loss;
+    return trace_loss(ctx, &r);
+}
+
+static int on_boundary(void *ctx, const live_boundary_row *b) {
+    trace_boundary_rec r;
+    memset(&r, 0, sizeof r);
+    r.t_ns = b->t;
+    r.cycle = b->cycle;
+    r.boundary = b->boundary;
+    r.recon_error = b->recon_error;
+    return trace_boundary(ctx, &r);
+}
+
+void trace_live_sink_make(trace *t, live_sink *out) {
+    *out = (live_sink){.ctx = t, .loss = on_loss, .boundary = on_boundary};
 }

@@ -330,8 +330,8 @@ static void run_live(const char *cfgpath, step_log *lg, int poison, run_out *o) 
     swarm_config cfg;
     scenario_to_swarm(&sc, NULL, &cfg);
     cfg.progress = 0;
-    live_options lo;
-    live_options_default(&sc, &lo);
+    live_config lo;
+    run_live_config(&sc, &lo);
     lo.time = LIVE_TIME_MODELED;
     lo.val_microbatches = 4;
     char tpath[PATH_MAX + 64];
@@ -341,8 +341,9 @@ static void run_live(const char *cfgpath, step_log *lg, int poison, run_out *o) 
     ck_assert_ptr_nonnull(tr);
     swarm_live_ops ops;
     char err[1024] = "";
-    ck_assert_msg(live_open_opts(&sc, &cfg, tr, &lo, &ops, err, sizeof err) == 0, "live_open: %s",
-                  err);
+    live_sink ls;
+    trace_live_sink_make(tr, &ls);
+    ck_assert_msg(live_open(&lo, &cfg, &ls, &ops, err, sizeof err) == 0, "live_open: %s", err);
     if (lg) live_set_step_observer(&ops, on_step, lg);
     if (poison >= 0) live_poison(&ops, poison);
     cfg.live = &ops;

@@ -1,4 +1,4 @@
-/* sim/live/calibrate.c: measure the stage kernels at a scenario's shapes -> kernel profile.
+/* sim/calibrate/calibrate.c: measure the stage kernels at a scenario's shapes -> kernel profile.
  *
  * A middle stage of the scenario's model (its blocks, with the scenario's boundary on
  * both sides) runs on the local backend: forward, backward with recompute, optimizer
@@ -17,7 +17,7 @@
  * the same per-FLOP efficiency at a fraction of the time; the shapes of every GEMM and
  * of attention are the scenario's.
  */
-#include "sim/live/calibrate.h"
+#include "sim/calibrate/calibrate.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@
 #include "kernels/model.h"
 #include "kernels/optim.h"
 #include "kernels/stage.h"
-#include "sim/live/kernel_profile.h"
+#include "sim/calibrate/kernel_profile.h"
 #include "sim/base/util.h"
 
 /* Memory traffic per parameter, as in sim/run/run_config.c. */

@@ -1,4 +1,4 @@
-/* tests/sim/live/test_calibrate.c: kernel profiles (read, write, bad files) and calibration on
+/* tests/sim/calibrate/test_calibrate.c: kernel profiles (read, write, bad files) and calibration on
  * the CPU backend at a tiny scenario's shapes. */
 #include <check.h>
 #include <math.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/live/calibrate.h"
-#include "sim/live/kernel_profile.h"
+#include "sim/calibrate/calibrate.h"
+#include "sim/calibrate/kernel_profile.h"
 #include "sim/scenario/scenario.h"
 #include "sim/run/run_config.h"
 #include "tests/check_main.h"

@@ -1,4 +1,4 @@
-/* sim/live/calibrate.h: `orionsim calibrate`, measuring the real stage kernels at a
+/* sim/calibrate/calibrate.h: `orionsim calibrate`, measuring the real stage kernels at a
  * scenario's shapes and writing the efficiencies as a kernel profile. */
 #ifndef SIM_CALIBRATE_H
 #define SIM_CALIBRATE_H

@@ -1,5 +1,5 @@
-/* sim/live/kernel_profile.c: reading and writing kernel profiles (see kernel_profile.h). */
-#include "sim/live/kernel_profile.h"
+/* sim/calibrate/kernel_profile.c: reading and writing kernel profiles (see kernel_profile.h). */
+#include "sim/calibrate/kernel_profile.h"
 
 #include <errno.h>
 #include <libconfig.h>

@@ -1,4 +1,4 @@
-/* sim/live/kernel_profile.h: kernel profiles, the measured efficiency of each task kind.
+/* sim/calibrate/kernel_profile.h: kernel profiles, the measured efficiency of each task kind.
  *
  * Written by `orionsim calibrate` from timings of the real stage kernels, read by
  * `orionsim run --profile` (or compute.kernel_profile) in place of the scenario's
