@@ -1,7 +1,8 @@
 # orionsim build.
 #
 #   make              build build/orionsim (+ the CUDA plugin when nvcc is found)
-#   make test         build and run every Check test (tests/test_*.c)
+#   make test         check the layers, build and run every Check test (tests/**/test_*.c)
+#   make check-layers which folder may include which (tools/check-layers.sh)
 #   make test-san     the same suite under AddressSanitizer + UBSan (build/san/)
 #   make valgrind     the CPU test suite under valgrind (CUDA=0)
 #   make run          the main job: the Orion-100B replay, report and plots
@@ -70,7 +71,7 @@ ifeq ($(CUDA),1)
   ALL += $(PLUGIN)
 endif
 
-.PHONY: all test test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
+.PHONY: all test check-layers test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
 .DEFAULT_GOAL := all
 # Keep intermediate objects (tests, benchmarks): `make bundle` links them again.
 .SECONDARY:
@@ -134,11 +135,15 @@ deps:
 	@sh tools/install-deps.sh
 
 TEST_ENV := ORIONSIM_PLUGIN_DIR=$(abspath $(BUILD))
-test: deps
+test: deps check-layers
 	@$(MAKE) --no-print-directory all
 	@sh tools/run-tests.sh "$(TEST_ENV)" $(T_BIN)
 	@ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci sh tools/ci-sweep.sh
 	@if [ -f tools/ci-resbm.sh ]; then ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci-resbm sh tools/ci-resbm.sh; fi
+
+# The dependency rules of the tree (tools/check-layers.sh): which folder may include which.
+check-layers:
+	@sh tools/check-layers.sh
 
 test-san: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 CUDA=0 OPT=-O1 all
