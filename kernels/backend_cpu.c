@@ -13,22 +13,13 @@
 #include "kernels/backend.h"
 #include "kernels/cpu_ops.h"
 #include "kernels/cpu_optim.h"
-
-void kcpu_fail(const char *file, int line, const char *msg) {
-    fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-    abort();
-}
+#include "kernels/kcheck.h"
 
 /* ---- memory ---- */
 
 static void *cpu_alloc(kb_backend *be, size_t bytes) {
     (void)be;
-    void *p = calloc(bytes ? bytes : 1, 1);
-    if (!p) {
-        fprintf(stderr, "%s:%d: out of memory allocating %zu bytes\n", __FILE__, __LINE__, bytes);
-        exit(1);
-    }
-    return p;
+    return K_CALLOC(bytes, 1);
 }
 
 static void cpu_free(kb_backend *be, void *p) {

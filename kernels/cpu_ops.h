@@ -32,14 +32,14 @@
 #include <stdint.h>
 
 #include "kernels/backend.h"
+#include "kernels/kcheck.h"
 
 #define KCPU_PAR_MIN ((size_t)1 << 15)
 
 /* Prints "file:line: message" and aborts: a programming error reached a backend op. */
-void kcpu_fail(const char *file, int line, const char *msg);
 #define KCPU_CHECK(cond, msg)                                                                      \
     do {                                                                                           \
-        if (!(cond)) kcpu_fail(__FILE__, __LINE__, (msg));                                         \
+        if (!(cond)) k_abort_at(__FILE__, __LINE__, (msg));                                        \
     } while (0)
 #define KCPU_REQUIRE_F32(t) KCPU_CHECK((t) == KB_F32, "the CPU backend is fp32 only")
 

@@ -25,6 +25,7 @@
  * counted; they are memory-bound and the kernel-efficiency factor covers them.
  */
 #include "kernels/model.h"
+#include "kernels/kcheck.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,19 +49,7 @@ km_config km_orion_100b(void) {
     return c;
 }
 
-static int fail(char *msg, int msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *msg, int msglen, const char *fmt, ...) {
-    if (msg && msglen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, (size_t)msglen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-int km_config_validate(const km_config *c, char *msg, int msglen) {
+int km_config_validate(const km_config *c, char *msg, size_t msglen) {
     const struct {
         const char *name;
         int value;
@@ -71,55 +60,55 @@ int km_config_validate(const km_config *c, char *msg, int msglen) {
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (ints[i].value <= 0)
-            return fail(msg, msglen, "model.%s = %d: must be positive", ints[i].name,
-                        ints[i].value);
+            return k_fail(msg, msglen, "model.%s = %d: must be positive", ints[i].name,
+                          ints[i].value);
     if (!(c->rope_theta > 0))
-        return fail(msg, msglen, "model.rope_theta = %g: must be positive", c->rope_theta);
+        return k_fail(msg, msglen, "model.rope_theta = %g: must be positive", c->rope_theta);
     if (!(c->norm_eps > 0))
-        return fail(msg, msglen, "model.norm_eps = %g: must be positive", c->norm_eps);
+        return k_fail(msg, msglen, "model.norm_eps = %g: must be positive", c->norm_eps);
     if ((int64_t)c->n_heads * c->head_dim != c->d_model)
-        return fail(msg, msglen, "model.d_model = %d: must equal n_heads × head_dim = %d × %d",
-                    c->d_model, c->n_heads, c->head_dim);
+        return k_fail(msg, msglen, "model.d_model = %d: must equal n_heads × head_dim = %d × %d",
+                      c->d_model, c->n_heads, c->head_dim);
     if (c->n_heads % c->n_kv_heads != 0)
-        return fail(msg, msglen, "model.n_kv_heads = %d: must divide n_heads = %d", c->n_kv_heads,
-                    c->n_heads);
+        return k_fail(msg, msglen, "model.n_kv_heads = %d: must divide n_heads = %d", c->n_kv_heads,
+                      c->n_heads);
     if (c->head_dim % 2 != 0)
-        return fail(msg, msglen, "model.head_dim = %d: must be even for RoPE", c->head_dim);
+        return k_fail(msg, msglen, "model.head_dim = %d: must be even for RoPE", c->head_dim);
     return 0;
 }
 
-int km_split_validate(const km_config *c, const km_split *s, char *msg, int msglen) {
+int km_split_validate(const km_config *c, const km_split *s, char *msg, size_t msglen) {
     if (s->n_stages < 1 || s->n_stages > KM_MAX_STAGES)
-        return fail(msg, msglen, "pipeline.n_stages = %d: must be in [1, %d]", s->n_stages,
-                    KM_MAX_STAGES);
+        return k_fail(msg, msglen, "pipeline.n_stages = %d: must be in [1, %d]", s->n_stages,
+                      KM_MAX_STAGES);
     int64_t sum = 0;
     for (int i = 0; i < s->n_stages; i++) {
         if (s->blocks[i] < 1)
-            return fail(msg, msglen,
-                        "pipeline.blocks[%d] = %d: every stage needs at least one block", i,
-                        s->blocks[i]);
+            return k_fail(msg, msglen,
+                          "pipeline.blocks[%d] = %d: every stage needs at least one block", i,
+                          s->blocks[i]);
         sum += s->blocks[i];
     }
     if (sum != c->n_blocks)
-        return fail(msg, msglen, "pipeline.blocks: sum %lld differs from model.n_blocks = %d",
-                    (long long)sum, c->n_blocks);
+        return k_fail(msg, msglen, "pipeline.blocks: sum %lld differs from model.n_blocks = %d",
+                      (long long)sum, c->n_blocks);
     return 0;
 }
 
-int km_boundary_validate(const km_config *c, const km_boundary *b, char *msg, int msglen) {
+int km_boundary_validate(const km_config *c, const km_boundary *b, char *msg, size_t msglen) {
     switch (b->method) {
     case KM_COMP_NONE:
     case KM_COMP_INT8: return 0;
     case KM_COMP_RESBM:
     case KM_COMP_LINEAR:
         if (b->k < 1 || b->k > c->d_model)
-            return fail(msg, msglen, "compression.k = %d: must be in [1, d_model = %d]", b->k,
-                        c->d_model);
+            return k_fail(msg, msglen, "compression.k = %d: must be in [1, d_model = %d]", b->k,
+                          c->d_model);
         if (b->method == KM_COMP_RESBM && b->hidden < 1)
-            return fail(msg, msglen, "compression.hidden = %d: must be positive", b->hidden);
+            return k_fail(msg, msglen, "compression.hidden = %d: must be positive", b->hidden);
         return 0;
     }
-    return fail(msg, msglen, "compression.method = %d: unknown", (int)b->method);
+    return k_fail(msg, msglen, "compression.method = %d: unknown", (int)b->method);
 }
 
 /* ---- parameters ---- */

@@ -42,6 +42,7 @@
 #ifndef KERNELS_MODEL_H
 #define KERNELS_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define KM_MAX_STAGES 256
@@ -87,11 +88,11 @@ km_config km_orion_100b(void);
 
 /* 0 if consistent; otherwise fills msg with the first problem (naming the field) and
  * returns -1. msg may be NULL. */
-int km_config_validate(const km_config *c, char *msg, int msglen);
-int km_split_validate(const km_config *c, const km_split *s, char *msg, int msglen);
+int km_config_validate(const km_config *c, char *msg, size_t msglen);
+int km_split_validate(const km_config *c, const km_split *s, char *msg, size_t msglen);
 /* k and hidden are checked only where the method uses them (0 < k <= d_model,
  * hidden > 0 for ResBM). */
-int km_boundary_validate(const km_config *c, const km_boundary *b, char *msg, int msglen);
+int km_boundary_validate(const km_config *c, const km_boundary *b, char *msg, size_t msglen);
 
 /* Whole blocks a component of `params` parameters counts for in the balanced split:
  * ceil(params / km_params_block). */

@@ -1,5 +1,6 @@
 /* kernels/optim.c: scalar side of the inner and outer optimizers (see kernels/optim.h). */
 #include "kernels/optim.h"
+#include "kernels/kcheck.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -33,32 +34,21 @@ ko_inner_state ko_inner_iota(int stage, int n_stages) {
     return ko_inner_init(KO_NADAM, 2e-4, ko_iota_beta1(stage, n_stages), 0.95, 0.1);
 }
 
-static int fail(char *msg, int msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *msg, int msglen, const char *fmt, ...) {
-    if (msg && msglen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, (size_t)msglen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-int ko_inner_validate(const ko_inner_state *s, char *msg, int msglen) {
+int ko_inner_validate(const ko_inner_state *s, char *msg, size_t msglen) {
     if (s->kind != KO_ADAMW && s->kind != KO_NADAM)
-        return fail(msg, msglen, "optimizer.kind = %d: unknown", (int)s->kind);
-    if (!(s->lr >= 0)) return fail(msg, msglen, "optimizer.lr = %g: must be >= 0", s->lr);
+        return k_fail(msg, msglen, "optimizer.kind = %d: unknown", (int)s->kind);
+    if (!(s->lr >= 0)) return k_fail(msg, msglen, "optimizer.lr = %g: must be >= 0", s->lr);
     /* in [0, 1) also once rounded to fp32, as the kernels see them */
     if (!(s->beta1 >= 0 && (float)s->beta1 < 1.0f))
-        return fail(msg, msglen, "optimizer.beta1 = %.9g: must be in [0, 1) in fp32", s->beta1);
+        return k_fail(msg, msglen, "optimizer.beta1 = %.9g: must be in [0, 1) in fp32", s->beta1);
     if (!(s->beta2 >= 0 && (float)s->beta2 < 1.0f))
-        return fail(msg, msglen, "optimizer.beta2 = %.9g: must be in [0, 1) in fp32", s->beta2);
-    if (!(s->eps >= 0)) return fail(msg, msglen, "optimizer.eps = %g: must be >= 0", s->eps);
+        return k_fail(msg, msglen, "optimizer.beta2 = %.9g: must be in [0, 1) in fp32", s->beta2);
+    if (!(s->eps >= 0)) return k_fail(msg, msglen, "optimizer.eps = %g: must be >= 0", s->eps);
     if (!(s->weight_decay >= 0))
-        return fail(msg, msglen, "optimizer.weight_decay = %g: must be >= 0", s->weight_decay);
+        return k_fail(msg, msglen, "optimizer.weight_decay = %g: must be >= 0", s->weight_decay);
     if (!(s->momentum_decay >= 0))
-        return fail(msg, msglen, "optimizer.momentum_decay = %g: must be >= 0", s->momentum_decay);
+        return k_fail(msg, msglen, "optimizer.momentum_decay = %g: must be >= 0",
+                      s->momentum_decay);
     return 0;
 }
 

@@ -61,7 +61,7 @@ double ko_iota_beta1(int stage, int n_stages);
 
 /* 0 if usable (lr >= 0, 0 <= b1, b2 < 1, eps >= 0, wd >= 0, psi >= 0, known kind);
  * otherwise fills msg (may be NULL) naming the field and returns -1. */
-int ko_inner_validate(const ko_inner_state *s, char *msg, int msglen);
+int ko_inner_validate(const ko_inner_state *s, char *msg, size_t msglen);
 
 /* NAdam's mu_t = b1·(1 - 0.5·0.96^(t·psi)), b1 rounded to fp32 as the kernels see it. */
 double ko_nadam_mu(const ko_inner_state *s, int64_t t);

@@ -9,21 +9,7 @@
 
 #include "kernels/prng.h"
 #include "kernels/stage_internal.h"
-
-void ks_fail(const char *file, int line, const char *msg) {
-    fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-    abort();
-}
-
-static void *xcalloc(size_t n, size_t size, const char *file, int line) {
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) {
-        fprintf(stderr, "%s:%d: out of memory (%zu × %zu bytes)\n", file, line, n, size);
-        exit(1);
-    }
-    return p;
-}
-#define XCALLOC(n, size) xcalloc((n), (size), __FILE__, __LINE__)
+#include "kernels/kcheck.h"
 
 /* ---- parameter table ---- */
 
@@ -76,9 +62,9 @@ static void build_table(ks_stage *st, tensor_init **init_out) {
     const double out_std = 0.02 / sqrt(2.0 * c->n_blocks);
     table_builder tb = {st, NULL, 8 + 6 * cfg->n_blocks};
     char nm[64];
-    st->tensors = XCALLOC((size_t)tb.cap, sizeof *st->tensors);
-    tb.init = XCALLOC((size_t)tb.cap, sizeof *tb.init);
-    st->blocks = XCALLOC((size_t)(cfg->n_blocks ? cfg->n_blocks : 1), sizeof *st->blocks);
+    st->tensors = K_CALLOC((size_t)tb.cap, sizeof *st->tensors);
+    tb.init = K_CALLOC((size_t)tb.cap, sizeof *tb.init);
+    st->blocks = K_CALLOC((size_t)(cfg->n_blocks ? cfg->n_blocks : 1), sizeof *st->blocks);
 
     const int bin = cfg->first_block, bout = cfg->first_block + cfg->n_blocks;
     if (cfg->in.method == KM_COMP_RESBM) {
@@ -170,9 +156,9 @@ static void alloc_acts(ks_stage *st, ks_acts *a, int keep_input) {
     const size_t N = (size_t)st->N, d = (size_t)cfg->model.d_model, f = (size_t)cfg->model.ffn;
     const size_t asz = st->asz, F = sizeof(float);
     if (keep_input) a->input = balloc(st, st->in_wire.mem_bytes);
-    a->x = XCALLOC((size_t)cfg->n_blocks + 1, sizeof *a->x);
+    a->x = K_CALLOC((size_t)cfg->n_blocks + 1, sizeof *a->x);
     for (int b = 0; b <= cfg->n_blocks; b++) a->x[b] = balloc(st, N * d * asz);
-    a->blk = XCALLOC((size_t)(cfg->n_blocks ? cfg->n_blocks : 1), sizeof *a->blk);
+    a->blk = K_CALLOC((size_t)(cfg->n_blocks ? cfg->n_blocks : 1), sizeof *a->blk);
     for (int b = 0; b < cfg->n_blocks; b++) {
         ks_block_acts *k = &a->blk[b];
         k->ln1 = balloc(st, N * d * asz);
@@ -258,7 +244,7 @@ static void alloc_scratch(ks_stage *st) {
     if (cfg->has_head) {
         g->logits = balloc(st, N * (size_t)cfg->model.vocab * asz);
         g->losses = balloc(st, N * sizeof(float));
-        g->host_losses = XCALLOC(N, sizeof(float));
+        g->host_losses = K_CALLOC(N, sizeof(float));
     }
 }
 
@@ -289,9 +275,9 @@ static int config_error(char *err, size_t errlen, const char *msg) {
 static int validate(const ks_stage_config *cfg, char *err, size_t errlen) {
     char msg[256];
     const km_config *c = &cfg->model;
-    if (km_config_validate(c, msg, (int)sizeof msg) != 0) return config_error(err, errlen, msg);
-    if (km_boundary_validate(c, &cfg->in, msg, (int)sizeof msg) != 0 ||
-        km_boundary_validate(c, &cfg->out, msg, (int)sizeof msg) != 0)
+    if (km_config_validate(c, msg, sizeof msg) != 0) return config_error(err, errlen, msg);
+    if (km_boundary_validate(c, &cfg->in, msg, sizeof msg) != 0 ||
+        km_boundary_validate(c, &cfg->out, msg, sizeof msg) != 0)
         return config_error(err, errlen, msg);
     if (cfg->first_block < 0 || cfg->n_blocks < 0 || cfg->first_block + cfg->n_blocks > c->n_blocks)
         return config_error(err, errlen, "stage: first_block + n_blocks exceeds model.n_blocks");
@@ -309,7 +295,7 @@ static int validate(const ks_stage_config *cfg, char *err, size_t errlen) {
 
 ks_stage *ks_stage_new(kb_backend *be, const ks_stage_config *cfg, char *err, size_t errlen) {
     if (validate(cfg, err, errlen) != 0) return NULL;
-    ks_stage *st = XCALLOC(1, sizeof *st);
+    ks_stage *st = K_CALLOC(1, sizeof *st);
     const km_config *c = &cfg->model;
     st->be = be;
     st->cfg = *cfg;
@@ -334,7 +320,7 @@ ks_stage *ks_stage_new(kb_backend *be, const ks_stage_config *cfg, char *err, si
 
     tensor_init *init = NULL;
     build_table(st, &init);
-    float *host = XCALLOC(st->n_params, sizeof(float));
+    float *host = K_CALLOC(st->n_params, sizeof(float));
     init_params(st, init, host);
     free(init);
 
@@ -349,7 +335,7 @@ ks_stage *ks_stage_new(kb_backend *be, const ks_stage_config *cfg, char *err, si
     ks_params_changed(st);
 
     st->n_sets = cfg->recompute ? 1 : cfg->slots;
-    st->sets = XCALLOC((size_t)st->n_sets, sizeof *st->sets);
+    st->sets = K_CALLOC((size_t)st->n_sets, sizeof *st->sets);
     for (int i = 0; i < st->n_sets; i++) alloc_acts(st, &st->sets[i], !cfg->recompute);
     alloc_scratch(st);
     return st;

@@ -14,12 +14,12 @@
 #define KERNELS_STAGE_INTERNAL_H
 
 #include "kernels/stage.h"
+#include "kernels/kcheck.h"
 
 /* Aborts with file:line on a misuse of the stage API. */
-void ks_fail(const char *file, int line, const char *msg);
 #define KS_CHECK(cond, msg)                                                                        \
     do {                                                                                           \
-        if (!(cond)) ks_fail(__FILE__, __LINE__, (msg));                                           \
+        if (!(cond)) k_abort_at(__FILE__, __LINE__, (msg));                                        \
     } while (0)
 
 /* Offsets (elements into the flat buffers) of one block's tensors. */

@@ -717,7 +717,7 @@ int main(int argc, char **argv) {
         return EXIT_BAD_FLAGS;
     }
     m.n_blocks = blocks + 2;
-    if (km_config_validate(&m, msg, (int)sizeof msg)) {
+    if (km_config_validate(&m, msg, sizeof msg)) {
         fprintf(stderr, "bench_kernels: bad shape: %s\n", msg);
         kb_close(be);
         return EXIT_BAD_FLAGS;

@@ -394,7 +394,7 @@ int live_open(const live_config *o, const swarm_config *cfg, const live_sink *si
         }
         p->opt = inner_state(L, p->stage);
         char oerr[256];
-        if (ko_inner_validate(&p->opt, oerr, (int)sizeof oerr)) {
+        if (ko_inner_validate(&p->opt, oerr, sizeof oerr)) {
             snprintf(err, errlen, "training.optimizer: %s", oerr);
             live_free_all(L);
             return EXIT_INPUT;

@@ -177,7 +177,7 @@ static int fill_pipeline(sr_ctx *c, sim_scenario *sc) {
         p->split_explicit = 0;
     }
     char msg[256];
-    if (km_split_validate(m, &p->split, msg, (int)sizeof msg))
+    if (km_split_validate(m, &p->split, msg, sizeof msg))
         return sr_fail(c, split ? split : at(c, "pipeline"), "pipeline.split", "%s", msg);
     SC_TRY(sr_bool(c, NULL, "pipeline.recompute", &p->recompute));
     SC_TRY(sc_get_int(c, NULL, "pipeline.cache_capacity", &p->cache_capacity));
@@ -225,7 +225,7 @@ static int fill_compression(sr_ctx *c, sim_scenario *sc) {
         SC_TRY(sr_refuse(c, NULL, "compression.hidden", "compression.method is not \"resbm\""));
     }
     char msg[256];
-    if (km_boundary_validate(&sc->model, b, msg, (int)sizeof msg))
+    if (km_boundary_validate(&sc->model, b, msg, sizeof msg))
         return sr_fail(c, at(c, "compression"), "compression", "%s", msg);
     return 0;
 }
@@ -309,7 +309,7 @@ int sc_fill_general(sr_ctx *c, sim_scenario *sc) {
     SC_TRY(fill_training(c, sc));
     sc->model.seq_len = sc->training.seq_len;
     char msg[256];
-    if (km_config_validate(&sc->model, msg, (int)sizeof msg))
+    if (km_config_validate(&sc->model, msg, sizeof msg))
         return sr_fail(c, at(c, "model"), "model", "%s", msg);
     SC_TRY(fill_pipeline(c, sc));
     SC_TRY(fill_compression(c, sc));
