@@ -57,6 +57,8 @@ typedef struct {
 } kb_adam_coef;
 
 typedef struct kb_backend kb_backend;
+/* The backend interface: one function pointer per op, so it is as wide as the op list
+ * (the CPU reference and the CUDA plugin each fill every entry). */
 struct kb_backend {
     const char *name; /* "cpu" or "cuda" */
     kb_dtype act;     /* activation / working-weight type */

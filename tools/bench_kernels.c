@@ -414,6 +414,8 @@ static void time_gemms(kb_backend *be, size_t N, size_t d, size_t f, int reps, d
 
 /* ---- per-operation breakdown of one block ---------------------------------------------- */
 
+/* Everything one timed op needs, buffers of every op family included: a benchmark
+ * harness record, wide because it holds one set of buffers per op family. */
 typedef struct {
     kb_backend *be;
     const km_config *c;

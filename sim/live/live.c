@@ -286,17 +286,17 @@ static void calibrate(live *L) {
         if (s == L->S - 1)
             fl = km_task_flops(&c->model, &c->split, &c->boundary, s, KM_TASK_LAST_FUSED,
                                c->microbatch_tokens) /
-                 c->efficiency[KM_TASK_LAST_FUSED];
+                 c->compute.efficiency[KM_TASK_LAST_FUSED];
         else {
             km_task bk = c->recompute ? KM_TASK_BACKWARD_RECOMPUTE : KM_TASK_BACKWARD;
             fl = km_task_flops(&c->model, &c->split, &c->boundary, s, KM_TASK_FORWARD,
                                c->microbatch_tokens) /
-                     c->efficiency[KM_TASK_FORWARD] +
+                     c->compute.efficiency[KM_TASK_FORWARD] +
                  km_task_flops(&c->model, &c->split, &c->boundary, s, bk, c->microbatch_tokens) /
-                     c->efficiency[bk];
+                     c->compute.efficiency[bk];
         }
         double ob = (double)km_params_stage(&c->model, &c->split, &c->boundary, s) *
-                    c->opt_bytes_per_param / c->efficiency[KM_TASK_OPTIMIZER];
+                    c->compute.opt_bytes_per_param / c->compute.efficiency[KM_TASK_OPTIMIZER];
         double m = median3(meas[0], meas[1], meas[2]), o = median3(mopt[0], mopt[1], mopt[2]);
         L->scale_compute[s] = m > 0 ? fl / m : 0;
         L->scale_opt[s] = o > 0 ? ob / o : 0;
@@ -436,9 +436,9 @@ int live_open(const live_config *o, const swarm_config *cfg, const live_sink *si
     L->eval_tg = be0->alloc(be0, (size_t)L->N * sizeof(int32_t));
     L->st.buffers_bound = 3LL * L->n_peers * (cfg->cache_capacity > 0 ? cfg->cache_capacity : 1);
     L->st.n_devices = L->n_dev;
-    L->cap_recent = o->loss_window * (L->R > 0 ? L->R : 1);
-    if (L->cap_recent < 1) L->cap_recent = 1;
-    L->recent_loss = xcalloc((size_t)L->cap_recent, sizeof *L->recent_loss);
+    L->recent.cap = o->loss_window * (L->R > 0 ? L->R : 1);
+    if (L->recent.cap < 1) L->recent.cap = 1;
+    L->recent.loss = xcalloc((size_t)L->recent.cap, sizeof *L->recent.loss);
 
     if (o->time == LIVE_TIME_MEASURED && L->local_peak <= 0) calibrate(L);
     if (L->data.n_val_batches > 0) L->st.val_loss_initial = live_validate(L, NULL);
@@ -503,7 +503,7 @@ static void live_free_all(live *L) {
     }
     free(L->host_in);
     free(L->host_tg);
-    free(L->recent_loss);
+    free(L->recent.loss);
     live_data_close(&L->data);
     free(L);
 }

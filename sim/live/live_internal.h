@@ -67,6 +67,8 @@ typedef struct {
     int n;
 } live_acc;
 
+/* Live mode's whole context, one per run, in groups by concern (devices, shapes, peers,
+ * global weights, microbatches, timing, statistics). */
 typedef struct live {
     const swarm_config *cfg;
     live_sink sink; /* ctx NULL, callbacks NULL: no rows recorded */
@@ -98,8 +100,10 @@ typedef struct live {
 
     /* statistics */
     live_stats st;
-    double *recent_loss; /* ring of the last loss rows (loss_final) */
-    int n_recent, cap_recent, head_recent;
+    struct {
+        double *loss; /* ring of the last loss rows (loss_final) */
+        int n, cap, head;
+    } recent;
     nm_time last_t;
     live_step_fn step_fn;
     void *step_ctx;

@@ -226,12 +226,12 @@ static int do_fused(live *L, live_peer *p, const swarm_task_info *t, double *ks)
 }
 
 static void loss_row(live *L, live_peer *p, const swarm_task_info *t, double loss) {
-    L->recent_loss[L->head_recent] = loss;
-    L->head_recent = (L->head_recent + 1) % L->cap_recent;
-    if (L->n_recent < L->cap_recent) L->n_recent++;
+    L->recent.loss[L->recent.head] = loss;
+    L->recent.head = (L->recent.head + 1) % L->recent.cap;
+    if (L->recent.n < L->recent.cap) L->recent.n++;
     double sum = 0;
-    for (int i = 0; i < L->n_recent; i++) sum += L->recent_loss[i];
-    L->st.loss_final = sum / L->n_recent;
+    for (int i = 0; i < L->recent.n; i++) sum += L->recent.loss[i];
+    L->st.loss_final = sum / L->recent.n;
     if (!L->sink.loss) return;
     const live_loss_row r = {.t = t->t_start, /* the step that took this loss started then */
                              .tokens = L->st.stage0_backwards * (int64_t)L->N,
@@ -289,8 +289,8 @@ static double duration(live *L, const live_peer *p, const swarm_task_info *t, do
         double bw = ps->mem_bw;
         if (L->opt.time == LIVE_TIME_MODELED) {
             double bytes = (double)km_params_stage(&c->model, &c->split, &c->boundary, p->stage) *
-                           c->opt_bytes_per_param;
-            return bytes / (bw * c->efficiency[KM_TASK_OPTIMIZER]);
+                           c->compute.opt_bytes_per_param;
+            return bytes / (bw * c->compute.efficiency[KM_TASK_OPTIMIZER]);
         }
         if (L->local_peak > 0) {
             return kernel_s * L->opt.local_mem_bw / bw;
@@ -298,7 +298,7 @@ static double duration(live *L, const live_peer *p, const swarm_task_info *t, do
         return kernel_s * L->scale_opt[p->stage] / bw;
     }
     double peak = ps->peak_flops * ps->gpus * ps->speed;
-    if (L->opt.time == LIVE_TIME_MODELED) return t->flops / (peak * c->efficiency[t->kind]);
+    if (L->opt.time == LIVE_TIME_MODELED) return t->flops / (peak * c->compute.efficiency[t->kind]);
     if (L->local_peak > 0) return kernel_s * L->local_peak / peak;
     return kernel_s * L->scale_compute[p->stage] / peak;
 }

@@ -21,6 +21,8 @@
 
 #include "sim/base/fields.h"
 
+/* One field per published figure (SPEC §5), so the record is wide on purpose: it is the
+ * summary table of the trace and a row of every sweep file, written byte for byte. */
 typedef struct {
     /* run and accounting */
     int32_t complete; /* 1 if the run ended normally */

@@ -72,7 +72,7 @@ static int write_reference(trace *tr, const sim_reference *r) {
 /* The co-located baseline: same fleet and engine, ideal network, no faults, 2 cycles. */
 static void colocated_baseline(const swarm_config *cfg, volatile int *stop, sim_summary *sum) {
     swarm_config base = *cfg;
-    base.ideal_network = 1;
+    base.net.ideal_network = 1;
     memset(&base.faults, 0, sizeof base.faults);
     base.tokens_target = 0;
     base.cycles_target = 2;

@@ -54,28 +54,28 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
         s->speed = 1.0;
         s->mem_bw = d->memory_bw_bytes_per_s * s->gpus;
     }
-    c->n_regions = sc->network.n_regions;
-    c->latency_s = sc->network.latency_s;
+    c->net.n_regions = sc->network.n_regions;
+    c->net.latency_s = sc->network.latency_s;
     if (sc->network.have_storage) {
-        c->storage_up_bps = sc->network.storage_up_bytes_per_s * 8.0;
-        c->storage_down_bps = sc->network.storage_down_bytes_per_s * 8.0;
-        c->storage_region = sc->network.storage_region;
+        c->net.storage_up_bps = sc->network.storage_up_bytes_per_s * 8.0;
+        c->net.storage_down_bps = sc->network.storage_down_bytes_per_s * 8.0;
+        c->net.storage_region = sc->network.storage_region;
     } else {
-        c->storage_up_bps = c->storage_down_bps = 1e15; /* no storage declared: not a bottleneck */
+        c->net.storage_up_bps = c->net.storage_down_bps = 1e15; /* no storage declared: not a bottleneck */
     }
-    c->tcp_window_bytes = sc->network.tcp_window_bytes;
-    c->ideal_network = sc->network.model == SIM_NET_IDEAL;
+    c->net.tcp_window_bytes = sc->network.tcp_window_bytes;
+    c->net.ideal_network = sc->network.model == SIM_NET_IDEAL;
 
     const double *e = eff_override ? eff_override : sc->compute.efficiency;
-    c->efficiency[KM_TASK_FORWARD] = e[SIM_EFF_FORWARD];
-    c->efficiency[KM_TASK_BACKWARD] = e[SIM_EFF_BACKWARD];
-    c->efficiency[KM_TASK_BACKWARD_RECOMPUTE] =
+    c->compute.efficiency[KM_TASK_FORWARD] = e[SIM_EFF_FORWARD];
+    c->compute.efficiency[KM_TASK_BACKWARD] = e[SIM_EFF_BACKWARD];
+    c->compute.efficiency[KM_TASK_BACKWARD_RECOMPUTE] =
         harmonic3(e[SIM_EFF_RECOMPUTE], e[SIM_EFF_BACKWARD]);
-    c->efficiency[KM_TASK_LAST_FUSED] = harmonic3(e[SIM_EFF_FORWARD], e[SIM_EFF_BACKWARD]);
-    c->efficiency[KM_TASK_OPTIMIZER] = e[SIM_EFF_OPTIMIZER];
-    c->merge_efficiency = e[SIM_EFF_MERGE];
-    c->opt_bytes_per_param = OPT_BYTES_PER_PARAM;
-    c->merge_bytes_per_param = MERGE_BYTES_PER_PARAM;
+    c->compute.efficiency[KM_TASK_LAST_FUSED] = harmonic3(e[SIM_EFF_FORWARD], e[SIM_EFF_BACKWARD]);
+    c->compute.efficiency[KM_TASK_OPTIMIZER] = e[SIM_EFF_OPTIMIZER];
+    c->compute.merge_efficiency = e[SIM_EFF_MERGE];
+    c->compute.opt_bytes_per_param = OPT_BYTES_PER_PARAM;
+    c->compute.merge_bytes_per_param = MERGE_BYTES_PER_PARAM;
 
     c->H = sc->training.H;
     c->accum = sc->training.accum;
@@ -98,14 +98,14 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
               : !ddp                                  ? "iota-butterfly"
               : sc->sync.transport == SIM_DDP_STORAGE ? "storage"
                                                       : "ring";
-    c->pg_bytes_per_param = sc->sync.pg_bytes_per_param;
-    c->weight_bytes_per_param = sim_dtype_bytes(sc->sync.weights_dtype);
-    c->upload_momentum = sc->sync.upload_momentum;
-    c->partitions = sc->sync.partitions;
-    c->owners = sc->sync.owners;
-    c->upload_quorum = sc->sync.upload_quorum;
-    c->merge_quorum = sc->sync.merge_quorum;
-    c->upload_timeout_s = sc->sync.upload_timeout_s;
+    c->outer.pg_bytes_per_param = sc->sync.pg_bytes_per_param;
+    c->outer.weight_bytes_per_param = sim_dtype_bytes(sc->sync.weights_dtype);
+    c->outer.upload_momentum = sc->sync.upload_momentum;
+    c->outer.partitions = sc->sync.partitions;
+    c->outer.owners = sc->sync.owners;
+    c->outer.upload_quorum = sc->sync.upload_quorum;
+    c->outer.merge_quorum = sc->sync.merge_quorum;
+    c->outer.upload_timeout_s = sc->sync.upload_timeout_s;
 
     swarm_faults *f = &c->faults;
     f->churn = sc->faults.churn.enabled;

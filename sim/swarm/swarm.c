@@ -117,16 +117,16 @@ static int setup(swarm *sw) {
         return -1;
     }
     sw->sim = nm_sim_new();
-    sw->net = nm_net_new(sw->sim, c->n_regions > 0 ? c->n_regions : 1);
-    for (int a = 0; a < c->n_regions; a++)
-        for (int b = 0; b < c->n_regions; b++)
-            nm_net_set_region_latency(sw->net, a, b, nm_from_s(c->latency_s[a * c->n_regions + b]));
+    sw->net = nm_net_new(sw->sim, c->net.n_regions > 0 ? c->net.n_regions : 1);
+    for (int a = 0; a < c->net.n_regions; a++)
+        for (int b = 0; b < c->net.n_regions; b++)
+            nm_net_set_region_latency(sw->net, a, b, nm_from_s(c->net.latency_s[a * c->net.n_regions + b]));
     for (int i = 0; i < c->n_peers; i++)
         nm_net_add_node(sw->net, c->peers[i].region, c->peers[i].up_bps, c->peers[i].down_bps);
     sw->storage =
-        nm_net_add_node(sw->net, c->storage_region, c->storage_up_bps, c->storage_down_bps);
-    if (c->tcp_window_bytes > 0) nm_net_set_tcp_window(sw->net, c->tcp_window_bytes);
-    if (c->ideal_network) nm_net_set_ideal(sw->net, 1);
+        nm_net_add_node(sw->net, c->net.storage_region, c->net.storage_up_bps, c->net.storage_down_bps);
+    if (c->net.tcp_window_bytes > 0) nm_net_set_tcp_window(sw->net, c->net.tcp_window_bytes);
+    if (c->net.ideal_network) nm_net_set_ideal(sw->net, 1);
 
     /* per-stage parameters and task FLOPs */
     km_split one = {.n_stages = 1};

@@ -76,20 +76,22 @@ typedef struct {
     int n_peers;
     swarm_peer_spec *peers; /* n_peers */
 
-    /* network */
-    int n_regions;
-    double *latency_s; /* n_regions × n_regions one-way latency */
-    double storage_up_bps, storage_down_bps;
-    int storage_region;
-    double tcp_window_bytes; /* 0: no cap */
-    int ideal_network;       /* co-located baseline: zero latency, infinite bandwidth */
+    struct { /* network */
+        int n_regions;
+        double *latency_s; /* n_regions × n_regions one-way latency */
+        double storage_up_bps, storage_down_bps;
+        int storage_region;
+        double tcp_window_bytes; /* 0: no cap */
+        int ideal_network;       /* co-located baseline: zero latency, infinite bandwidth */
+    } net;
 
-    /* compute (modeled) */
-    double efficiency[KM_TASK_KINDS]; /* fraction of peak per task kind; for the optimizer
-                                         step, a fraction of memory bandwidth */
-    double merge_efficiency;          /* merges: fraction of memory bandwidth */
-    double opt_bytes_per_param;       /* memory traffic of one inner optimizer step */
-    double merge_bytes_per_param;     /* memory traffic per parameter of the outer-step pass */
+    struct {                              /* compute (modeled) */
+        double efficiency[KM_TASK_KINDS]; /* fraction of peak per task kind; for the optimizer
+                                             step, a fraction of memory bandwidth */
+        double merge_efficiency;          /* merges: fraction of memory bandwidth */
+        double opt_bytes_per_param;       /* memory traffic of one inner optimizer step */
+        double merge_bytes_per_param;     /* memory traffic per parameter of the outer-step pass */
+    } compute;
 
     /* training */
     int H;                       /* inner steps per cycle */
@@ -104,16 +106,18 @@ typedef struct {
     double max_sim_s;            /* safety stop on simulated time (0: none) */
 
     /* sync */
-    const char *training;          /* "pipeline" (IOTA) | "ddp" (every node the whole model) */
-    const char *sync;              /* "iota-butterfly" | "ring" | "storage" (swarm_sync_*.c) */
-    double pg_bytes_per_param;     /* pseudo-gradient bytes per parameter on the wire */
-    double weight_bytes_per_param; /* merged weights bytes per parameter */
-    int upload_momentum;           /* owners also upload the outer momentum of a partition */
-    int partitions;                /* per stage (IOTA: 2 × replicas) */
-    int owners;                    /* peers per partition (IOTA: 2) */
-    double upload_quorum;          /* fraction of peers ready before the gate opens (0.8) */
-    double merge_quorum;           /* fraction of a partition's downloads a merge needs (0.9) */
-    double upload_timeout_s;       /* after the quorum uploaded, wait at most this long */
+    const char *training;              /* "pipeline" (IOTA) | "ddp" (every node the whole model) */
+    const char *sync;                  /* "iota-butterfly" | "ring" | "storage" (swarm_sync_*.c) */
+    struct {                           /* the outer step: what travels and who merges */
+        double pg_bytes_per_param;     /* pseudo-gradient bytes per parameter on the wire */
+        double weight_bytes_per_param; /* merged weights bytes per parameter */
+        int upload_momentum;           /* owners also upload the outer momentum of a partition */
+        int partitions;                /* per stage (IOTA: 2 × replicas) */
+        int owners;                    /* peers per partition (IOTA: 2) */
+        double upload_quorum;          /* fraction of peers ready before the gate opens (0.8) */
+        double merge_quorum;           /* fraction of a partition's downloads a merge needs (0.9) */
+        double upload_timeout_s;       /* after the quorum uploaded, wait at most this long */
+    } outer;
 
     /* faults */
     swarm_faults faults;

@@ -98,7 +98,7 @@ static const swarm_xfer_kind XK_JOIN = {"download weights", SWARM_EV_DOWNLOAD_WE
 void swarm_rejoin(swarm *sw, peer *p) {
     p->state = PEER_JOINING;
     xfer_start(sw, &XK_JOIN, -2, p->id,
-               (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->weight_bytes_per_param),
+               (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->outer.weight_bytes_per_param),
                -1, -1);
 }
 

@@ -35,8 +35,8 @@ static int sync_active(const swarm *sw) {
  * Compressed pseudo-gradients thus cost in proportion to their size. */
 double swarm_merge_seconds(const swarm *sw, const peer *p, double n_params, int n_sub) {
     double bytes =
-        n_params * (n_sub * sw->cfg->pg_bytes_per_param * 5.0 + sw->cfg->merge_bytes_per_param);
-    return bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->merge_efficiency * p->speed_fault);
+        n_params * (n_sub * sw->cfg->outer.pg_bytes_per_param * 5.0 + sw->cfg->compute.merge_bytes_per_param);
+    return bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->compute.merge_efficiency * p->speed_fault);
 }
 
 int swarm_sync_eligible(const swarm *sw, const peer *p) {
@@ -126,10 +126,10 @@ static void check_uploads(swarm *sw) {
         return;
     }
     if (!sw->sy.quorum_reached &&
-        sw->sy.uploads_done >= (int)ceil(sw->cfg->upload_quorum * sw->sy.uploads_expected - 1e-9)) {
+        sw->sy.uploads_done >= (int)ceil(sw->cfg->outer.upload_quorum * sw->sy.uploads_expected - 1e-9)) {
         sw->sy.quorum_reached = 1;
         sw->sy.upload_timer =
-            nm_schedule_in(sw->sim, nm_from_s(sw->cfg->upload_timeout_s), on_upload_timeout, sw, 0);
+            nm_schedule_in(sw->sim, nm_from_s(sw->cfg->outer.upload_timeout_s), on_upload_timeout, sw, 0);
     }
 }
 
@@ -160,7 +160,7 @@ void swarm_sync_upload_all(swarm *sw) {
         if (!swarm_sync_eligible(sw, p)) continue;
         sw->sy.uploads_expected++;
         int64_t bytes =
-            (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->pg_bytes_per_param);
+            (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->outer.pg_bytes_per_param);
         xfer_start(sw, &XK_UPLOAD_PG, p->id, -2, bytes, -1, -1);
     }
     if (sw->sy.uploads_expected == 0) {
@@ -177,7 +177,7 @@ void swarm_sync_upload_all(swarm *sw) {
 static void live_merge(swarm *sw) {
     const swarm_live_ops *L = sw->cfg->live;
     if (!L || !L->sync_stage) return;
-    const int R = sw->R, P = sw->cfg->partitions > 0 ? sw->cfg->partitions : 1;
+    const int R = sw->R, P = sw->cfg->outer.partitions > 0 ? sw->cfg->outer.partitions : 1;
     int *subs = xmalloc(sizeof *subs * (size_t)R), *recv = xmalloc(sizeof *recv * (size_t)R);
     int *ok = xmalloc(sizeof *ok * (size_t)P);
     for (int s = 0; s < sw->n_stages && !sw->failed; s++) {

@@ -20,7 +20,7 @@
 #include "sim/swarm/swarm_internal.h"
 
 typedef struct {
-    int owners[8]; /* peers owning the partition (n = cfg->owners) */
+    int owners[8]; /* peers owning the partition (n = cfg->outer.owners) */
     int n_owners;
     int downloads_left[8]; /* per owner: downloads still to finish */
     int downloads_ok[8];
@@ -33,19 +33,19 @@ typedef struct {
 
 static int64_t part_params(const swarm *sw, int stage, int j) {
     int64_t n = sw->stage_params[stage];
-    int P = sw->cfg->partitions;
+    int P = sw->cfg->outer.partitions;
     int64_t base = n / P, rem = n % P;
     return base + (j < rem ? 1 : 0);
 }
 
 static partition *part_at(swarm *sw, int stage, int j) {
     partition *parts = sw->sy.priv;
-    return &parts[stage * sw->cfg->partitions + j];
+    return &parts[stage * sw->cfg->outer.partitions + j];
 }
 
 static void bf_init(swarm *sw) {
     sw->sy.priv =
-        xcalloc((size_t)sw->n_stages * (size_t)(sw->cfg->partitions > 0 ? sw->cfg->partitions : 1),
+        xcalloc((size_t)sw->n_stages * (size_t)(sw->cfg->outer.partitions > 0 ? sw->cfg->outer.partitions : 1),
                 sizeof(partition));
 }
 
@@ -105,7 +105,7 @@ static void download_part_done(swarm *sw, const xfer *x, int ok) {
     if (o == pt->n_owners || !pt->owner_alive[o]) return;
     if (ok) pt->downloads_ok[o]++;
     if (--pt->downloads_left[o] == 0) {
-        if (pt->downloads_ok[o] >= (int)ceil(sw->cfg->merge_quorum * pt->n_submitters - 1e-9) &&
+        if (pt->downloads_ok[o] >= (int)ceil(sw->cfg->outer.merge_quorum * pt->n_submitters - 1e-9) &&
             pt->downloads_ok[o] > 0)
             merge_ready(sw, p, x->part);
         else owner_gone(sw, p->stage, x->part, o);
@@ -116,7 +116,7 @@ static const swarm_xfer_kind XK_DOWNLOAD_PART = {"download partition", SWARM_EV_
                                                  XG_SYNC, download_part_done};
 
 static void bf_uploads_settled(swarm *sw) {
-    const int P = sw->cfg->partitions, R = sw->R;
+    const int P = sw->cfg->outer.partitions, R = sw->R;
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         if (p->state == PEER_SYNCING && !p->sync.done) p->sync.downloads_left = P;
@@ -131,7 +131,7 @@ static void bf_uploads_settled(swarm *sw) {
             partition *pt = part_at(sw, s, j);
             memset(pt, 0, sizeof *pt);
             pt->merged_by = -1;
-            pt->n_owners = sw->cfg->owners < R ? sw->cfg->owners : R;
+            pt->n_owners = sw->cfg->outer.owners < R ? sw->cfg->outer.owners : R;
             pt->n_submitters = ns;
             for (int o = 0; o < pt->n_owners; o++) {
                 int q = sw->stage_peers[s * R + (j + o) % R];
@@ -146,7 +146,7 @@ static void bf_uploads_settled(swarm *sw) {
                 continue;
             }
             int64_t bytes =
-                (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->pg_bytes_per_param);
+                (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->outer.pg_bytes_per_param);
             int any = 0;
             for (int o = 0; o < pt->n_owners; o++) {
                 if (!pt->owner_alive[o]) continue;
@@ -176,7 +176,7 @@ static void partition_available(swarm *sw, int s, int j, int by) {
     if (pt->available || pt->dead) return;
     pt->available = 1;
     pt->merged_by = by;
-    int64_t bytes = (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->weight_bytes_per_param);
+    int64_t bytes = (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->outer.weight_bytes_per_param);
     for (int r = 0; r < sw->R; r++) {
         peer *p = &sw->peers[sw->stage_peers[s * sw->R + r]];
         if (p->state == PEER_SYNCING && !p->sync.done)
@@ -206,9 +206,9 @@ static void bf_task_done(swarm *sw, peer *p) {
     swarm_emit(sw, p->id, SWARM_OTHER_NONE, SWARM_EV_MERGE, -1, 0, 0, t0, t1);
     partition *pt = part_at(sw, p->stage, j);
     if (!pt->available && !pt->dead) {
-        double mult = 1.0 + (sw->cfg->upload_momentum ? 1.0 : 0.0);
+        double mult = 1.0 + (sw->cfg->outer.upload_momentum ? 1.0 : 0.0);
         int64_t bytes = (int64_t)ceil((double)part_params(sw, p->stage, j) *
-                                      sw->cfg->weight_bytes_per_param * mult);
+                                      sw->cfg->outer.weight_bytes_per_param * mult);
         xfer_start(sw, &XK_UPLOAD_MERGED, p->id, -2, bytes, -1, j);
     }
     swarm_acct_enter(sw, p);
@@ -219,7 +219,7 @@ static void bf_peer_down(swarm *sw, peer *p) {
     if (!swarm_sync_in_phase(sw)) return;
     mbq_clear(&p->sync.merge_q);
     if (sw->ph.phase == SWARM_PHASE_MERGING) {
-        for (int j = 0; j < sw->cfg->partitions; j++) {
+        for (int j = 0; j < sw->cfg->outer.partitions; j++) {
             partition *pt = part_at(sw, p->stage, j);
             for (int o = 0; o < pt->n_owners; o++)
                 if (pt->owners[o] == p->id) owner_gone(sw, p->stage, j, o);
@@ -236,7 +236,7 @@ static void bf_live_stage(swarm *sw, int s, int *subs, int *n_subs, int *part_ok
         if (p->sync.uploaded) subs[ns++] = p->id;
     }
     *n_subs = ns;
-    *n_parts = sw->cfg->partitions;
+    *n_parts = sw->cfg->outer.partitions;
     for (int j = 0; j < *n_parts; j++) part_ok[j] = part_at(sw, s, j)->available;
 }
 

@@ -25,7 +25,7 @@ static const swarm_xfer_kind XK_DOWNLOAD_UPDATE = {"download update", SWARM_EV_D
 
 /* Each peer fetches every other submitter's pseudo-gradient. */
 static void st_uploads_settled(swarm *sw) {
-    int64_t bytes = (int64_t)ceil((double)sw->stage_params[0] * sw->cfg->pg_bytes_per_param);
+    int64_t bytes = (int64_t)ceil((double)sw->stage_params[0] * sw->cfg->outer.pg_bytes_per_param);
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         if (p->state != PEER_SYNCING || p->sync.done) continue;

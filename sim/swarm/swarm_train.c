@@ -240,10 +240,10 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
             secs = 0;
         }
     } else if (kind == TASK_OPTIMIZER) { /* memory-bound: bytes / (memory bandwidth x efficiency) */
-        double bytes = (double)sw->stage_params[p->stage] * sw->cfg->opt_bytes_per_param;
-        secs = bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->efficiency[kk] * p->speed_fault);
+        double bytes = (double)sw->stage_params[p->stage] * sw->cfg->compute.opt_bytes_per_param;
+        secs = bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->compute.efficiency[kk] * p->speed_fault);
     } else {
-        secs = flops / (swarm_peer_peak(sw, p) * sw->cfg->efficiency[kk] * p->speed_fault);
+        secs = flops / (swarm_peer_peak(sw, p) * sw->cfg->compute.efficiency[kk] * p->speed_fault);
     }
     swarm_start_gpu_task(sw, p, &swarm_train_pipeline, kind, mb, flops, secs);
 }

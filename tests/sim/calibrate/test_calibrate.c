@@ -73,14 +73,14 @@ START_TEST(test_profile_drives_swarm) {
     double eff[SIM_EFF_KINDS] = {0.4, 0.2, 0.8, 0.5, 0.25};
     swarm_config c;
     scenario_to_swarm(&sc, eff, &c);
-    ck_assert_double_eq_tol(c.efficiency[KM_TASK_FORWARD], 0.4, 1e-12);
-    ck_assert_double_eq_tol(c.efficiency[KM_TASK_BACKWARD], 0.2, 1e-12);
+    ck_assert_double_eq_tol(c.compute.efficiency[KM_TASK_FORWARD], 0.4, 1e-12);
+    ck_assert_double_eq_tol(c.compute.efficiency[KM_TASK_BACKWARD], 0.2, 1e-12);
     /* one recompute at 0.8 plus two forwards' worth of backward at 0.2 */
-    ck_assert_double_eq_tol(c.efficiency[KM_TASK_BACKWARD_RECOMPUTE], 3.0 / (1 / 0.8 + 2 / 0.2),
+    ck_assert_double_eq_tol(c.compute.efficiency[KM_TASK_BACKWARD_RECOMPUTE], 3.0 / (1 / 0.8 + 2 / 0.2),
                             1e-12);
-    ck_assert_double_eq_tol(c.efficiency[KM_TASK_LAST_FUSED], 3.0 / (1 / 0.4 + 2 / 0.2), 1e-12);
-    ck_assert_double_eq_tol(c.efficiency[KM_TASK_OPTIMIZER], 0.5, 1e-12);
-    ck_assert_double_eq_tol(c.merge_efficiency, 0.25, 1e-12);
+    ck_assert_double_eq_tol(c.compute.efficiency[KM_TASK_LAST_FUSED], 3.0 / (1 / 0.4 + 2 / 0.2), 1e-12);
+    ck_assert_double_eq_tol(c.compute.efficiency[KM_TASK_OPTIMIZER], 0.5, 1e-12);
+    ck_assert_double_eq_tol(c.compute.merge_efficiency, 0.25, 1e-12);
     swarm_config_free(&c);
     sim_scenario_free(&sc);
 }

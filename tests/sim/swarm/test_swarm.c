@@ -64,14 +64,14 @@ static void make(fixture *f, int S, int R) {
         p->speed = 1.0;
         p->mem_bw = 1e12;
     }
-    c->n_regions = 1;
+    c->net.n_regions = 1;
     f->lat[0] = 0.010;
-    c->latency_s = f->lat;
-    c->storage_up_bps = c->storage_down_bps = 10e9;
-    for (int k = 0; k < KM_TASK_KINDS; k++) c->efficiency[k] = 0.5;
-    c->merge_efficiency = 0.5;
-    c->opt_bytes_per_param = 30;
-    c->merge_bytes_per_param = 10;
+    c->net.latency_s = f->lat;
+    c->net.storage_up_bps = c->net.storage_down_bps = 10e9;
+    for (int k = 0; k < KM_TASK_KINDS; k++) c->compute.efficiency[k] = 0.5;
+    c->compute.merge_efficiency = 0.5;
+    c->compute.opt_bytes_per_param = 30;
+    c->compute.merge_bytes_per_param = 10;
     c->H = 2;
     c->accum = 4;
     c->cache_capacity = 4;
@@ -83,13 +83,13 @@ static void make(fixture *f, int S, int R) {
     c->max_sim_s = 30 * 86400.0;
     c->training = "pipeline";
     c->sync = "iota-butterfly";
-    c->pg_bytes_per_param = 2;
-    c->weight_bytes_per_param = 2;
-    c->partitions = 2 * R;
-    c->owners = R < 2 ? R : 2;
-    c->upload_quorum = 0.8;
-    c->merge_quorum = 0.9;
-    c->upload_timeout_s = 600;
+    c->outer.pg_bytes_per_param = 2;
+    c->outer.weight_bytes_per_param = 2;
+    c->outer.partitions = 2 * R;
+    c->outer.owners = R < 2 ? R : 2;
+    c->outer.upload_quorum = 0.8;
+    c->outer.merge_quorum = 0.9;
+    c->outer.upload_timeout_s = 600;
     c->seed = 42;
     c->mfu_window_s = 3600;
     c->sample_s = 10;
@@ -117,7 +117,7 @@ START_TEST(test_two_stage_closed_form) {
     make(&f, 2, 1);
     swarm_config *c = &f.c;
     c->cache_capacity = 1;
-    c->opt_bytes_per_param = 0;
+    c->compute.opt_bytes_per_param = 0;
     c->sync = "ring"; /* one peer per stage: nothing to reduce */
     c->cycles_target = 1;
     c->H = 3;
