@@ -19,7 +19,7 @@ sim/swarm:netmodel kernels sim/base sim/metrics
 sim/live:netmodel kernels sim/base sim/metrics sim/swarm
 sim/scenario:netmodel kernels sim/base
 sim/flows:netmodel sim/base
-sim/calibrate:netmodel kernels sim/base sim/metrics sim/scenario sim/swarm sim/run sim/live
+sim/calibrate:netmodel kernels sim/base sim/metrics sim/scenario
 sim/trace:netmodel kernels sim/base sim/metrics sim/swarm sim/live
 sim/run:netmodel kernels sim/base sim/metrics sim/scenario sim/swarm sim/live sim/trace sim/calibrate
 sim/sweep:netmodel kernels sim/base sim/metrics sim/scenario sim/run sim/trace
