@@ -24,7 +24,8 @@
 #                (nvidia-smi 5 + 5, torch import 15)
 #   phase A, correctness, side by side with the ResBM study (so the GPU is shared: nothing
 #   here is a speed figure; ResBM's tokens/s is not one either)
-#     (a) test_cuda_vs_cpu   every op, CUDA vs CPU (SKIP = FAIL)      10        35
+#     (a) test_cuda_vs_cpu   every op, CUDA vs CPU (SKIP = FAIL)       7        30
+#         test_cuda_stage    whole stages, CUDA vs CPU                 3        15
 #         test_backend_load  (forks; a CUDA context per test)          5        15
 #     (b) memcheck   compute-sanitizer --tool memcheck test_cuda_vs_cpu 40        65
 #                    (a refusal of the device is recorded as such; what
@@ -96,7 +97,7 @@ say() { echo "gpu-all: $*" | tee -a "$log"; }
 
 # the timeouts of the table above (any set in the environment wins)
 : "${TIMEOUT_unpack:=15}" "${TIMEOUT_build_plugin:=120}"
-: "${TIMEOUT_test_cuda_vs_cpu:=35}" "${TIMEOUT_test_backend_load:=15}" "${TIMEOUT_memcheck:=65}"
+: "${TIMEOUT_test_cuda_vs_cpu:=30}" "${TIMEOUT_test_cuda_stage:=15}" "${TIMEOUT_test_backend_load:=15}" "${TIMEOUT_memcheck:=65}"
 : "${TIMEOUT_slots_gpus1:=20}" "${TIMEOUT_slots_gpus2:=20}" "${TIMEOUT_slots_run_key:=20}"
 : "${TIMEOUT_resbm:=175}"
 : "${TIMEOUT_bench_kernels_orion:=65}" "${TIMEOUT_bench_torch_orion:=40}" "${TIMEOUT_calibrate:=45}"
@@ -105,7 +106,7 @@ say() { echo "gpu-all: $*" | tee -a "$log"; }
 : "${TIMEOUT_bench_kernels_llama3b:=20}" "${TIMEOUT_bench_torch_llama3b:=20}"
 : "${TIMEOUT_bench_kernels_small:=15}" "${TIMEOUT_bench_torch_small:=15}"
 : "${TIMEOUT_compare:=5}"
-export TIMEOUT_unpack TIMEOUT_build_plugin TIMEOUT_test_cuda_vs_cpu TIMEOUT_test_backend_load \
+export TIMEOUT_unpack TIMEOUT_build_plugin TIMEOUT_test_cuda_vs_cpu TIMEOUT_test_cuda_stage TIMEOUT_test_backend_load \
     TIMEOUT_memcheck TIMEOUT_slots_gpus1 TIMEOUT_slots_gpus2 TIMEOUT_slots_run_key TIMEOUT_resbm \
     TIMEOUT_bench_kernels_orion TIMEOUT_bench_torch_orion TIMEOUT_calibrate \
     TIMEOUT_bench_kernels_llama8b TIMEOUT_bench_torch_llama8b TIMEOUT_bench_kernels_llama1b \

@@ -18,7 +18,7 @@
 #
 # Steps (default: all, in this order):
 #   info       nvidia-smi, nvcc and torch versions
-#   test       test_cuda_vs_cpu and test_backend_load (a SKIP counts as a failure here:
+#   test       test_cuda_vs_cpu, test_cuda_stage and test_backend_load (a SKIP counts as a failure here:
 #              the CUDA backend must open on a GPU machine)
 #   memcheck   test_cuda_vs_cpu (or $MEMCHECK_TEST) under compute-sanitizer --tool memcheck
 #              (if installed; where it refuses the device the step says so and is
@@ -195,7 +195,7 @@ run_step() {
 BUNDLE=${BUNDLE:-build/bundle}
 BUNDLE_MADE=$BUNDLE
 TARBALL=${TARBALL:-build/gpu-bundle.tar.xz}
-PACKED="orionsim bench_kernels bench_live tests/test_cuda_vs_cpu tests/test_backend_load"
+PACKED="orionsim bench_kernels bench_live tests/test_cuda_vs_cpu tests/test_cuda_stage tests/test_backend_load"
 
 # Makefile note: the objects of tests/ and tools/ are intermediate files of a chain of
 # pattern rules, so make deletes them after linking, and the bundle's own link lines,
@@ -405,14 +405,16 @@ step_info() {
 }
 
 step_test() {
-    t=$(bin tests/test_cuda_vs_cpu)
-    if [ -z "$t" ]; then missing test_cuda_vs_cpu tests/test_cuda_vs_cpu
-    elif run_step test_cuda_vs_cpu "$t"; then
-        if grep -q '^SKIP' "$OUT/test_cuda_vs_cpu.txt"; then
-            note "test_cuda_vs_cpu skipped: the CUDA backend did not open (see $OUT/test_cuda_vs_cpu.txt)"
-            record test_cuda_vs_cpu "FAIL (skipped: CUDA backend did not open)"
+    for name in test_cuda_vs_cpu test_cuda_stage; do
+        t=$(bin tests/$name)
+        if [ -z "$t" ]; then missing $name tests/$name
+        elif run_step $name "$t"; then
+            if grep -q '^SKIP' "$OUT/$name.txt"; then
+                note "$name skipped: the CUDA backend did not open (see $OUT/$name.txt)"
+                record $name "FAIL (skipped: CUDA backend did not open)"
+            fi
         fi
-    fi
+    done
     b=$(bin tests/test_backend_load)
     if [ -z "$b" ]; then missing test_backend_load tests/test_backend_load
     else run_step test_backend_load "$b"
