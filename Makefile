@@ -1,6 +1,7 @@
 # orionsim build.
 #
-#   make              build build/orionsim (+ the CUDA plugin when nvcc is found)
+#   make              build build/orionsim (+ the CUDA plugin when nvcc is found, + the MPI
+#                     plugin of `sweep --mpi` when OpenMPI's mpicc is found)
 #   make test         check the layers, build and run every Check test (tests/**/test_*.c)
 #   make check-layers which folder may include which (tools/check-layers.sh)
 #   make test-san     the same suite under AddressSanitizer + UBSan (build/san/)
@@ -10,7 +11,8 @@
 #   make bundle       build/bundle/: orionsim with non-CUDA libraries linked statically,
 #                     for GPU machines that lack Debian's HDF5/libconfig
 #
-# Knobs: CUDA=0 forces a CPU-only build (default: auto-detect nvcc); WERROR=1 turns
+# Knobs: CUDA=0 forces a CPU-only build (default: auto-detect nvcc); MPI=0 leaves the MPI
+# plugin out (default: auto-detect mpicc); WERROR=1 turns
 # warnings into errors (CI sets it); SAN=1 builds with sanitizers; BUILD=dir moves outputs.
 #
 # Every module is picked up by wildcard: a new .c file in netmodel/, kernels/ or sim/
@@ -24,6 +26,10 @@ ifeq ($(origin CUDA),undefined)
   CUDA := $(if $(NVCC),1,0)
 endif
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90
+MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+ifeq ($(origin MPI),undefined)
+  MPI := $(if $(MPICC),1,0)
+endif
 
 PKGS      := hdf5 libconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
@@ -66,9 +72,15 @@ LIBSIM := $(BUILD)/libsim.a
 BIN    := $(BUILD)/orionsim
 PLUGIN := $(BUILD)/liborionsim-cuda.so
 
+MPI_PLUGIN := $(BUILD)/liborionsim-mpi.so
+MPI_SRC    := $(wildcard sim/sweep/mpi/*.c)
+
 ALL := $(BIN) $(T_BIN)
 ifeq ($(CUDA),1)
   ALL += $(PLUGIN)
+endif
+ifeq ($(MPI),1)
+  ALL += $(MPI_PLUGIN)
 endif
 
 .PHONY: all test check-layers test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
@@ -129,6 +141,21 @@ $(BUILD)/obj/%.o: %.cu
 $(PLUGIN): $(CU_OBJ)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(NVCC) -shared $(CUDA_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcudart
+
+# MPI plugin of `orionsim sweep --mpi` (sim/sweep/sweep_mpi.h): the only code built with
+# mpicc, opened with dlopen, so build/orionsim never links libmpi. The loader learns
+# whether it exists from ORIONSIM_HAVE_MPI_BUILD; the stamp rebuilds it when MPI changes.
+MPI_STAMP := $(BUILD)/.mpi-$(MPI)
+$(MPI_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.mpi-* && touch $@
+$(BUILD)/obj/sim/sweep/sweep_mpi_load.o: CFLAGS += -DORIONSIM_HAVE_MPI_BUILD=$(MPI)
+$(BUILD)/obj/sim/sweep/sweep_mpi_load.o: $(MPI_STAMP)
+$(MPI_PLUGIN): $(MPI_SRC) sim/sweep/sweep_mpi.h sim/sweep/sweep_pool.h
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  MPICC   $@")
+	$(Q)$(MPICC) -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	  -Wmissing-prototypes -D_POSIX_C_SOURCE=200809L $(if $(filter 1,$(WERROR)),-Werror) -I. \
+	  -fPIC -shared -o $@ $(MPI_SRC)
 
 # ---- tests -------------------------------------------------------------------------
 deps:

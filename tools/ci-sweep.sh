@@ -8,7 +8,11 @@
 # 2. runs the Orion, INTELLECT-1 and Covenant-72B scenarios (`orionsim run -q`);
 # 3. renders the figures: heat maps of the sweep, and utilisation / MFU / timeline /
 #    uploads of the three runs side by side;
-# 4. asserts: every point ok; utilisation rises with H for each ratio; uncompressed
+# 4. shards and MPI: a 6-point grid of scenarios/tiny.cfg run by one process, as 3 shards
+#    through tools/slurm-sweep.sh (Slurm's array variables set by hand) joined with
+#    `orionsim sweep-merge`, and with `mpirun -n 3 ... --mpi` (skipped, saying so, without
+#    mpirun or the MPI plugin): all three files must hold the same rows (tools/sweep-rows.sh);
+# 5. asserts: every point ok; utilisation rises with H for each ratio; uncompressed
 #    activations (ratio 1) give fewer tokens/s than 64x for each H (Orion's links); every
 #    figure is a valid PNG (signature, IHDR dimensions, more than 5 KB).
 # Everything goes to build/ci/ (CI_DIR overrides; ORIONSIM the binary). Exit 0 when all
@@ -32,6 +36,38 @@ step "sweep H x ratio on scenarios/orion-100b.cfg"
     --vary training.H=1,10,100 --vary compression.ratio=1,16,64 \
     --set training.cycles=1 --set training.accum=20 --set training.min_local_steps=1 ||
     fail "orionsim sweep exited with status $?"
+
+# ---- shards and MPI give the single-process rows ----------------------------------------
+SMALL="--vary training.H=1,2,3 --vary compression.ratio=4,8"
+step "shards and MPI on a 6-point grid of scenarios/tiny.cfg"
+# shellcheck disable=SC2086
+"$BIN" sweep scenarios/tiny.cfg -q -j 2 -o "$OUT/small.h5" $SMALL ||
+    fail "orionsim sweep (small grid) exited with status $?"
+sh tools/sweep-rows.sh "$OUT/small.h5" >"$OUT/small.rows" || fail "cannot dump $OUT/small.h5"
+for i in 0 1 2; do
+    # shellcheck disable=SC2086
+    SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_COUNT=3 ORIONSIM=$BIN \
+        sh tools/slurm-sweep.sh "$OUT/shards" scenarios/tiny.cfg $SMALL -q ||
+        fail "tools/slurm-sweep.sh (task $i of 3) exited with status $?"
+done
+"$BIN" sweep-merge "$OUT/small-merged.h5" "$OUT"/shards/shard-*-of-3.h5 -q ||
+    fail "orionsim sweep-merge exited with status $?"
+sh tools/sweep-rows.sh "$OUT/small-merged.h5" | cmp -s - "$OUT/small.rows" ||
+    fail "the merged shards differ from the single-process sweep ($OUT/small-merged.h5, $OUT/small.h5)"
+step "  3 shards merged: the same rows as one process"
+if ! command -v mpirun >/dev/null 2>&1; then
+    step "  MPI: SKIPPED (no mpirun; install openmpi-bin libopenmpi-dev and rebuild)"
+elif [ ! -f "$(dirname "$BIN")/liborionsim-mpi.so" ]; then
+    step "  MPI: SKIPPED ($(dirname "$BIN")/liborionsim-mpi.so not built: no mpicc, or MPI=0)"
+else
+    # shellcheck disable=SC2086
+    mpirun --allow-run-as-root --oversubscribe -n 3 "$BIN" sweep scenarios/tiny.cfg --mpi -q \
+        -o "$OUT/small-mpi.h5" $SMALL >"$OUT/mpirun.log" 2>&1 ||
+        fail "mpirun -n 3 orionsim sweep --mpi exited with status $? (log: $OUT/mpirun.log)"
+    sh tools/sweep-rows.sh "$OUT/small-mpi.h5" | cmp -s - "$OUT/small.rows" ||
+        fail "the MPI sweep differs from the single-process sweep ($OUT/small-mpi.h5, $OUT/small.h5)"
+    step "  mpirun -n 3 --mpi: the same rows as one process"
+fi
 
 for s in orion-100b intellect-1 covenant-72b; do
     step "run scenarios/$s.cfg"

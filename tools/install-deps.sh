@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs what orionsim needs on Debian 12, if something is missing.
+# Installs what orionsim needs on Debian 12, if something is missing (OpenMPI: the MPI
+# plugin of `orionsim sweep --mpi`, built when mpicc is found).
 # Quiet and fast when everything is already there. As root it uses apt; otherwise it
 # names the missing packages and stops.
 set -u
-PKGS="build-essential pkg-config libhdf5-dev hdf5-tools check libsubunit-dev gnuplot-nox libconfig-dev libopenblas-dev valgrind"
+PKGS="build-essential pkg-config libhdf5-dev hdf5-tools check libsubunit-dev gnuplot-nox libconfig-dev libopenblas-dev valgrind openmpi-bin libopenmpi-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

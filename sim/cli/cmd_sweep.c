@@ -12,6 +12,7 @@
 
 #include "sim/cli/commands.h"
 #include "sim/sweep/sweep.h"
+#include "sim/sweep/sweep_spec.h"
 #include "sim/base/util.h"
 
 #define MAX_ARGS 256
@@ -38,6 +39,12 @@ static void usage(FILE *f) {
             "  --traces DIR        also write each point's full trace to DIR\n"
             "  --colocated         also run each point's co-located baseline (speed_vs_colocated)\n"
             "  --force             replace FILE when it holds a different sweep\n"
+            "  --shard I/N         run only shard I of N (0 <= I < N): the points g of the grid\n"
+            "                      with g mod N = I, into FILE of their own; join the N files\n"
+            "                      with orionsim sweep-merge (tools/slurm-sweep.sh: Slurm arrays)\n"
+            "  --mpi               under mpirun: rank 0 writes FILE, the other ranks run the\n"
+            "                      points one at a time as they become free (needs the MPI\n"
+            "                      plugin, built when mpicc is found); not with -j\n"
             "  -q, --quiet         no progress lines\n"
             "  -h, --help          this text\n\n"
             "Then: orionsim plot FILE   (heat maps)\n"
@@ -55,6 +62,7 @@ int cmd_sweep(int argc, char **argv) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.jobs = cores > 0 ? (int)cores : 1;
     o.progress = 1;
+    const char *jobs_given = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -96,6 +104,7 @@ int cmd_sweep(int argc, char **argv) {
                 return EXIT_INPUT;
             }
             o.jobs = (int)v;
+            jobs_given = a;
         } else if (!strcmp(a, "--traces")) {
             if (!more) {
                 fprintf(stderr, "orionsim sweep: --traces needs a directory\n");
@@ -106,6 +115,18 @@ int cmd_sweep(int argc, char **argv) {
             o.colocated = 1;
         } else if (!strcmp(a, "--force")) {
             o.force = 1;
+        } else if (!strcmp(a, "--shard")) {
+            char serr[256];
+            if (!more) {
+                fprintf(stderr, "orionsim sweep: --shard needs I/N (e.g. 0/4)\n");
+                return EXIT_INPUT;
+            }
+            if (sweep_shard_parse(argv[++i], &o.shard_index, &o.shard_count, serr, sizeof serr)) {
+                fprintf(stderr, "orionsim sweep: %s\n", serr);
+                return EXIT_INPUT;
+            }
+        } else if (!strcmp(a, "--mpi")) {
+            o.mpi = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.progress = 0;
         } else if (a[0] == '-') {
@@ -128,6 +149,13 @@ int cmd_sweep(int argc, char **argv) {
         usage(stderr);
         return EXIT_INPUT;
     }
+    if (o.mpi && jobs_given) {
+        fprintf(stderr,
+                "orionsim sweep: %s with --mpi: each MPI rank runs one point at a time; "
+                "start more ranks (mpirun -n N) instead\n",
+                jobs_given);
+        return EXIT_INPUT;
+    }
     o.vary = vary;
     o.n_vary = n_vary;
     o.sets = sets;
@@ -142,6 +170,7 @@ int cmd_sweep(int argc, char **argv) {
     char err[2048] = "";
     int rc = sweep_run(&o, &st, err, sizeof err);
     sigaction(SIGINT, &old, NULL);
+    if (st.rank > 0) return rc; /* --mpi: rank 0 reports for every rank */
     if (rc == EXIT_INPUT) {
         fprintf(stderr, "orionsim sweep: %s\n", err);
         return rc;

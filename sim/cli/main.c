@@ -22,6 +22,8 @@ static const struct command commands[] = {
     {"flows", cmd_flows, "simulate a set of flows on the network model alone (CSV out)"},
     {"report", cmd_report, "print a trace's run summary beside the published figures"},
     {"sweep", cmd_sweep, "run a scenario over a grid of --vary values (one summary row per point)"},
+    {"sweep-merge", cmd_sweep_merge,
+     "join the shard files of a sweep (sweep --shard I/N) into one sweep file"},
     {"plot", cmd_plot, "render a trace's or a sweep's figures with gnuplot (PNG and SVG)"},
     {"export-trace", cmd_export_trace, "write a trace's events as Chrome/Perfetto trace JSON"},
     {"data", cmd_data, "make token shards (llm.c .bin) for live runs: the Brown corpus, any text"},
@@ -34,7 +36,7 @@ static void usage(FILE *f) {
                "       orionsim --version\n\n"
                "commands:\n");
     for (size_t i = 0; i < n_commands; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit codes: 0 ok, 1 run failure, 2 bad input\n");
 }
 

@@ -15,6 +15,7 @@
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_schema.h"
 #include "sim/sweep/sweep_file.h"
+#include "sim/sweep/sweep_mpi.h"
 #include "sim/sweep/sweep_pool.h"
 #include "sim/sweep/sweep_spec.h"
 #include "sim/base/util.h"
@@ -101,6 +102,10 @@ typedef struct {
     int tty;
     int write_failed;
     char werr[512];
+    int workers;              /* processes running points at a time (progress ETA) */
+    size_t grid_points;       /* the whole grid (n_grid is this shard's share of it) */
+    const sweep_mpi_ops *mpi; /* --mpi, else NULL */
+    int rank, ranks;
 } sweep_ctx;
 
 /* Copy a message into a fixed field, cut to fit. */
@@ -168,6 +173,40 @@ static void job_run(size_t job, void *vctx, void *vres) {
     free(sets);
 }
 
+/* An MPI worker rank runs its point in a forked process, like a -j worker, so that a
+ * crash fails the point and not the rank; a failure travels in the result. */
+typedef struct {
+    sweep_ctx *c;
+    job_result *r;
+} mpi_capture;
+
+static void mpi_child_run(size_t job, void *vcap, void *vres) {
+    job_run(job, ((mpi_capture *)vcap)->c, vres);
+}
+
+static void mpi_captured(size_t job, int ok, const void *vres, const char *why, void *vcap) {
+    (void)job;
+    mpi_capture *cap = vcap;
+    if (ok) {
+        memcpy(cap->r, vres, sizeof *cap->r);
+    } else {
+        snprintf(cap->r->status, sizeof cap->r->status, "failed");
+        set_text(cap->r->error, sizeof cap->r->error, why && *why ? why : "the worker failed");
+    }
+}
+
+static void mpi_job_run(size_t job, void *vctx, void *vres) {
+    sweep_ctx *c = vctx;
+    job_result *r = vres;
+    mpi_capture cap = {c, r};
+    char perr[512] = "";
+    snprintf(r->status, sizeof r->status, "failed");
+    set_text(r->error, sizeof r->error, "the point did not run");
+    if (sweep_pool_run(&job, 1, 1, sizeof *r, mpi_child_run, mpi_captured, &cap, c->o->stop_flag,
+                       perr, sizeof perr))
+        set_text(r->error, sizeof r->error, perr);
+}
+
 static void progress(sweep_ctx *c, int final) {
     if (!c->o->progress) return;
     double el = now_wall() - c->t0;
@@ -175,7 +214,7 @@ static void progress(sweep_ctx *c, int final) {
     /* ETA: the mean run time of the points finished ok (failures are instant) times the
      * points left, shared by the workers */
     if (c->n_ok && c->done < c->to_run) {
-        size_t left = c->to_run - c->done, w = (size_t)(c->o->jobs < 1 ? 1 : c->o->jobs);
+        size_t left = c->to_run - c->done, w = (size_t)(c->workers < 1 ? 1 : c->workers);
         double rounds = (double)((left + w - 1) / w);
         snprintf(eta, sizeof eta, ", ETA %.0f s", c->ok_wall / (double)c->n_ok * rounds);
     }
@@ -280,42 +319,6 @@ static void fill_loss_gaps(sweep_ctx *c) {
     free(keys);
 }
 
-/* Compare an existing file with this sweep. NULL if it matches, else why not (static). */
-static const char *mismatch(const sweep_meta *old, const sweep_meta *now, char *buf, size_t n) {
-    int keys_eq = old->n_keys == now->n_keys;
-    for (size_t i = 0; keys_eq && i < now->n_keys; i++)
-        keys_eq = !strcmp(old->keys[i], now->keys[i]);
-    if (!keys_eq) {
-        size_t at = (size_t)snprintf(buf, n, "its --vary keys are (");
-        for (size_t i = 0; i < old->n_keys && at < n; i++)
-            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? ", " : "", old->keys[i]);
-        if (at < n) at += (size_t)snprintf(buf + at, n - at, "), now (");
-        for (size_t i = 0; i < now->n_keys && at < n; i++)
-            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? ", " : "", now->keys[i]);
-        if (at < n) snprintf(buf + at, n - at, ")");
-        return buf;
-    }
-    if (strcmp(old->scenario_hash, now->scenario_hash)) {
-        snprintf(buf, n, "it was made from other scenario files (%s, hash %s; now %s)",
-                 old->scenario_path, old->scenario_hash, now->scenario_hash);
-        return buf;
-    }
-    int sets_eq = old->n_sets == now->n_sets;
-    for (size_t i = 0; sets_eq && i < now->n_sets; i++)
-        sets_eq = !strcmp(old->sets[i], now->sets[i]);
-    if (!sets_eq) {
-        size_t at = (size_t)snprintf(buf, n, "its --set arguments were [");
-        for (size_t i = 0; i < old->n_sets && at < n; i++)
-            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? " " : "", old->sets[i]);
-        if (at < n) at += (size_t)snprintf(buf + at, n - at, "], now [");
-        for (size_t i = 0; i < now->n_sets && at < n; i++)
-            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? " " : "", now->sets[i]);
-        if (at < n) snprintf(buf + at, n - at, "]");
-        return buf;
-    }
-    return NULL;
-}
-
 /* Fill the grid rows from an existing file (finished points) and append its other rows.
  * Returns EXIT_OK, or EXIT_INPUT with err. */
 static int merge_old(sweep_ctx *c, const sweep_meta *now, char *err, size_t errlen) {
@@ -333,7 +336,7 @@ static int merge_old(sweep_ctx *c, const sweep_meta *now, char *err, size_t errl
         return EXIT_INPUT;
     }
     char why[1024];
-    if (mismatch(&old, now, why, sizeof why)) {
+    if (sweep_meta_mismatch(&old, now, why, sizeof why)) {
         int rc = EXIT_OK;
         if (!o->force) {
             snprintf(err, errlen,
@@ -399,43 +402,19 @@ static char *hex64(uint64_t h) {
     return s;
 }
 
-static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t errlen) {
+/* Rank 0: the grid rows merged with an existing file, written to a new file that
+ * replaces the old one. */
+static int prepare_file(sweep_ctx *c, const sweep_meta *meta, char *err, size_t errlen) {
     const sweep_opts *o = c->o;
-    sweep_stats *st = c->st;
-    sweep_meta now;
-    memset(&now, 0, sizeof now);
-    uint64_t h = SWEEP_FNV_INIT;
-    for (int i = 0; i < sc->n_sources; i++)
-        h = sweep_fnv1a(h, sc->sources[i].text, strlen(sc->sources[i].text) + 1);
-    now.scenario_path = xstrdup(o->scenario);
-    now.scenario_name = xstrdup(sc->name);
-    now.scenario_text = xstrdup(sc->n_sources ? sc->sources[0].text : "");
-    now.scenario_hash = hex64(h);
-    now.n_keys = c->n_axes;
-    now.vary = xcalloc(c->n_axes ? c->n_axes : 1, sizeof *now.vary);
-    now.keys = xcalloc(c->n_axes ? c->n_axes : 1, sizeof *now.keys);
-    for (size_t k = 0; k < c->n_axes; k++) {
-        now.vary[k] = xstrdup(c->axes[k].spec);
-        now.keys[k] = xstrdup(c->axes[k].key);
-    }
-    now.n_sets = o->n_sets;
-    now.sets = xcalloc(o->n_sets ? o->n_sets : 1, sizeof *now.sets);
-    for (size_t i = 0; i < o->n_sets; i++) now.sets[i] = xstrdup(o->sets[i]);
-
-    int rc = merge_old(c, &now, err, errlen);
-    if (rc) {
-        sweep_meta_free(&now);
-        return rc;
-    }
+    int rc = merge_old(c, meta, err, errlen);
+    if (rc) return rc;
     if (sim_mkdir_parent(o->output)) {
         snprintf(err, errlen, "%s: cannot create its directory: %s", o->output, strerror(errno));
-        sweep_meta_free(&now);
         return EXIT_RUN;
     }
     if (o->traces_dir && sim_mkdir_p(o->traces_dir)) {
         snprintf(err, errlen, "--traces %s: cannot create the directory: %s", o->traces_dir,
                  strerror(errno));
-        sweep_meta_free(&now);
         return EXIT_RUN;
     }
     /* Write the whole table to a new file, then move it over the old one. */
@@ -443,8 +422,7 @@ static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t er
     char *tmp = xmalloc(tl);
     snprintf(tmp, tl, "%s.tmp-%ld", o->output, (long)getpid());
     char werr[512];
-    c->w = sweep_file_create(tmp, &now, c->pts, c->n_rows, werr, sizeof werr);
-    sweep_meta_free(&now);
+    c->w = sweep_file_create(tmp, meta, c->pts, c->n_rows, werr, sizeof werr);
     if (!c->w) {
         snprintf(err, errlen, "%s: %s", tmp, werr);
         unlink(tmp);
@@ -459,19 +437,34 @@ static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t er
         return EXIT_RUN;
     }
     free(tmp);
+    return EXIT_OK;
+}
 
+/* Rank 0 (or the only process): run the pending points, write their rows, close. */
+static int run_points(sweep_ctx *c, char *err, size_t errlen) {
+    const sweep_opts *o = c->o;
+    sweep_stats *st = c->st;
     size_t *jobs = xcalloc(c->n_grid ? c->n_grid : 1, sizeof *jobs);
     for (size_t g = 0; g < c->n_grid; g++)
         if (!sweep_point_done(&c->pts[g])) jobs[c->to_run++] = g;
-    int workers = o->jobs < 1 ? 1 : o->jobs;
-    if (o->progress)
-        fprintf(stderr, "sweep: %zu points (%zu kept from %s, %zu to run) on %d worker%s\n",
-                c->n_grid, st->kept, o->output, c->to_run,
-                (size_t)workers < c->to_run ? workers : (int)(c->to_run ? c->to_run : 1),
-                workers > 1 && c->to_run > 1 ? "s" : "");
+    int use_mpi = c->mpi && c->ranks > 1;
+    int workers = use_mpi ? c->ranks - 1 : o->jobs < 1 ? 1 : o->jobs;
+    c->workers = workers;
+    if (o->progress) {
+        char shard[64] = "";
+        if (o->shard_count > 0)
+            snprintf(shard, sizeof shard, "shard %d/%d of %zu: ", o->shard_index, o->shard_count,
+                     c->grid_points);
+        int busy = (size_t)workers < c->to_run ? workers : (int)(c->to_run ? c->to_run : 1);
+        fprintf(stderr, "sweep: %s%zu points (%zu kept from %s, %zu to run) on %d %s%s\n", shard,
+                c->n_grid, st->kept, o->output, c->to_run, busy, use_mpi ? "MPI rank" : "worker",
+                busy > 1 ? "s" : "");
+    }
     char perr[512] = "";
-    int prc = sweep_pool_run(jobs, c->to_run, workers, sizeof(job_result), job_run, job_done, c,
-                             o->stop_flag, perr, sizeof perr);
+    int prc = use_mpi ? c->mpi->coordinate(jobs, c->to_run, sizeof(job_result), job_done, c,
+                                           o->stop_flag, perr, sizeof perr)
+                      : sweep_pool_run(jobs, c->to_run, workers, sizeof(job_result), job_run,
+                                       job_done, c, o->stop_flag, perr, sizeof perr);
     free(jobs);
     st->pending = 0;
     for (size_t g = 0; g < c->n_grid; g++)
@@ -505,6 +498,57 @@ static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t er
     return EXIT_OK;
 }
 
+static int run_loaded(sweep_ctx *c, const sim_scenario *sc, char *err, size_t errlen) {
+    const sweep_opts *o = c->o;
+    sweep_meta now;
+    memset(&now, 0, sizeof now);
+    uint64_t h = SWEEP_FNV_INIT;
+    for (int i = 0; i < sc->n_sources; i++)
+        h = sweep_fnv1a(h, sc->sources[i].text, strlen(sc->sources[i].text) + 1);
+    now.scenario_path = xstrdup(o->scenario);
+    now.scenario_name = xstrdup(sc->name);
+    now.scenario_text = xstrdup(sc->n_sources ? sc->sources[0].text : "");
+    now.scenario_hash = hex64(h);
+    now.n_keys = c->n_axes;
+    now.vary = xcalloc(c->n_axes ? c->n_axes : 1, sizeof *now.vary);
+    now.keys = xcalloc(c->n_axes ? c->n_axes : 1, sizeof *now.keys);
+    for (size_t k = 0; k < c->n_axes; k++) {
+        now.vary[k] = xstrdup(c->axes[k].spec);
+        now.keys[k] = xstrdup(c->axes[k].key);
+    }
+    now.n_sets = o->n_sets;
+    now.sets = xcalloc(o->n_sets ? o->n_sets : 1, sizeof *now.sets);
+    for (size_t i = 0; i < o->n_sets; i++) now.sets[i] = xstrdup(o->sets[i]);
+    if (o->shard_count > 0) {
+        now.shard_index = o->shard_index;
+        now.shard_count = o->shard_count;
+        now.grid_points = (int64_t)c->grid_points;
+    }
+
+    /* Rank 0 alone resumes and writes the file; the others wait for its verdict. */
+    int rc = c->rank ? EXIT_OK : prepare_file(c, &now, err, errlen);
+    sweep_meta_free(&now);
+    if (c->mpi) {
+        int all = c->mpi->max_int(rc);
+        if (all && !rc) {
+            snprintf(err, errlen, "rank 0 could not set up the sweep file (its message says why)");
+            rc = all;
+        }
+    }
+    if (rc) return rc;
+    if (c->rank) {
+        char werr[512] = "";
+        if (c->mpi->work(sizeof(job_result), mpi_job_run, c, werr, sizeof werr)) {
+            snprintf(err, errlen, "rank %d: %s", c->rank, werr);
+            return EXIT_RUN;
+        }
+        return EXIT_OK;
+    }
+    return run_points(c, err, errlen);
+}
+
+static int setup_and_run(sweep_ctx *cp, char *err, size_t errlen);
+
 int sweep_run(const sweep_opts *o, sweep_stats *st, char *err, size_t errlen) {
     memset(st, 0, sizeof *st);
     double t0 = now_wall();
@@ -514,12 +558,34 @@ int sweep_run(const sweep_opts *o, sweep_stats *st, char *err, size_t errlen) {
     c.st = st;
     c.t0 = t0;
     c.tty = isatty(STDERR_FILENO);
+    if (o->mpi) {
+        c.mpi = sweep_mpi_open(err, errlen);
+        if (!c.mpi) return EXIT_INPUT;
+        if (c.mpi->init(&c.rank, &c.ranks, err, errlen)) return EXIT_RUN;
+        st->rank = c.rank;
+    }
+    int rc = setup_and_run(&c, err, errlen);
+    if (c.mpi) c.mpi->finalize();
+    st->wall_s = now_wall() - t0;
+    return rc;
+}
+
+/* Every rank: the axes, the scenario, this process's share of the grid; then run. */
+static int setup_and_run(sweep_ctx *cp, char *err, size_t errlen) {
+    sweep_ctx c = *cp;
+    const sweep_opts *o = c.o;
+    sweep_stats *st = c.st;
     if (!o->n_vary) {
         snprintf(err, errlen, "no --vary given: a sweep needs at least one KEY=VALUES");
         return EXIT_INPUT;
     }
     c.axes = xcalloc(o->n_vary, sizeof *c.axes);
     int rc = EXIT_OK;
+    if (o->shard_count < 0 ||
+        (o->shard_count > 0 && (o->shard_index < 0 || o->shard_index >= o->shard_count))) {
+        snprintf(err, errlen, "--shard %d/%d: no such shard", o->shard_index, o->shard_count);
+        rc = EXIT_INPUT;
+    }
     for (size_t i = 0; i < o->n_vary && !rc; i++) {
         if (sweep_axis_parse(o->vary[i], &c.axes[i], err, errlen)) rc = EXIT_INPUT;
         else c.n_axes++;
@@ -536,18 +602,35 @@ int sweep_run(const sweep_opts *o, sweep_stats *st, char *err, size_t errlen) {
         if (rc) snprintf(err, errlen, "%s", lerr);
         loaded = !rc;
     }
+    if (c.mpi) {
+        /* every rank checks its own set-up (a scenario file missing on one node, say) */
+        if (rc && c.rank) fprintf(stderr, "orionsim sweep: rank %d: %s\n", c.rank, err);
+        int all = c.mpi->max_int(rc);
+        if (all && !rc)
+            snprintf(err, errlen, "another rank could not set the sweep up (its message says why)");
+        rc = all;
+    }
     if (!rc) {
         c.scenario_name = sc.name;
-        st->points = c.n_grid;
-        c.n_rows = c.n_grid;
-        c.pts = xcalloc(c.n_grid, sizeof *c.pts);
+        /* this process's share: the whole grid, or the points g with g mod N = I */
+        c.grid_points = c.n_grid;
+        size_t share = c.n_grid;
+        if (o->shard_count > 0) {
+            size_t n = (size_t)o->shard_count, i = (size_t)o->shard_index;
+            share = c.n_grid / n + (i < c.n_grid % n);
+        }
+        st->points = share;
+        c.n_grid = c.n_rows = share;
+        c.pts = xcalloc(share ? share : 1, sizeof *c.pts);
         size_t *vidx = xcalloc(c.n_axes, sizeof *vidx);
-        for (size_t g = 0; g < c.n_grid; g++) {
-            sweep_grid_point(c.axes, c.n_axes, g, vidx);
-            c.pts[g].params = xcalloc(c.n_axes, sizeof *c.pts[g].params);
+        size_t step = o->shard_count > 0 ? (size_t)o->shard_count : 1;
+        size_t g0 = o->shard_count > 0 ? (size_t)o->shard_index : 0;
+        for (size_t r = 0; r < share; r++) {
+            sweep_grid_point(c.axes, c.n_axes, g0 + r * step, vidx);
+            c.pts[r].params = xcalloc(c.n_axes, sizeof *c.pts[r].params);
             for (size_t k = 0; k < c.n_axes; k++)
-                sweep_value_set(&c.pts[g].params[k], c.axes[k].values[vidx[k]].text);
-            sweep_point_pending(&c.pts[g]);
+                sweep_value_set(&c.pts[r].params[k], c.axes[k].values[vidx[k]].text);
+            sweep_point_pending(&c.pts[r]);
         }
         free(vidx);
         rc = run_loaded(&c, &sc, err, errlen);
@@ -556,6 +639,5 @@ int sweep_run(const sweep_opts *o, sweep_stats *st, char *err, size_t errlen) {
     sweep_points_free(c.pts, c.n_rows, c.n_axes);
     for (size_t i = 0; i < c.n_axes; i++) sweep_axis_free(&c.axes[i]);
     free(c.axes);
-    st->wall_s = now_wall() - t0;
     return rc;
 }

@@ -21,6 +21,18 @@
  * training.max_sim_hours before its target (a collapsed pipeline, say) is "stopped": its
  * figures cover the part that ran, error says why, and it counts as finished. A point's result depends only on its
  * parameters (same scenario seed), never on the number of workers or their order.
+ *
+ * Shards (`--shard I/N`): the process runs the points g of the grid (row-major index)
+ * with g mod N = I and writes them, in grid order, to its own file, a sweep file with
+ * the root attributes shard_index, shard_count and grid_points; resume and failures work
+ * as above, and a shard file resumes only as the same shard. sweep_merge
+ * (sim/sweep/sweep_merge.h) joins the N files into the file one process would write.
+ *
+ * MPI (`--mpi`, under mpirun): every rank sets the sweep up; rank 0 resumes and writes
+ * the file and hands the points to be run to ranks 1..N-1 one at a time as they become
+ * idle (sim/sweep/sweep_mpi.h); each runs its point in a forked worker, so a point that
+ * fails or crashes is recorded as failed and its rank goes on. The rows are the same as
+ * without MPI. `jobs` is not used. Every rank returns the same exit code.
  */
 #ifndef SIM_SWEEP_H
 #define SIM_SWEEP_H
@@ -42,6 +54,9 @@ typedef struct {
     int force;               /* replace an existing file that does not match */
     int progress;            /* progress on stderr */
     volatile int *stop_flag; /* SIGINT; may be NULL */
+    int shard_index;         /* --shard I/N: only the points g with g mod N = I ... */
+    int shard_count;         /* ... (0: the whole grid); see "Shards" above */
+    int mpi;                 /* --mpi: the ranks of an MPI job share the points (sweep_mpi.h) */
 } sweep_opts;
 
 typedef struct {
@@ -52,6 +67,7 @@ typedef struct {
     size_t stopped; /* of those, stopped at the max_sim limit (not failures) */
     size_t pending; /* grid points left pending (interrupted) */
     double wall_s;  /* wall time of the whole sweep */
+    int rank;       /* MPI rank (0 without --mpi): only rank 0 writes the file and reports */
 } sweep_stats;
 
 /* EXIT_OK when every grid point is finished (ok or stopped); EXIT_RUN when some failed or the

@@ -76,6 +76,55 @@ void sweep_points_free(sweep_point *p, size_t n, size_t n_keys) {
     free(p);
 }
 
+/* "shard I/N" or "the whole grid". */
+static void shard_text(const sweep_meta *m, char *buf, size_t n) {
+    if (m->shard_count > 0) snprintf(buf, n, "shard %d/%d", m->shard_index, m->shard_count);
+    else snprintf(buf, n, "the whole grid");
+}
+
+const char *sweep_meta_mismatch(const sweep_meta *old, const sweep_meta *now, char *buf, size_t n) {
+    int keys_eq = old->n_keys == now->n_keys;
+    for (size_t i = 0; keys_eq && i < now->n_keys; i++)
+        keys_eq = !strcmp(old->keys[i], now->keys[i]);
+    if (!keys_eq) {
+        size_t at = (size_t)snprintf(buf, n, "its --vary keys are (");
+        for (size_t i = 0; i < old->n_keys && at < n; i++)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? ", " : "", old->keys[i]);
+        if (at < n) at += (size_t)snprintf(buf + at, n - at, "), now (");
+        for (size_t i = 0; i < now->n_keys && at < n; i++)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? ", " : "", now->keys[i]);
+        if (at < n) snprintf(buf + at, n - at, ")");
+        return buf;
+    }
+    if (strcmp(old->scenario_hash, now->scenario_hash)) {
+        snprintf(buf, n, "it was made from other scenario files (%s, hash %s; now %s)",
+                 old->scenario_path, old->scenario_hash, now->scenario_hash);
+        return buf;
+    }
+    int sets_eq = old->n_sets == now->n_sets;
+    for (size_t i = 0; sets_eq && i < now->n_sets; i++)
+        sets_eq = !strcmp(old->sets[i], now->sets[i]);
+    if (!sets_eq) {
+        size_t at = (size_t)snprintf(buf, n, "its --set arguments were [");
+        for (size_t i = 0; i < old->n_sets && at < n; i++)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? " " : "", old->sets[i]);
+        if (at < n) at += (size_t)snprintf(buf + at, n - at, "], now [");
+        for (size_t i = 0; i < now->n_sets && at < n; i++)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", i ? " " : "", now->sets[i]);
+        if (at < n) snprintf(buf + at, n - at, "]");
+        return buf;
+    }
+    if (old->shard_count != now->shard_count ||
+        (now->shard_count > 0 && old->shard_index != now->shard_index)) {
+        char a[64], b[64];
+        shard_text(old, a, sizeof a);
+        shard_text(now, b, sizeof b);
+        snprintf(buf, n, "it holds %s, now %s", a, b);
+        return buf;
+    }
+    return NULL;
+}
+
 /* ---- layout ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -207,6 +256,10 @@ static int write_meta(hid_t f, const sweep_meta *m, size_t rows, char *err, size
                       errlen) ||
         h5u_attr_i64(f, "points", (int64_t)rows, err, errlen) ||
         h5u_attr_i32(f, "complete", 0, err, errlen))
+        return -1;
+    if (m->shard_count > 0 && (h5u_attr_i32(f, "shard_index", m->shard_index, err, errlen) ||
+                               h5u_attr_i32(f, "shard_count", m->shard_count, err, errlen) ||
+                               h5u_attr_i64(f, "grid_points", m->grid_points, err, errlen)))
         return -1;
     return 0;
 }
@@ -418,6 +471,21 @@ static int read_meta(hid_t f, sweep_meta *m, char *err, size_t errlen) {
     if (nk2 != m->n_keys) {
         snprintf(err, errlen, "attributes vary (%zu) and vary_keys (%zu) disagree", m->n_keys, nk2);
         return -1;
+    }
+    if (h5u_attr_exists(f, "shard_count")) {
+        int64_t idx = -1, cnt = 0, grid = 0;
+        if (h5u_read_attr_i64(f, "shard_index", &idx, err, errlen) ||
+            h5u_read_attr_i64(f, "shard_count", &cnt, err, errlen) ||
+            h5u_read_attr_i64(f, "grid_points", &grid, err, errlen))
+            return -1;
+        if (cnt < 1 || cnt > SWEEP_MAX_POINTS || idx < 0 || idx >= cnt || grid < 0) {
+            snprintf(err, errlen, "shard attributes out of range (shard %lld/%lld, %lld points)",
+                     (long long)idx, (long long)cnt, (long long)grid);
+            return -1;
+        }
+        m->shard_index = (int)idx;
+        m->shard_count = (int)cnt;
+        m->grid_points = grid;
     }
     return 0;
 }

@@ -5,7 +5,8 @@
  *              created, scenario_path, scenario_name, scenario (the scenario file text,
  *              verbatim), scenario_hash (FNV-1a 64 of every source file read, hex), vary
  *              (the --vary arguments), vary_keys (their keys), sets (the --set
- *              arguments), points (rows), complete (1 when no row is pending)
+ *              arguments), points (rows), complete (1 when no row is pending); a shard
+ *              file also shard_index, shard_count and grid_points (sweep_meta)
  *   /points    1-D compound table, one row per point: the varied keys as columns (named
  *              by the key; float64 when every value is a number, else a fixed string),
  *              then status ("ok", "stopped", "failed", "pending"; fixed string), error
@@ -43,6 +44,11 @@ typedef struct {
     size_t n_keys;
     char **sets; /* the --set arguments */
     size_t n_sets;
+    /* A shard file (`orionsim sweep --shard I/N`) holds the points g of the grid with
+     * g mod N = I: shard_index I, shard_count N, grid_points the size of the whole grid
+     * (root attributes of the same names). shard_count 0: a whole sweep, no attributes. */
+    int shard_index, shard_count;
+    int64_t grid_points;
 } sweep_meta;
 
 typedef struct {
@@ -78,6 +84,12 @@ sweep_writer *sweep_file_create(const char *path, const sweep_meta *meta, const 
 int sweep_file_put(sweep_writer *w, size_t row, const sweep_point *p, char *err, size_t errlen);
 /* Write the root attribute complete and close. w may be NULL. Returns 0 or -1 (freed anyway). */
 int sweep_file_close(sweep_writer *w, int complete, char *err, size_t errlen);
+
+/* Whether an existing file's metadata allows resuming a sweep with `now`: the same --vary
+ * keys in the same order, the same scenario files (hash), the same --set arguments and
+ * the same shard (I/N, or none). NULL if so, else why not (written to buf). The --vary
+ * values may differ (a resumed sweep may extend its grid). */
+const char *sweep_meta_mismatch(const sweep_meta *old, const sweep_meta *now, char *buf, size_t n);
 
 /* FNV-1a 64 of a byte string, continuing from h (start with SWEEP_FNV_INIT). */
 #define SWEEP_FNV_INIT 1469598103934665603ull

@@ -349,3 +349,44 @@ void sweep_grid_point(const sweep_axis *ax, size_t n_ax, size_t index, size_t *v
         index /= ax[i].n;
     }
 }
+
+/* A plain decimal integer (digits only, no sign or spaces) up to SWEEP_MAX_POINTS. */
+static int shard_number(const char *s, size_t len, long *out) {
+    if (len == 0 || len > 9) return -1;
+    long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int sweep_shard_parse(const char *arg, int *index, int *count, char *err, size_t errlen) {
+    const char *slash = strchr(arg, '/');
+    long i, n;
+    if (!slash || shard_number(arg, (size_t)(slash - arg), &i) ||
+        shard_number(slash + 1, strlen(slash + 1), &n)) {
+        snprintf(err, errlen,
+                 "--shard %s: expected I/N, two integers (shard I of N, numbered from 0), e.g. 0/4",
+                 arg);
+        return -1;
+    }
+    if (n < 1) {
+        snprintf(err, errlen, "--shard %s: the number of shards N must be at least 1", arg);
+        return -1;
+    }
+    if (n > SWEEP_MAX_POINTS) {
+        snprintf(err, errlen, "--shard %s: more than %d shards", arg, SWEEP_MAX_POINTS);
+        return -1;
+    }
+    if (i >= n) {
+        snprintf(err, errlen,
+                 "--shard %s: shard %ld does not exist; the shards of %ld are numbered 0 to %ld",
+                 arg, i, n, n - 1);
+        return -1;
+    }
+    *index = (int)i;
+    *count = (int)n;
+    return 0;
+}

@@ -59,6 +59,12 @@ int sweep_grid_size(const sweep_axis *ax, size_t n_ax, size_t *points, char *err
 /* Value indices of grid point `index` (one per axis; first axis slowest). */
 void sweep_grid_point(const sweep_axis *ax, size_t n_ax, size_t index, size_t *vidx);
 
+/* `--shard I/N`: the share of the grid one process runs, the points g with g mod N = I
+ * (round robin, so every shard gets a like mix of cheap and expensive points).
+ * 0 <= I < N <= SWEEP_MAX_POINTS, both written as plain decimal integers. 0, or -1 with
+ * err naming the argument and the rule it breaks. */
+int sweep_shard_parse(const char *arg, int *index, int *count, char *err, size_t errlen);
+
 /* 1 if two values are the same parameter value (numbers by value, else text). */
 int sweep_value_eq(const sweep_value *a, const sweep_value *b);
 
