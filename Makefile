@@ -188,8 +188,18 @@ $(BUILD)/bench_%: $(BUILD)/obj/tools/bench_%.o $(LIBS_ORDER)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-bench-net: $(BUILD)/bench_net
+# SimGrid reference of the flows comparison (tools/simgrid_flows.cpp), when libsimgrid-dev is
+# installed; tools/bench-flows.sh says so and skips it otherwise.
+SIMGRID := $(shell pkg-config --exists simgrid 2>/dev/null && echo 1)
+$(BUILD)/simgrid_flows: tools/simgrid_flows.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CXX     $@")
+	$(Q)$(CXX) -std=c++17 -O2 -g -Wall -Wextra $(shell pkg-config --cflags simgrid 2>/dev/null) \
+	  -o $@ $< $(shell pkg-config --libs simgrid 2>/dev/null)
+
+bench-net: $(BUILD)/bench_net $(BUILD)/bench_flows $(BIN) $(if $(SIMGRID),$(BUILD)/simgrid_flows)
 	$(BUILD)/bench_net
+	sh tools/bench-flows.sh $(BUILD)
 bench-kernels: $(BUILD)/bench_kernels all
 	$(BUILD)/bench_kernels
 bench-orion: $(BIN)

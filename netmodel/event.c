@@ -298,3 +298,16 @@ uint64_t nm_run_until(nm_sim *s, nm_time t_end) {
     if (!s->stop) s->now = t_end;
     return count;
 }
+
+uint64_t nm_run_before(nm_sim *s, nm_time t) {
+    if (t < s->now)
+        NM_FATAL("run_before(%lld ns) is before now (%lld ns)", (long long)t, (long long)s->now);
+    uint64_t count = 0;
+    s->stop = 0;
+    while (!s->stop && s->n > 0 && s->heap[0].t < t) {
+        nm_step(s);
+        count++;
+    }
+    if (!s->stop) s->now = t;
+    return count;
+}

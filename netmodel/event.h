@@ -74,6 +74,12 @@ int nm_step(nm_sim *sim);
 uint64_t nm_run(nm_sim *sim);
 uint64_t nm_run_until(nm_sim *sim, nm_time t_end);
 
+/* Dispatch the events earlier than t (t >= nm_now, else abort), then set the clock to t
+ * (unless stopped) without dispatching any event at t: what the caller does next at t
+ * comes before every event pending for t, as if it had been scheduled first. A driver
+ * that feeds a long, sorted list of arrivals this way keeps them out of the heap. */
+uint64_t nm_run_before(nm_sim *sim, nm_time t);
+
 /* Ask nm_run / nm_run_until to return after the current handler. */
 void nm_stop(nm_sim *sim);
 

@@ -451,11 +451,11 @@ static int load_pairs(const ctx *c, const config_setting_t *root, flows_spec *sp
     return 0;
 }
 
-static int load_flows(const ctx *c, const config_setting_t *root, flows_spec *sp) {
+static int load_flows(const ctx *c, const config_setting_t *root, flows_spec *sp, int required) {
     static const char *const keys[] = {"src", "dst", "bytes", "start_s", NULL};
     const config_setting_t *list;
-    int rc = get_sequence(c, root, "flows", 1, "groups", &list);
-    if (rc) return rc;
+    int rc = get_sequence(c, root, "flows", required, "groups", &list);
+    if (rc || !list) return rc;
     int n = config_setting_length(list);
     sp->flows = xcalloc((size_t)n, sizeof *sp->flows);
     for (int i = 0; i < n; i++) {
@@ -503,7 +503,8 @@ static int load_options(const ctx *c, const config_setting_t *root, flows_spec *
     return 0;
 }
 
-static int load_tree(const ctx *c, const config_setting_t *root, flows_spec *sp) {
+static int load_tree(const ctx *c, const config_setting_t *root, flows_spec *sp,
+                     int flows_required) {
     static const char *const keys[] = {
         "regions", "latency_ms",      "nodes", "flows", "tcp_window_bytes",
         "links",   "pair_latency_ms", "ideal", NULL};
@@ -511,12 +512,13 @@ static int load_tree(const ctx *c, const config_setting_t *root, flows_spec *sp)
     if ((rc = check_keys(c, root, "", keys)) || (rc = load_regions(c, root, sp)) ||
         (rc = load_latency(c, root, sp)) || (rc = load_nodes(c, root, sp)) ||
         (rc = load_links(c, root, sp)) || (rc = load_pairs(c, root, sp)) ||
-        (rc = load_flows(c, root, sp)) || (rc = load_options(c, root, sp)))
+        (rc = load_flows(c, root, sp, flows_required)) || (rc = load_options(c, root, sp)))
         return rc;
     return 0;
 }
 
-int flows_spec_load(const char *path, flows_spec *sp, FILE *err) {
+/* flows_spec_load, and flows_net_load when flows_required is 0. */
+static int load_file(const char *path, flows_spec *sp, FILE *err, int flows_required) {
     memset(sp, 0, sizeof *sp);
     ctx c = {path, err};
     char *text = read_text(&c);
@@ -536,10 +538,18 @@ int flows_spec_load(const char *path, flows_spec *sp, FILE *err) {
         config_destroy(&cfg);
         return EXIT_INPUT;
     }
-    rc = load_tree(&c, config_root_setting(&cfg), sp);
+    rc = load_tree(&c, config_root_setting(&cfg), sp, flows_required);
     config_destroy(&cfg);
     if (rc) flows_spec_free(sp);
     return rc;
+}
+
+int flows_spec_load(const char *path, flows_spec *sp, FILE *err) {
+    return load_file(path, sp, err, 1);
+}
+
+int flows_net_load(const char *path, flows_spec *sp, FILE *err) {
+    return load_file(path, sp, err, 0);
 }
 
 void flows_spec_free(flows_spec *sp) {

@@ -74,6 +74,10 @@ typedef struct flows_spec {
 int flows_spec_load(const char *path, flows_spec *spec, FILE *err);
 void flows_spec_free(flows_spec *spec);
 
+/* The same with `flows` optional (absent: n_flows 0): a network file for a CSV flow
+ * list (sim/flows/flows_csv.h). */
+int flows_net_load(const char *path, flows_spec *spec, FILE *err);
+
 /* Simulate the flows; write the CSV (header flow,src,dst,bytes,start_s,finish_s, one row
  * per flow in input order, times to the nanosecond) to out. Returns 0, or EXIT_RUN
  * (message on err) if some flow did not complete. */

@@ -265,6 +265,36 @@ START_TEST(test_run_until) {
 }
 END_TEST
 
+/* nm_run_before: events before t fire, none at t; what the caller does at t comes first. */
+START_TEST(test_run_before) {
+    nm_sim *sim = nm_sim_new();
+    static log_t lg;
+    lg.n = 0;
+    nm_schedule_at(sim, 10, record, &lg, 1);
+    nm_schedule_at(sim, 20, record, &lg, 2);
+    nm_schedule_at(sim, 30, record, &lg, 3);
+    ck_assert_uint_eq(nm_run_before(sim, 20), 1);
+    ck_assert_int_eq(nm_now(sim), 20);
+    ck_assert_int_eq(lg.n, 1);
+    ck_assert_uint_eq(nm_pending(sim), 2);
+    /* scheduled now for t = 20, after the pending event 2, and still before 3 */
+    nm_schedule_at(sim, 20, record, &lg, 4);
+    record(sim, &lg, 5); /* the caller's own action at 20 comes before event 2 */
+    ck_assert_uint_eq(nm_run_before(sim, 20), 0); /* t == now: nothing to do */
+    ck_assert_uint_eq(nm_run(sim), 3);
+    static const uint64_t want[] = {1, 5, 2, 4, 3};
+    static const nm_time at[] = {10, 20, 20, 20, 30};
+    ck_assert_int_eq(lg.n, 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_uint_eq(lg.arg[i], want[i]);
+        ck_assert_int_eq(lg.t[i], at[i]);
+    }
+    ck_assert_uint_eq(nm_run_before(sim, 1000), 0);
+    ck_assert_int_eq(nm_now(sim), 1000);
+    nm_sim_free(sim);
+}
+END_TEST
+
 static void stopper(nm_sim *sim, void *ctx, uint64_t arg) {
     record(sim, ctx, arg);
     if (arg == 2) nm_stop(sim);
@@ -329,6 +359,7 @@ static Suite *event_suite(void) {
     tcase_add_test(tc, test_pool_reuse);
     tcase_add_test(tc, test_random_against_reference);
     tcase_add_test(tc, test_run_until);
+    tcase_add_test(tc, test_run_before);
     tcase_add_test(tc, test_stop);
     tcase_add_test(tc, test_time_conversions);
     const char *fork = getenv("CK_FORK");
