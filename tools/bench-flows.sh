@@ -2,7 +2,7 @@
 # tools/bench-flows.sh: `orionsim flows` end to end against SimGrid 3.32's CM02 on the same
 # flows (part of `make bench-net`; the table in netmodel/README.md comes from it).
 #
-#   sh tools/bench-flows.sh [BUILD_DIR] [FLOWS] [RUNS]     (defaults: build 100000 3)
+#   sh tools/bench-flows.sh [BUILD_DIR] [FLOWS] [RUNS] [RATE]   (defaults: build 100000 3 1200)
 #
 # 1. BUILD_DIR/bench_flows writes the Orion-like mix (tools/bench_flows.c) to
 #    BUILD_DIR/bench-flows/: the network, the flows as CSV and as one libconfig file, and
@@ -19,13 +19,14 @@ set -u
 B=${1:-build}
 N=${2:-100000}
 RUNS=${3:-3}
+RATE=${4:-1200}
 D=$B/bench-flows
 fail() {
     echo "bench-flows: FAIL: $*" >&2
     exit 1
 }
 mkdir -p "$D" || fail "cannot create $D"
-"$B/bench_flows" "$D" "$N" || fail "bench_flows exited with status $?"
+"$B/bench_flows" "$D" "$N" "$RATE" || fail "bench_flows exited with status $?"
 
 # CPU time of a command: perf stat's task-clock (to the microsecond) where perf works, else
 # GNU time's user + system (to 10 ms), else none.
