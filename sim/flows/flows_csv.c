@@ -19,6 +19,7 @@
 typedef struct {
     int *slot; /* node index + 1, 0 = empty; size mask + 1 (a power of two) */
     size_t mask;
+    size_t *len; /* strlen of each node's name */
 } name_index;
 
 static uint64_t name_hash(const char *s, size_t n) {
@@ -32,19 +33,21 @@ static void index_build(name_index *ix, const flows_spec *sp) {
     while (size < 2 * (size_t)sp->n_nodes) size *= 2;
     ix->slot = xcalloc(size, sizeof *ix->slot);
     ix->mask = size - 1;
+    ix->len = xcalloc((size_t)sp->n_nodes + 1, sizeof *ix->len);
     for (int i = 0; i < sp->n_nodes; i++) {
         const char *nm = sp->nodes[i].name;
-        size_t at = (size_t)name_hash(nm, strlen(nm)) & ix->mask;
+        ix->len[i] = strlen(nm);
+        size_t at = (size_t)name_hash(nm, ix->len[i]) & ix->mask;
         while (ix->slot[at]) at = (at + 1) & ix->mask;
         ix->slot[at] = i + 1;
     }
 }
 
-/* The node named s[0..n), or -1. */
+/* The node named s[0..n) (any bytes, a NUL included), or -1. */
 static int index_find(const name_index *ix, const flows_spec *sp, const char *s, size_t n) {
     for (size_t at = (size_t)name_hash(s, n) & ix->mask; ix->slot[at]; at = (at + 1) & ix->mask) {
-        const char *nm = sp->nodes[ix->slot[at] - 1].name;
-        if (!strncmp(nm, s, n) && nm[n] == 0) return ix->slot[at] - 1;
+        int i = ix->slot[at] - 1;
+        if (ix->len[i] == n && !memcmp(sp->nodes[i].name, s, n)) return i;
     }
     return -1;
 }
@@ -243,6 +246,7 @@ int flows_csv_load(const char *path, flows_spec *sp, FILE *err) {
     }
     if (!rc && lineno == 0) rc = fail(err, path, 1, "header", "the file is empty");
     free(ix.slot);
+    free(ix.len);
     free(text);
     return rc;
 }

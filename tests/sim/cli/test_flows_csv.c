@@ -197,6 +197,23 @@ START_TEST(test_csv_bad_rows) {
     BAD("0,a,b,1,1e10\n", 2, "start_s", "must be in [0, 1e+09]");
     BAD("0,a,b,1,1\n1,b,a,1,2\n2,c,q,1,3\n", 4, "dst", "unknown node \"q\"");
 #undef BAD
+    /* a NUL byte inside a name: an unknown node, not "a" */
+    {
+        char *net0 = write_file("net.cfg", net_text);
+        char *nul = path_of("nul.csv");
+        FILE *f = fopen(nul, "wb");
+        ck_assert_ptr_nonnull(f);
+        static const char row[] = "flow,src,dst,bytes,start_s\n0,a\0,b,1,0\n";
+        ck_assert_uint_eq(fwrite(row, 1, sizeof row - 1, f), sizeof row - 1);
+        ck_assert_int_eq(fclose(f), 0);
+        const char *an[] = {net0, nul, NULL};
+        result rn = run(an);
+        ck_assert_int_eq(rn.rc, EXIT_INPUT);
+        ck_assert_msg(strstr(rn.err, ":2: src: unknown node \"a?\""), "%s", rn.err);
+        result_free(&rn);
+        free(net0);
+        free(nul);
+    }
     /* missing files, and flows given twice */
     char *net = write_file("net.cfg", net_text);
     char *none = path_of("none.csv");
