@@ -603,9 +603,10 @@ static int setup_and_run(sweep_ctx *cp, char *err, size_t errlen) {
         loaded = !rc;
     }
     if (c.mpi) {
-        /* every rank checks its own set-up (a scenario file missing on one node, say) */
-        if (rc && c.rank) fprintf(stderr, "orionsim sweep: rank %d: %s\n", c.rank, err);
-        int all = c.mpi->max_int(rc);
+        /* every rank checks its own set-up (a scenario file missing on one node, say);
+         * rank 0 reports, another rank only what rank 0 did not see */
+        int all = c.mpi->max_int(rc), rank0 = c.mpi->max_int(c.rank ? 0 : rc);
+        if (rc && c.rank && !rank0) fprintf(stderr, "orionsim sweep: rank %d: %s\n", c.rank, err);
         if (all && !rc)
             snprintf(err, errlen, "another rank could not set the sweep up (its message says why)");
         rc = all;
