@@ -213,6 +213,49 @@ START_TEST(test_shard_resume_and_failures) {
 }
 END_TEST
 
+/* A grid narrowed on resume: the rows of dropped values stay after the grid, in the
+ * shards as in the single-process file, and the merge puts them where one process does. */
+START_TEST(test_merge_keeps_rows_of_an_earlier_grid) {
+    const char *wide[] = {"training.H=2,4,6"}, *narrow[] = {"training.H=2,4"};
+    char *whole = su_path("narrow-whole.h5"), *s0 = su_path("narrow-0.h5"),
+         *s1 = su_path("narrow-1.h5"), *out = su_path("narrow-merged.h5");
+    sweep_stats st;
+    char err[1024];
+    ck_assert_int_eq(su_sweep(NULL, whole, wide, 1, NULL, 0, 0, 0, &st, err, sizeof err), EXIT_OK);
+    ck_assert_int_eq(su_sweep(NULL, whole, narrow, 1, NULL, 0, 0, 0, &st, err, sizeof err),
+                     EXIT_OK);
+    ck_assert_uint_eq(st.kept, 2);
+    for (int i = 0; i < 2; i++) {
+        const char *p = i ? s1 : s0;
+        ck_assert_int_eq(su_sweep(NULL, p, wide, 1, NULL, 0, i, 2, &st, err, sizeof err), EXIT_OK);
+        ck_assert_int_eq(su_sweep(NULL, p, narrow, 1, NULL, 0, i, 2, &st, err, sizeof err),
+                         EXIT_OK);
+        ck_assert_uint_eq(st.ran, 0);
+    }
+    const char *both[] = {s1, s0};
+    sweep_merge_stats ms;
+    ck_assert_msg(sweep_merge(out, both, 2, 0, &ms, err, sizeof err) == EXIT_OK, "%s", err);
+    ck_assert_uint_eq(ms.points, 2);
+    ck_assert_uint_eq(ms.rows, 3);
+    su_assert_same(whole, out);
+    sweep_meta m;
+    sweep_point *p;
+    size_t n;
+    su_read(out, &m, &p, &n);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_double_eq(p[0].params[0].num, 2);
+    ck_assert_double_eq(p[1].params[0].num, 4);
+    ck_assert_double_eq(p[2].params[0].num, 6);
+    ck_assert_str_eq(p[2].status, "ok");
+    sweep_points_free(p, n, m.n_keys);
+    sweep_meta_free(&m);
+    free(whole);
+    free(s0);
+    free(s1);
+    free(out);
+}
+END_TEST
+
 /* sweep_merge refuses with `why` and leaves OUT as it was (absent, or these bytes). */
 static void expect_refused(const char *out, const char *const *sh, size_t n, const char *why) {
     size_t len0 = 0, len1 = 0;
@@ -324,6 +367,7 @@ static Suite *shard_suite(void) {
     tcase_add_test(tc, test_shard_parse);
     tcase_add_test(tc, test_shards_merge_to_the_single_process_file);
     tcase_add_test(tc, test_shard_resume_and_failures);
+    tcase_add_test(tc, test_merge_keeps_rows_of_an_earlier_grid);
     tcase_add_test(tc, test_merge_refuses_bad_input);
     suite_add_tcase(s, tc);
     return s;
