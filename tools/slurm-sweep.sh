@@ -8,10 +8,11 @@
 # -j C` (C: --cpus-per-task, else 1), so the N files together hold the whole grid; the merge
 # gives the file one `orionsim sweep` would write. A task that is requeued or run again
 # resumes its shard file (finished points are kept); a failed point is recorded in its
-# row and the task exits 1. To merge automatically when all tasks succeed:
+# row and the task exits 1. To merge automatically when every task has ended (afterany:
+# failed points show in the merged file, and the merge exits 1):
 #
 #   jid=$(sbatch --parsable --array=0-7 tools/slurm-sweep.sh DIR SCENARIO --vary ...)
-#   sbatch --dependency=afterok:$jid --wrap "build/orionsim sweep-merge DIR/sweep.h5 DIR/shard-*-of-8.h5"
+#   sbatch --dependency=afterany:$jid --wrap "build/orionsim sweep-merge DIR/sweep.h5 DIR/shard-*-of-8.h5"
 #
 # Environment: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (set by Slurm; the array must
 # be 0-(N-1) without step or %limit gaps, so that task I is shard I), ORIONSIM (the binary,
