@@ -252,6 +252,15 @@ int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scena
                       size_t errlen);
 void sim_scenario_free(sim_scenario *sc);
 
+/* What a run of the scenario will hold in memory, estimated from its shapes before
+ * anything is allocated (modeled runs: peer state and cache slots; live runs also the
+ * stage weights, gradients, optimizer state and cached activations of every peer). */
+typedef struct {
+    double per_peer_bytes; /* the largest peer */
+    double total_bytes;    /* every peer, plus a fixed allowance for the process */
+} sim_memory_estimate;
+sim_memory_estimate sim_scenario_memory(const sim_scenario *sc);
+
 /* Σ peak FLOP/s of every GPU of every peer. */
 double sim_scenario_peak_flops(const sim_scenario *sc);
 

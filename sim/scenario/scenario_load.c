@@ -10,6 +10,7 @@
 #include "sim/scenario/scenario_schema.h"
 #include "sim/scenario/scenario_set.h"
 #include "sim/scenario/scenario_text.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 #define MAX_BASE_DEPTH 16
@@ -110,8 +111,11 @@ static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, i
     free(dir);
     char resolved[PATH_MAX];
     sn_node *merged = NULL;
+    char why[600];
     if (!realpath(base_path, resolved)) {
         snprintf(err, errlen, "%s:%d: base: cannot read '%s'", base->file, base->line, base_path);
+    } else if (sim_file_check(base_path, why, sizeof why)) {
+        snprintf(err, errlen, "%s:%d: base: %s", base->file, base->line, why);
     } else if (depth + 1 >= MAX_BASE_DEPTH) {
         snprintf(err, errlen, "%s:%d: base: more than %d files deep", base->file, base->line,
                  MAX_BASE_DEPTH);

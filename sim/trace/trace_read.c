@@ -93,49 +93,10 @@ static int read_info(trace_file *tf) {
 
 int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen) {
     *out = NULL;
-    h5u_quiet();
-    struct stat st;
-    if (stat(path, &st)) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        return -1;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "is a directory, not a trace file");
-        return -1;
-    }
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        return -1;
-    }
-    fclose(probe);
-    htri_t is = H5Fis_hdf5(path);
-    if (is <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        snprintf(err, errlen, "not an HDF5 file");
-        return -1;
-    }
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) return H5U_FAIL(err, errlen, "cannot create file access list for", path);
-#if H5_VERSION_GE(1, 10, 7)
-    /* Read a trace that a running simulation holds open for writing. */
-    if (H5Pset_file_locking(fapl, 0, 1) < 0) {
-        H5U_FAIL(err, errlen, "cannot switch off file locking for", path);
-        H5Pclose(fapl);
-        return -1;
-    }
-#endif
     trace_file *tf = xcalloc(1, sizeof *tf);
-    tf->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    if (tf->file < 0) {
-        /* Still marked open for writing: its writer runs, or was killed. SWMR reading
-         * opens it as the last flush left it. */
-        H5U_FAIL(err, errlen, "cannot open trace", "");
-        tf->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
-        tf->info.swmr = tf->file >= 0;
-        H5Eclear2(H5E_DEFAULT);
-    }
-    H5Pclose(fapl);
+    int swmr = 0;
+    tf->file = h5u_file_open_read(path, &swmr, err, errlen);
+    tf->info.swmr = swmr;
     if (tf->file < 0) {
         trace_read_close(tf);
         return -1;
@@ -509,4 +470,51 @@ int trace_read_table_csv(trace_file *tf, const char *table, FILE *out) {
     if (fs >= 0) H5Sclose(fs);
     H5Dclose(d);
     return rc;
+}
+
+int trace_read_peers(trace_file *tf, trace_peer_rec **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    int64_t rows = trace_read_rows(tf, "peers");
+    if (rows < 0) return -1;
+    if (rows > TRACE_READ_MAX_PEERS) {
+        snprintf(tf->err, sizeof tf->err, "table /peers has %lld rows (at most %d)",
+                 (long long)rows, TRACE_READ_MAX_PEERS);
+        return -1;
+    }
+    void *recs = NULL;
+    size_t np = 0;
+    if (trace_read_table(tf, "peers", trace_peer_fields, trace_peer_n_fields,
+                         sizeof(trace_peer_rec), &recs, &np))
+        return -1;
+    trace_peer_rec *p = recs;
+    int32_t stages = 0, replicas = 0;
+    for (size_t i = 0; i < np; i++) {
+        const char *bad = NULL;
+        int32_t v = 0;
+        if (p[i].peer != (int32_t)i) bad = "peer", v = p[i].peer;
+        else if (p[i].stage < 0 || (size_t)p[i].stage >= np) bad = "stage", v = p[i].stage;
+        else if (p[i].replica < 0 || (size_t)p[i].replica >= np) bad = "replica", v = p[i].replica;
+        if (bad) {
+            snprintf(tf->err, sizeof tf->err,
+                     "table /peers row %zu: %s %d is out of range (peer = row, stage and "
+                     "replica in [0, %zu))",
+                     i, bad, v, np);
+            free(recs);
+            return -1;
+        }
+        if (p[i].stage + 1 > stages) stages = p[i].stage + 1;
+        if (p[i].replica + 1 > replicas) replicas = p[i].replica + 1;
+    }
+    if (np && (int64_t)stages * replicas > (int64_t)np * 2) {
+        /* the grid is sparse beyond any layout we write (ddp: one stage, R replicas) */
+        snprintf(tf->err, sizeof tf->err,
+                 "table /peers: %d stages x %d replicas for %zu peers (corrupt?)", stages, replicas,
+                 np);
+        free(recs);
+        return -1;
+    }
+    *out = p;
+    *n = np;
+    return 0;
 }

@@ -24,6 +24,7 @@
 
 #include "sim/base/fields.h"
 #include "sim/metrics/summary.h"
+#include "sim/trace/trace.h"
 
 typedef struct trace_file trace_file;
 
@@ -75,5 +76,12 @@ int trace_read_table(trace_file *tf, const char *table, const sim_field *f, size
 
 /* Table as CSV: a header of member names, then one line per row. */
 int trace_read_table_csv(trace_file *tf, const char *table, FILE *out);
+
+/* /peers, validated before any figure indexes by it: row i describes peer i, stage and
+ * replica lie in [0, rows), and the stages x replicas grid has at most twice as many
+ * slots as there are peers; at most TRACE_READ_MAX_PEERS rows. 0, or -1 with the table,
+ * row and value in the error (trace_read_error). */
+#define TRACE_READ_MAX_PEERS 1000000
+int trace_read_peers(trace_file *tf, trace_peer_rec **out, size_t *n);
 
 #endif
