@@ -558,9 +558,20 @@ int h5u_table_read(hid_t loc, const char *name, const sim_field *f, size_t n, si
 
 /* ---- opening files we did not write ------------------------------------------------- */
 
+static const void *image_buf; /* an image being opened (h5u_image_open_read) */
+static size_t image_len;
+
 static hid_t open_fapl(void) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return fapl;
+    if (image_buf) {
+        /* the core driver over a copy of the image, nothing written back */
+        if (H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
+            H5Pset_file_image(fapl, (void *)image_buf, image_len) < 0) {
+            H5Pclose(fapl);
+            return H5I_INVALID_HID;
+        }
+    }
 #if H5_VERSION_GE(1, 10, 7)
     H5Pset_file_locking(fapl, 0, 1); /* a running writer may hold the file */
 #endif
@@ -681,5 +692,23 @@ hid_t h5u_file_open_read(const char *path, int *swmr, char *err, size_t errlen) 
         H5U_FAIL(err, errlen, "cannot open", "the file");
         return H5I_INVALID_HID;
     }
+    return f;
+}
+
+hid_t h5u_image_open_read(const void *buf, size_t len, char *err, size_t errlen) {
+    h5u_quiet();
+    if (len < 8 || memcmp(buf, "\211HDF\r\n\032\n", 8)) {
+        snprintf(err, errlen, "not an HDF5 file");
+        return H5I_INVALID_HID;
+    }
+    image_buf = buf;
+    image_len = len;
+    hid_t f = H5I_INVALID_HID;
+    if (!probe_strings("image", err, errlen)) {
+        f = open_raw("image", NULL);
+        if (f < 0) H5U_FAIL(err, errlen, "cannot open", "the file image");
+    }
+    image_buf = NULL;
+    image_len = 0;
     return f;
 }

@@ -41,6 +41,9 @@ void h5u_quiet(void);
  * read attempt (no retry loop on a bad checksum); *swmr (may be NULL) says so.
  * Returns the file, or H5I_INVALID_HID with "reason" in err. */
 hid_t h5u_file_open_read(const char *path, int *swmr, char *err, size_t errlen);
+/* The same for an HDF5 file image in memory (len bytes at buf, copied), through the core
+ * driver; for the fuzz targets. */
+hid_t h5u_image_open_read(const void *buf, size_t len, char *err, size_t errlen);
 
 /* Fill err with "file:line: what obj (hdf5: reason)", clear the HDF5 error stack, and
  * return -1. */

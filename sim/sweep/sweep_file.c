@@ -350,11 +350,15 @@ static int read_meta(hid_t f, sweep_meta *m, char *err, size_t errlen) {
         h5u_read_attr_str(f, "scenario", &m->scenario_text, err, errlen) ||
         h5u_read_attr_str(f, "scenario_hash", &m->scenario_hash, err, errlen) ||
         h5u_read_attr_strs(f, "vary", &m->vary, &m->n_keys, err, errlen) ||
-        h5u_read_attr_strs(f, "vary_keys", &m->keys, &nk2, err, errlen) ||
-        h5u_read_attr_strs(f, "sets", &m->sets, &m->n_sets, err, errlen))
+        h5u_read_attr_strs(f, "vary_keys", &m->keys, &nk2, err, errlen))
+        return -1;
+    if (nk2 == m->n_keys && h5u_read_attr_strs(f, "sets", &m->sets, &m->n_sets, err, errlen))
         return -1;
     if (nk2 != m->n_keys) {
         snprintf(err, errlen, "attributes vary (%zu) and vary_keys (%zu) disagree", m->n_keys, nk2);
+        /* keys holds nk2 strings: free it here, so that sweep_meta_free (n_keys) is exact */
+        h5u_free_texts(m->keys, nk2);
+        m->keys = NULL;
         return -1;
     }
     return 0;
@@ -468,6 +472,9 @@ static int read_points(hid_t f, const sweep_meta *m, sweep_point **out, size_t *
     return rc;
 }
 
+static int read_file(hid_t f, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
+                     size_t errlen);
+
 int sweep_file_read(const char *path, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
                     size_t errlen) {
     memset(meta, 0, sizeof *meta);
@@ -475,6 +482,21 @@ int sweep_file_read(const char *path, sweep_meta *meta, sweep_point **pts, size_
     *n = 0;
     hid_t f = h5u_file_open_read(path, NULL, err, errlen);
     if (f < 0) return -1;
+    return read_file(f, meta, pts, n, err, errlen);
+}
+
+int sweep_file_read_image(const void *buf, size_t len, sweep_meta *meta, sweep_point **pts,
+                          size_t *n, char *err, size_t errlen) {
+    memset(meta, 0, sizeof *meta);
+    *pts = NULL;
+    *n = 0;
+    hid_t f = h5u_image_open_read(buf, len, err, errlen);
+    if (f < 0) return -1;
+    return read_file(f, meta, pts, n, err, errlen);
+}
+
+static int read_file(hid_t f, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
+                     size_t errlen) {
     int rc = read_meta(f, meta, err, errlen);
     if (!rc) rc = read_points(f, meta, pts, n, err, errlen);
     H5Fclose(f);

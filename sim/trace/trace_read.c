@@ -91,12 +91,26 @@ static int read_info(trace_file *tf) {
     return rc;
 }
 
+static int open_common(trace_file *tf, trace_file **out, char *err, size_t errlen);
+
 int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen) {
     *out = NULL;
     trace_file *tf = xcalloc(1, sizeof *tf);
     int swmr = 0;
     tf->file = h5u_file_open_read(path, &swmr, err, errlen);
     tf->info.swmr = swmr;
+    return open_common(tf, out, err, errlen);
+}
+
+int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err,
+                          size_t errlen) {
+    *out = NULL;
+    trace_file *tf = xcalloc(1, sizeof *tf);
+    tf->file = h5u_image_open_read(buf, len, err, errlen);
+    return open_common(tf, out, err, errlen);
+}
+
+static int open_common(trace_file *tf, trace_file **out, char *err, size_t errlen) {
     if (tf->file < 0) {
         trace_read_close(tf);
         return -1;

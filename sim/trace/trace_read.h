@@ -48,6 +48,9 @@ typedef struct {
 
 /* Open and validate. 0, or -1 with a message in err (and *out NULL). */
 int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen);
+/* The same for a trace file image in memory (the fuzz target). */
+int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err,
+                          size_t errlen);
 void trace_read_close(trace_file *tf);
 
 /* The message of the last failure of the calls below. */
