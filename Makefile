@@ -141,6 +141,7 @@ test: deps check-layers
 	@$(MAKE) --no-print-directory all
 	@sh tools/run-tests.sh "$(TEST_ENV)" $(T_BIN)
 	@sh tests/reliability/run.sh $(BIN) >$(BUILD)/reliability.log 2>&1 || { cat $(BUILD)/reliability.log; exit 1; }; tail -1 $(BUILD)/reliability.log
+	@sh tests/reliability/kill.sh $(BIN) 4 >$(BUILD)/kill.log 2>&1 || { cat $(BUILD)/kill.log; exit 1; }; tail -1 $(BUILD)/kill.log
 	@ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci sh tools/ci-sweep.sh
 	@if [ -f tools/ci-resbm.sh ]; then ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci-resbm sh tools/ci-resbm.sh; fi
 
@@ -190,6 +191,7 @@ fuzz: fuzz-build
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_S) s"; \
 	  ( cd build/fuzz && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ORIONSIM_FUZZ_ROOT=$(CURDIR) \
 	    ./fuzz_$$t -max_total_time=$(FUZZ_S) -timeout=20 -rss_limit_mb=2560 -max_len=65536 \
 	      -print_final_stats=1 corpus-$$t $(CURDIR)/tests/fuzz/corpus/$$t \

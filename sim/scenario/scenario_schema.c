@@ -225,7 +225,7 @@ const sk_entry sk_schema[] = {
 {"compute.efficiency.merge", SK_FLOAT, 0, MIN_EFF, 1, NULL, "", NULL, "outer merge of a partition (memory-bound): fraction of peak memory bandwidth"},
 {"compute.backend", SK_ENUM, 0, 0, 0, "\"auto\"", "", "auto|cpu|cuda", "live mode: kernel backend"},
 {"compute.live_time", SK_ENUM, 0, 0, 0, "\"measured\"", "", "measured|modeled",
- "live mode: task durations from the kernels' measured time (scaled to the simulated device) or from the FLOP model (deterministic event order; losses still real)"},
+ "live mode: task durations from the kernels' measured time (scaled to the simulated device; varies run to run with the host's timing) or from the FLOP model (deterministic event order; losses still real); modeled with compute.kernel_profile from `orionsim calibrate` replays once-measured kernel efficiencies reproducibly"},
 {"compute.gpus", SK_INT, 0, 0, 1024, "0", "", NULL, "live mode on CUDA: GPUs to spread the peers over, round-robin (0: every GPU found)"},
 {"compute.val_microbatches", SK_INT, 0, 0, 65536, "8", "", NULL, "live mode: held-out microbatches for the validation loss at each cycle end"},
 {"compute.local_device", SK_STRING, 0, 0, 0, NULL, "", NULL,

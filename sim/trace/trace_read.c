@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,8 +103,7 @@ int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen
     return open_common(tf, out, err, errlen);
 }
 
-int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err,
-                          size_t errlen) {
+int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err, size_t errlen) {
     *out = NULL;
     trace_file *tf = xcalloc(1, sizeof *tf);
     tf->file = h5u_image_open_read(buf, len, err, errlen);
@@ -124,6 +124,59 @@ static int open_common(trace_file *tf, trace_file **out, char *err, size_t errle
     return 0;
 }
 
+/* A run killed before it wrote its summary (SIGKILL, power loss) leaves a zero row; the
+ * phases and time series are flushed with every phase, so the run's extent, cycles,
+ * tokens and phase times come from them. What only the run knew (MFU, shares, cost) is
+ * NaN. */
+static void summary_from_tables(trace_file *tf, sim_summary *s) {
+    void *ph = NULL, *ts = NULL;
+    size_t nph = 0, nts = 0;
+    if (trace_read_table(tf, "phases", trace_phase_fields, trace_phase_n_fields,
+                         sizeof(trace_phase_rec), &ph, &nph) ||
+        trace_read_table(tf, "timeseries", trace_sample_fields, trace_sample_n_fields,
+                         sizeof(trace_sample_rec), &ts, &nts)) {
+        free(ph);
+        tf->err[0] = 0;
+        return;
+    }
+    for (size_t i = 0; i < sim_summary_n_fields; i++)
+        if (sim_summary_fields[i].type == SIM_FT_F64)
+            *(double *)((char *)s + sim_summary_fields[i].offset) = NAN;
+    const trace_phase_rec *p = ph;
+    const trace_sample_rec *t = ts;
+    double end = 0, by_kind[TRACE_PHASES] = {0};
+    int n_training = 0, max_merged = -1;
+    for (size_t i = 0; i < nph; i++) {
+        double a = (double)p[i].t_start_ns * 1e-9, b = (double)p[i].t_end_ns * 1e-9;
+        if (!(b >= a) || p[i].phase < 0 || p[i].phase >= TRACE_PHASES) continue;
+        by_kind[p[i].phase] += b - a;
+        if (b > end) end = b;
+        if (p[i].phase == TRACE_PHASE_TRAINING) n_training++;
+        if (p[i].phase == TRACE_PHASE_MERGING && p[i].cycle > max_merged) max_merged = p[i].cycle;
+    }
+    double tokens = 0;
+    for (size_t i = 0; i < nts; i++) {
+        if ((double)t[i].t_ns * 1e-9 > end) end = (double)t[i].t_ns * 1e-9;
+        if ((double)t[i].tokens_trained > tokens) tokens = (double)t[i].tokens_trained;
+    }
+    s->cycles = max_merged + 1 > 0 && max_merged < INT32_MAX ? max_merged + 1 : 0;
+    s->sim_time_s = end;
+    s->tokens_trained = tokens;
+    s->tokens_per_s = end > 0 ? tokens / end : NAN;
+    s->time_training_s = by_kind[TRACE_PHASE_TRAINING];
+    s->time_uploading_s = by_kind[TRACE_PHASE_UPLOADING];
+    s->time_merging_s = by_kind[TRACE_PHASE_MERGING];
+    s->time_other_s = by_kind[TRACE_PHASE_OTHER];
+    s->utilisation = end > 0 ? by_kind[TRACE_PHASE_TRAINING] / end : NAN;
+    s->mean_training_phase_s = n_training ? by_kind[TRACE_PHASE_TRAINING] / n_training : NAN;
+    s->mean_sync_phase_s =
+        s->cycles ? (by_kind[TRACE_PHASE_UPLOADING] + by_kind[TRACE_PHASE_MERGING]) / s->cycles
+                  : NAN;
+    tf->info.summary_derived = 1;
+    free(ph);
+    free(ts);
+}
+
 int trace_read_summary(trace_file *tf, sim_summary *s) {
     void *recs = NULL;
     size_t n = 0;
@@ -137,6 +190,8 @@ int trace_read_summary(trace_file *tf, sim_summary *s) {
     }
     memcpy(s, recs, sizeof *s);
     free(recs);
+    if (!tf->info.complete && s->cycles == 0 && s->sim_time_s == 0 && s->tokens_trained == 0)
+        summary_from_tables(tf, s);
     return 0;
 }
 

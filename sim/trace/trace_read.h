@@ -35,6 +35,8 @@ typedef struct {
     int complete;                 /* root attribute complete: 1 only after a normal close */
     int swmr;                     /* 1: the file is still marked open for writing (its writer
                                     runs or was killed) and was opened for SWMR reading */
+    int summary_derived;          /* 1: the run never wrote its summary (killed): trace_read_summary
+                                    derived it from the flushed tables */
     int64_t events_window_cycles; /* -1: all cycles */
     int64_t events_dropped;       /* events the run left out of the window */
 } trace_info;
@@ -49,8 +51,7 @@ typedef struct {
 /* Open and validate. 0, or -1 with a message in err (and *out NULL). */
 int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen);
 /* The same for a trace file image in memory (the fuzz target). */
-int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err,
-                          size_t errlen);
+int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err, size_t errlen);
 void trace_read_close(trace_file *tf);
 
 /* The message of the last failure of the calls below. */
