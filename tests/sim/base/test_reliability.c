@@ -61,11 +61,11 @@ START_TEST(test_include_checked) {
     ck_assert_ptr_nonnull(strstr(err, "s.cfg:2: @include \".\": "));
     ck_assert_ptr_nonnull(strstr(err, "a directory, not a regular file"));
     write_text("inc.cfg", "b = 2;\n");
-    ck_assert_int_eq(sim_file_check_includes("@include \"inc.cfg\"\n", "s.cfg", dir, err, sizeof err),
-                     0);
+    ck_assert_int_eq(
+        sim_file_check_includes("@include \"inc.cfg\"\n", "s.cfg", dir, err, sizeof err), 0);
     write_text("self.cfg", "@include \"self.cfg\"\n"); /* endless recursion: bounded */
-    ck_assert_int_eq(sim_file_check_includes("@include \"self.cfg\"\n", "s.cfg", dir, err, sizeof err),
-                     -1);
+    ck_assert_int_eq(
+        sim_file_check_includes("@include \"self.cfg\"\n", "s.cfg", dir, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "nested deeper than 10"));
 }
 END_TEST
@@ -166,9 +166,8 @@ START_TEST(test_peers_validated) {
                      "table /peers row 0: stage -1000000000 is out of range (peer = row, stage "
                      "and replica in [0, 10))");
     trace_read_close(tf);
-    ck_assert_int_eq(trace_read_open("tests/reliability/report-segv-corrupt-2.h5", &tf, err,
-                                     sizeof err),
-                     -1);
+    ck_assert_int_eq(
+        trace_read_open("tests/reliability/report-segv-corrupt-2.h5", &tf, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "corrupt HDF5 file"));
 }
 END_TEST
@@ -181,8 +180,7 @@ static int setup(void) {
 static void teardown(void) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) {
-    }
+    if (system(cmd)) {}
 }
 
 static Suite *reliability_suite(void) {
