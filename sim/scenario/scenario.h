@@ -260,6 +260,11 @@ typedef struct {
     double total_bytes;    /* every peer, plus a fixed allowance for the process */
 } sim_memory_estimate;
 sim_memory_estimate sim_scenario_memory(const sim_scenario *sc);
+/* Seconds of the longest compute task at nominal speed (slowest device, lowest compute
+ * efficiency, straggler multiplier): the load refuses more than SIM_MAX_TASK_S, which
+ * keeps every compute duration well inside int64 nanoseconds. 0 when unknown. */
+#define SIM_MAX_TASK_S 1e7
+double sim_scenario_longest_task_s(const sim_scenario *sc);
 
 /* Σ peak FLOP/s of every GPU of every peer. */
 double sim_scenario_peak_flops(const sim_scenario *sc);

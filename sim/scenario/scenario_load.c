@@ -179,6 +179,15 @@ int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scena
         sc_fill_swarm(&c, out) || sc_fill_sync(&c, out) || sc_fill_faults(&c, out) ||
         sc_fill_compute(&c, out))
         goto fail;
+    double longest = sim_scenario_longest_task_s(out);
+    if (longest > SIM_MAX_TASK_S) {
+        snprintf(err, errlen,
+                 "%s: model: one compute task would take %.3g s (> %g s) on the slowest device at "
+                 "the lowest efficiency: the model, microbatch or device is out of any physical "
+                 "range",
+                 path, longest, SIM_MAX_TASK_S);
+        goto fail;
+    }
     sn_free(root);
     free(dir);
     return EXIT_OK;

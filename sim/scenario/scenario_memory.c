@@ -1,4 +1,5 @@
-/* sim/scenario/scenario_memory.c: the memory a run will need, estimated before it allocates.
+/* sim/scenario/scenario_memory.c: what a run will need, checked before it starts: the memory
+ * it will allocate, and the longest compute task it can schedule.
  *
  * Modeled runs hold, per peer, its state, queues and network node (a few KiB, measured:
  * under 16 KiB per peer with 2,000 peers) and one record per activation-cache slot. Live
@@ -7,6 +8,8 @@
  * cache slot (microbatch tokens x d_model). The figures are upper-end estimates: the
  * point is to refuse at once a run that cannot fit, not to predict RSS to the byte. */
 #include "sim/scenario/scenario.h"
+
+#include <math.h>
 
 #define PEER_BYTES 16384.0    /* peer state, queues, network node, per-peer records */
 #define SLOT_BYTES 32.0       /* one activation-cache record (modeled) */
@@ -33,4 +36,32 @@ sim_memory_estimate sim_scenario_memory(const sim_scenario *sc) {
     m.per_peer_bytes = per_stage_max;
     m.total_bytes = PROCESS_BYTES + total * replicas;
     return m;
+}
+
+double sim_scenario_longest_task_s(const sim_scenario *sc) {
+    int S = sc->pipeline.split.n_stages;
+    if (S <= 0 || sc->swarm.n_peers <= 0 || !sc->swarm.peers) return 0;
+    double min_peak = INFINITY;
+    for (int p = 0; p < sc->swarm.n_peers; p++) {
+        int d = sc->swarm.peers[p].device;
+        if (d < 0 || d >= sc->devices.n) continue;
+        double peak = sc->devices.dev[d].bf16_flops *
+                      (sc->swarm.gpus_per_peer > 0 ? sc->swarm.gpus_per_peer : 1);
+        if (peak < min_peak) min_peak = peak;
+    }
+    double min_eff = 1;
+    for (int k = 0; k < SIM_EFF_KINDS; k++)
+        if (k != SIM_EFF_OPTIMIZER && k != SIM_EFF_MERGE && sc->compute.efficiency[k] < min_eff)
+            min_eff = sc->compute.efficiency[k]; /* NaN (a kernel profile) is skipped */
+    if (sc->faults.stragglers.enabled && sc->faults.stragglers.multiplier > 0)
+        min_eff *= sc->faults.stragglers.multiplier;
+    if (!(min_peak > 0) || !isfinite(min_peak)) return 0;
+    double worst = 0;
+    for (int s = 0; s < S; s++)
+        for (int k = 0; k < KM_TASK_OPTIMIZER; k++) {
+            double fl = km_task_flops(&sc->model, &sc->pipeline.split, &sc->compression.boundary, s,
+                                      (km_task)k, sc->training.microbatch_tokens);
+            if (fl > 0 && fl / (min_peak * min_eff) > worst) worst = fl / (min_peak * min_eff);
+        }
+    return worst;
 }
