@@ -634,11 +634,14 @@ static herr_t probe_visit(hid_t root, const char *name, const H5O_info_t *info, 
     return 0;
 }
 
+#define PROBE_LIMIT_S 5 /* the probe reads little: longer means libhdf5 is looping */
+
 /* Set under ASan/UBSan (weak: absent otherwise). */
 void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 /* In a child: read every string of the file; exit 0 if nothing crashed. */
-static int probe_strings(const char *path, char *err, size_t errlen) {
+static int probe_strings(const char *path, h5u_probe_fn probe, void *ctx, char *err,
+                         size_t errlen) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return 0; /* cannot probe: go on without */
@@ -650,11 +653,12 @@ static int probe_strings(const char *path, char *err, size_t errlen) {
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 2);
-        alarm(10);
+        alarm(PROBE_LIMIT_S);
         hid_t f = open_raw(path, NULL);
         if (f >= 0) {
             probe_strings_of(f, 0, "/");
             H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, probe_visit, NULL);
+            if (probe) probe(f, ctx); /* the caller's own reads; its errors are the parent's */
         }
         _exit(0);
     }
@@ -662,13 +666,20 @@ static int probe_strings(const char *path, char *err, size_t errlen) {
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-    snprintf(err, errlen, "corrupt HDF5 file: reading its strings and attributes %s %d",
-             WIFSIGNALED(status) ? "crashes libhdf5 with signal" : "fails with status",
-             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+        snprintf(err, errlen,
+                 "corrupt HDF5 file: reading it does not end (libhdf5 still at it "
+                 "after %d s)",
+                 PROBE_LIMIT_S);
+    else
+        snprintf(err, errlen, "corrupt HDF5 file: reading it %s %d",
+                 WIFSIGNALED(status) ? "crashes libhdf5 with signal" : "fails with status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     return -1;
 }
 
-hid_t h5u_file_open_read(const char *path, int *swmr, char *err, size_t errlen) {
+hid_t h5u_file_open_read(const char *path, int *swmr, h5u_probe_fn probe, void *ctx, char *err,
+                         size_t errlen) {
     h5u_quiet();
     if (swmr) *swmr = 0;
     struct stat st;
@@ -694,7 +705,7 @@ hid_t h5u_file_open_read(const char *path, int *swmr, char *err, size_t errlen) 
         snprintf(err, errlen, "not an HDF5 file");
         return H5I_INVALID_HID;
     }
-    if (probe_strings(path, err, errlen)) return H5I_INVALID_HID;
+    if (probe_strings(path, probe, ctx, err, errlen)) return H5I_INVALID_HID;
     hid_t f = open_raw(path, swmr);
     if (f < 0) {
         H5U_FAIL(err, errlen, "cannot open", "the file");
@@ -703,7 +714,8 @@ hid_t h5u_file_open_read(const char *path, int *swmr, char *err, size_t errlen) 
     return f;
 }
 
-hid_t h5u_image_open_read(const void *buf, size_t len, char *err, size_t errlen) {
+hid_t h5u_image_open_read(const void *buf, size_t len, h5u_probe_fn probe, void *ctx, char *err,
+                          size_t errlen) {
     h5u_quiet();
     if (len < 8 || memcmp(buf, "\211HDF\r\n\032\n", 8)) {
         snprintf(err, errlen, "not an HDF5 file");
@@ -712,7 +724,7 @@ hid_t h5u_image_open_read(const void *buf, size_t len, char *err, size_t errlen)
     image_buf = buf;
     image_len = len;
     hid_t f = H5I_INVALID_HID;
-    if (!probe_strings("image", err, errlen)) {
+    if (!probe_strings("image", probe, ctx, err, errlen)) {
         f = open_raw("image", NULL);
         if (f < 0) H5U_FAIL(err, errlen, "cannot open", "the file image");
     }

@@ -33,17 +33,22 @@ void h5u_quiet(void);
 
 /* Opens an existing HDF5 file read-only, distrusting it: PATH must be a regular file
  * (FIFOs and devices are refused before anything opens them) and HDF5; file locking is
- * off (a running writer may hold it). Before the real open a child process reads every
- * string attribute and string dataset of the file (libhdf5 1.10 trusts the global heap:
- * a corrupt variable-length string makes it copy out of bounds): if the child dies, the
- * file is refused as corrupt. A file still marked open for writing (its writer runs, or
- * was killed) is opened with SWMR reading, as its last flush left it, with one metadata
- * read attempt (no retry loop on a bad checksum); *swmr (may be NULL) says so.
- * Returns the file, or H5I_INVALID_HID with "reason" in err. */
-hid_t h5u_file_open_read(const char *path, int *swmr, char *err, size_t errlen);
+ * off (a running writer may hold it). Before the real open a child process opens the file
+ * and reads every string attribute and string dataset, then runs `probe` (may be NULL:
+ * the reads the caller is about to make): libhdf5 1.10 trusts the global heap (a corrupt
+ * variable-length string makes it copy out of bounds) and can loop on a corrupt cache
+ * entry, so if the child dies or runs past 5 s the file is refused as corrupt and the
+ * parent never touches it. A file still marked open for writing (its writer runs, or was
+ * killed) is opened with SWMR reading, as its last flush left it, with one metadata read
+ * attempt (no retry loop on a bad checksum); *swmr (may be NULL) says so. Returns the
+ * file, or H5I_INVALID_HID with "reason" in err. */
+typedef int (*h5u_probe_fn)(hid_t file, void *ctx);
+hid_t h5u_file_open_read(const char *path, int *swmr, h5u_probe_fn probe, void *ctx, char *err,
+                         size_t errlen);
 /* The same for an HDF5 file image in memory (len bytes at buf, copied), through the core
  * driver; for the fuzz targets. */
-hid_t h5u_image_open_read(const void *buf, size_t len, char *err, size_t errlen);
+hid_t h5u_image_open_read(const void *buf, size_t len, h5u_probe_fn probe, void *ctx, char *err,
+                          size_t errlen);
 
 /* Fill err with "file:line: what obj (hdf5: reason)", clear the HDF5 error stack, and
  * return -1. */

@@ -319,7 +319,7 @@ int sweep_file_close(sweep_writer *w, int complete, char *err, size_t errlen) {
 
 int sweep_file_probe(const char *path) {
     char why[512];
-    hid_t f = h5u_file_open_read(path, NULL, why, sizeof why);
+    hid_t f = h5u_file_open_read(path, NULL, NULL, NULL, why, sizeof why);
     if (f < 0) {
         H5Eclear2(H5E_DEFAULT);
         return 0;
@@ -475,12 +475,24 @@ static int read_points(hid_t f, const sweep_meta *m, sweep_point **out, size_t *
 static int read_file(hid_t f, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
                      size_t errlen);
 
+/* In the probe child (h5u_file_open_read): the reads sweep_file_read makes. */
+static int probe_reads(hid_t f, void *ctx) {
+    (void)ctx;
+    sweep_meta m;
+    memset(&m, 0, sizeof m);
+    sweep_point *pts = NULL;
+    size_t n = 0;
+    char err[512];
+    if (!read_meta(f, &m, err, sizeof err)) read_points(f, &m, &pts, &n, err, sizeof err);
+    return 0; /* the child exits: nothing to free */
+}
+
 int sweep_file_read(const char *path, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
                     size_t errlen) {
     memset(meta, 0, sizeof *meta);
     *pts = NULL;
     *n = 0;
-    hid_t f = h5u_file_open_read(path, NULL, err, errlen);
+    hid_t f = h5u_file_open_read(path, NULL, probe_reads, NULL, err, errlen);
     if (f < 0) return -1;
     return read_file(f, meta, pts, n, err, errlen);
 }
@@ -490,7 +502,7 @@ int sweep_file_read_image(const void *buf, size_t len, sweep_meta *meta, sweep_p
     memset(meta, 0, sizeof *meta);
     *pts = NULL;
     *n = 0;
-    hid_t f = h5u_image_open_read(buf, len, err, errlen);
+    hid_t f = h5u_image_open_read(buf, len, probe_reads, NULL, err, errlen);
     if (f < 0) return -1;
     return read_file(f, meta, pts, n, err, errlen);
 }

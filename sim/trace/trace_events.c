@@ -35,7 +35,7 @@ int trace_events_open(const char *path, trace_events **out, char *err, size_t er
     trace_events *r = xcalloc(1, sizeof *r);
     r->file = r->dset = r->memtype = H5I_INVALID_HID;
     char why[512] = "";
-    r->file = h5u_file_open_read(path, NULL, why, sizeof why);
+    r->file = h5u_file_open_read(path, NULL, NULL, NULL, why, sizeof why);
     int rc = 0;
     if (r->file < 0) {
         snprintf(err, errlen, "cannot open trace %s: %s", path, why);

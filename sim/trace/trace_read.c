@@ -94,11 +94,27 @@ static int read_info(trace_file *tf) {
 
 static int open_common(trace_file *tf, trace_file **out, char *err, size_t errlen);
 
+/* In the probe child (h5u_file_open_read): what every command reads first. */
+static int probe_reads(hid_t f, void *ctx) {
+    (void)ctx;
+    trace_file tf = {0};
+    tf.file = f;
+    sim_summary s;
+    trace_peer_rec *p = NULL;
+    size_t n = 0;
+    trace_reference ref;
+    char *text = NULL;
+    if (!read_info(&tf) && !trace_read_summary(&tf, &s) && !trace_read_reference(&tf, &ref) &&
+        !trace_read_scenario(&tf, &text))
+        trace_read_peers(&tf, &p, &n);
+    return 0; /* the child exits: nothing to free */
+}
+
 int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen) {
     *out = NULL;
     trace_file *tf = xcalloc(1, sizeof *tf);
     int swmr = 0;
-    tf->file = h5u_file_open_read(path, &swmr, err, errlen);
+    tf->file = h5u_file_open_read(path, &swmr, probe_reads, NULL, err, errlen);
     tf->info.swmr = swmr;
     return open_common(tf, out, err, errlen);
 }
@@ -106,7 +122,7 @@ int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen
 int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err, size_t errlen) {
     *out = NULL;
     trace_file *tf = xcalloc(1, sizeof *tf);
-    tf->file = h5u_image_open_read(buf, len, err, errlen);
+    tf->file = h5u_image_open_read(buf, len, probe_reads, NULL, err, errlen);
     return open_common(tf, out, err, errlen);
 }
 
