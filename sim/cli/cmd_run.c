@@ -59,12 +59,6 @@ static int ensure_parent_dir(const char *path) {
     return rc;
 }
 
-/* Physical memory of this machine in bytes (0: unknown). */
-static double machine_memory(void) {
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
-}
-
 /* output.trace from a scenario stays inside the working directory: relative, no "..",
  * and its directory (created by now) resolves inside it. */
 static int out_confined(const char *out, char *why, size_t len) {
@@ -170,15 +164,8 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "orionsim: %s\n", err);
         return rc;
     }
-    sim_memory_estimate mem = sim_scenario_memory(&sc);
-    double phys = machine_memory();
-    if (phys > 0 && mem.total_bytes > phys) {
-        fprintf(stderr,
-                "orionsim: %s: the run needs about %.3g GB (%.3g MB per peer x %d peers), more "
-                "than this machine's %.3g GB of memory (pipeline.cache_capacity, "
-                "swarm.replicas, model size)\n",
-                scen, mem.total_bytes / 1e9, mem.per_peer_bytes / 1e6, sc.swarm.n_peers,
-                phys / 1e9);
+    if (sim_scenario_memory_check(&sc, err, sizeof err)) {
+        fprintf(stderr, "orionsim: %s: %s\n", scen, err);
         sim_scenario_free(&sc);
         return EXIT_INPUT;
     }

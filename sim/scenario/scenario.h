@@ -260,6 +260,9 @@ typedef struct {
     double total_bytes;    /* every peer, plus a fixed allowance for the process */
 } sim_memory_estimate;
 sim_memory_estimate sim_scenario_memory(const sim_scenario *sc);
+/* 0 when the estimate fits in this machine's physical memory; else -1 with the estimate in
+ * err (`run` refuses with exit 2, a sweep point fails). */
+int sim_scenario_memory_check(const sim_scenario *sc, char *err, size_t errlen);
 /* Seconds of the longest compute task at nominal speed (slowest device, lowest compute
  * efficiency, straggler multiplier): the load refuses more than SIM_MAX_TASK_S, which
  * keeps every compute duration well inside int64 nanoseconds. 0 when unknown. */

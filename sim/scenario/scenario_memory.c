@@ -10,6 +10,8 @@
 #include "sim/scenario/scenario.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #define PEER_BYTES 16384.0    /* peer state, queues, network node, per-peer records */
 #define SLOT_BYTES 32.0       /* one activation-cache record (modeled) */
@@ -64,4 +66,16 @@ double sim_scenario_longest_task_s(const sim_scenario *sc) {
             if (fl > 0 && fl / (min_peak * min_eff) > worst) worst = fl / (min_peak * min_eff);
         }
     return worst;
+}
+
+int sim_scenario_memory_check(const sim_scenario *sc, char *err, size_t errlen) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    double phys = pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+    sim_memory_estimate m = sim_scenario_memory(sc);
+    if (phys <= 0 || m.total_bytes <= phys) return 0;
+    snprintf(err, errlen,
+             "the run needs about %.3g GB (%.3g MB per peer x %d peers), more than this "
+             "machine's %.3g GB of memory (pipeline.cache_capacity, swarm.replicas, model size)",
+             m.total_bytes / 1e9, m.per_peer_bytes / 1e6, sc->swarm.n_peers, phys / 1e9);
+    return -1;
 }
