@@ -5,6 +5,8 @@
 #   make test         check the layers, build and run every Check test (tests/**/test_*.c)
 #   make check-layers which folder may include which (tools/check-layers.sh)
 #   make test-san     the same suite under AddressSanitizer + UBSan (build/san/)
+#   make test-reliability  the bad-input reproducers of tests/reliability/ (exit codes)
+#   make fuzz         libFuzzer targets (clang) for FUZZ_S seconds each (tests/fuzz/)
 #   make valgrind     the CPU test suite under valgrind (CUDA=0)
 #   make run          the main job: the Orion-100B replay, report and plots
 #   make bench        every benchmark (bench-net, bench-kernels, ...)
@@ -83,7 +85,7 @@ ifeq ($(MPI),1)
   ALL += $(MPI_PLUGIN)
 endif
 
-.PHONY: all test check-layers test-san valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
+.PHONY: all test check-layers test-san test-reliability fuzz fuzz-build valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
 .DEFAULT_GOAL := all
 # Keep intermediate objects (tests, benchmarks): `make bundle` links them again.
 .SECONDARY:
@@ -165,6 +167,8 @@ TEST_ENV := ORIONSIM_PLUGIN_DIR=$(abspath $(BUILD))
 test: deps check-layers
 	@$(MAKE) --no-print-directory all
 	@sh tools/run-tests.sh "$(TEST_ENV)" $(T_BIN)
+	@sh tests/reliability/run.sh $(BIN) >$(BUILD)/reliability.log 2>&1 || { cat $(BUILD)/reliability.log; exit 1; }; tail -1 $(BUILD)/reliability.log
+	@sh tests/reliability/kill.sh $(BIN) 4 >$(BUILD)/kill.log 2>&1 || { cat $(BUILD)/kill.log; exit 1; }; tail -1 $(BUILD)/kill.log
 	@ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci sh tools/ci-sweep.sh
 	@if [ -f tools/ci-resbm.sh ]; then ORIONSIM=$(BIN) CI_DIR=$(BUILD)/ci-resbm sh tools/ci-resbm.sh; fi
 
@@ -176,10 +180,51 @@ test-san: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 CUDA=0 OPT=-O1 all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  CK_FORK=no sh tools/run-tests.sh "ORIONSIM_SANITIZE=1" $(patsubst $(BUILD)/%,build/san/%,$(T_BIN))
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/reliability/run.sh build/san/orionsim >build/san/reliability.log 2>&1 || { cat build/san/reliability.log; exit 1; }; \
+	  tail -1 build/san/reliability.log
+
+# Every reproducer of tests/reliability/expected.txt (bad input: exit 2 within seconds).
+test-reliability: $(BIN)
+	@sh tests/reliability/run.sh $(BIN)
 
 valgrind: deps
 	@$(MAKE) --no-print-directory BUILD=build/vg CUDA=0 all
 	@CK_FORK=no ORIONSIM_VALGRIND=1 sh tools/run-tests.sh "VALGRIND=1" $(patsubst $(BUILD)/%,build/vg/%,$(T_BIN))
+
+# ---- fuzzing --------------------------------------------------------------------------
+# libFuzzer targets (tests/fuzz/fuzz_*.c) built with clang under ASan + UBSan in build/fuzz/;
+# `make fuzz` runs each for FUZZ_S seconds from its seed corpus (tests/fuzz/corpus/<name>/),
+# new inputs going to build/fuzz/corpus-<name>/. A finding stops the run: its input is
+# written to build/fuzz/ (crash-*, timeout-*, leak-*); keep it under tests/reliability/.
+FUZZ_S       ?= 60
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := scenario flows trace sweep
+FUZZ_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_LIBS    := build/fuzz/libsim.a build/fuzz/libkernels.a build/fuzz/libnetmodel.a
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) CUDA=0 WERROR=0 OPT=-O1 \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_LIBS)
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "  LD      build/fuzz/fuzz_$$t"; \
+	  $(FUZZ_CC) -std=c11 -O1 -g -I. $(PKG_CFLAGS) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	    $(FUZZ_SAN) -fsanitize=fuzzer tests/fuzz/fuzz_$$t.c $(FUZZ_LIBS) $(LDLIBS) \
+	    -o build/fuzz/fuzz_$$t || exit 1; done
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzz: $$t for $(FUZZ_S) s"; \
+	  ( cd build/fuzz && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ORIONSIM_FUZZ_ROOT=$(CURDIR) \
+	    ./fuzz_$$t -max_total_time=$(FUZZ_S) -timeout=20 -rss_limit_mb=2560 -max_len=65536 \
+	      -print_final_stats=1 corpus-$$t $(CURDIR)/tests/fuzz/corpus/$$t \
+	      >fuzz-$$t.log 2>&1 ) || { tail -60 build/fuzz/fuzz-$$t.log; exit 1; }; \
+	  grep -E "^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::new_units_added" \
+	    build/fuzz/fuzz-$$t.log | tr '\n' ' '; echo; done
 
 # ---- benchmarks ----------------------------------------------------------------------
 BENCH_SRC := $(wildcard tools/bench_*.c)

@@ -4,11 +4,14 @@
 #include "netmodel/nm_alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Times must stay below 2^62 ns (about 146 years) so that t_last + period fits. */
 #define TIME_LIMIT_NS 4611686018427387904.0
@@ -274,14 +277,33 @@ nm_profile *nm_profile_parse_string(const char *text, const char *name, const nm
 nm_profile *nm_profile_parse_file(const char *path, const nm_value_range *range, char *err,
                                   size_t errlen) {
     if (err && errlen) err[0] = '\0';
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        if (err && errlen) snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    /* a regular file only (a FIFO would block, /dev/zero never ends), at most 64 MiB */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st = {0};
+    if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot open: %s", path,
+                     fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0) close(fd);
         return NULL;
     }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        if (err && errlen) snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    const size_t max_len = (size_t)64 << 20;
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
+        if (len > max_len) {
+            if (err && errlen) snprintf(err, errlen, "%s: larger than %zu bytes", path, max_len);
+            fclose(fp);
+            free(text);
+            return NULL;
+        }
         if (cap - len < 4096) {
             cap = cap ? 2 * cap : 8192;
             text = nm_xrealloc(text, cap);

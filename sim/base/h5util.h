@@ -31,6 +31,25 @@
 /* Turn off HDF5's automatic error printing (idempotent). */
 void h5u_quiet(void);
 
+/* Opens an existing HDF5 file read-only, distrusting it: PATH must be a regular file
+ * (FIFOs and devices are refused before anything opens them) and HDF5; file locking is
+ * off (a running writer may hold it). Before the real open a child process opens the file
+ * and reads every string attribute and string dataset, then runs `probe` (may be NULL:
+ * the reads the caller is about to make): libhdf5 1.10 trusts the global heap (a corrupt
+ * variable-length string makes it copy out of bounds) and can loop on a corrupt cache
+ * entry, so if the child dies or runs past 5 s the file is refused as corrupt and the
+ * parent never touches it. A file still marked open for writing (its writer runs, or was
+ * killed) is opened with SWMR reading, as its last flush left it, with one metadata read
+ * attempt (no retry loop on a bad checksum); *swmr (may be NULL) says so. Returns the
+ * file, or H5I_INVALID_HID with "reason" in err. */
+typedef int (*h5u_probe_fn)(hid_t file, void *ctx);
+hid_t h5u_file_open_read(const char *path, int *swmr, h5u_probe_fn probe, void *ctx, char *err,
+                         size_t errlen);
+/* The same for an HDF5 file image in memory (len bytes at buf, copied), through the core
+ * driver; for the fuzz targets. */
+hid_t h5u_image_open_read(const void *buf, size_t len, h5u_probe_fn probe, void *ctx, char *err,
+                          size_t errlen);
+
 /* Fill err with "file:line: what obj (hdf5: reason)", clear the HDF5 error stack, and
  * return -1. */
 int h5u_fail_at(char *err, size_t errlen, const char *file, int line, const char *what,
@@ -61,6 +80,11 @@ int h5u_read_attr_u64(hid_t loc, const char *name, uint64_t *v, char *err, size_
 int h5u_read_attr_f64(hid_t loc, const char *name, double *v, char *err, size_t errlen);
 /* A string attribute (variable or fixed length): *out is malloc'd, NUL-terminated. */
 int h5u_read_attr_str(hid_t loc, const char *name, char **out, char *err, size_t errlen);
+/* A scalar or 1-D string attribute as *n malloc'd strings (free with h5u_free_texts). */
+int h5u_read_attr_strs(hid_t loc, const char *name, char ***v, size_t *n, char *err, size_t errlen);
+
+/* Most strings or records one read accepts: a larger count is a corrupt dataspace. */
+#define H5U_MAX_ITEMS ((size_t)1 << 28)
 
 /* A scalar string dataset (variable-length UTF-8) and a 1-D array of them. */
 int h5u_write_text(hid_t loc, const char *name, const char *text, char *err, size_t errlen);

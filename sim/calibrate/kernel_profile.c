@@ -5,15 +5,22 @@
 #include <libconfig.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/scenario/scenario.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 int kernel_profile_load(const char *path, double *eff, char *err, size_t errlen) {
     config_t cf;
     config_init(&cf);
     int rc = EXIT_INPUT;
+    char *text = sim_file_read(path, SIM_FILE_MAX_TEXT, NULL, err, errlen);
+    if (!text) goto out;
+    int bad_include = sim_file_check_includes(text, path, NULL, err, errlen);
+    free(text);
+    if (bad_include) goto out;
     if (!config_read_file(&cf, path)) {
         if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
             snprintf(err, errlen, "%s: cannot read the kernel profile", path);

@@ -21,6 +21,7 @@
 
 #include "sim/cli/commands.h"
 #include "sim/live/live_data.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 typedef struct {
@@ -138,9 +139,10 @@ static int data_brown(const char *dir, const char *outdir, int every) {
     for (int i = 0; i < n && rc == EXIT_OK; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        FILE *f = fopen(path, "rb");
+        char why[600];
+        FILE *f = sim_file_open(path, why, sizeof why); /* a regular file: never blocks */
         if (!f) {
-            fprintf(stderr, "orionsim data: %s: %s\n", path, strerror(errno));
+            fprintf(stderr, "orionsim data: %s\n", why);
             rc = EXIT_INPUT;
             break;
         }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/cli/commands.h"
@@ -73,6 +74,14 @@ int cmd_export_trace(int argc, char **argv) {
         fprintf(stderr, "orionsim: %s: %s\n", in, err);
         return EXIT_INPUT;
     }
+    trace_peer_rec *peers = NULL;
+    size_t np = 0;
+    if (trace_read_peers(tf, &peers, &np)) {
+        fprintf(stderr, "orionsim: %s: %s\n", in, trace_read_error(tf));
+        trace_read_close(tf);
+        return EXIT_INPUT;
+    }
+    free(peers);
     trace_read_close(tf);
     int to_stdout = !strcmp(out, "-");
     FILE *f = to_stdout ? stdout : fopen(out, "w");
@@ -92,7 +101,8 @@ int cmd_export_trace(int argc, char **argv) {
     }
     if (bad)
         fprintf(stderr,
-                "orionsim: warning: %llu events end before they start; written with dur 0\n",
+                "orionsim: warning: %llu events end before they start (written with dur 0) "
+                "or name no peer or stage of /peers (left out)\n",
                 (unsigned long long)bad);
     if (!to_stdout)
         fprintf(stderr, "export-trace: %llu events -> %s (open in ui.perfetto.dev)\n",

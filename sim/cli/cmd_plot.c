@@ -149,7 +149,18 @@ int cmd_plot(int argc, char **argv) {
     char err[2048];
     for (size_t i = 0; i < nf && !rc; i++) {
         if (sweep_file_probe(files[i])) {
-            sweeps[ns++] = files[i];
+            /* read it whole now: a bad sweep file is bad input, refused before drawing */
+            sweep_meta m;
+            sweep_point *pts = NULL;
+            size_t n = 0;
+            if (sweep_file_read(files[i], &m, &pts, &n, err, sizeof err)) {
+                fprintf(stderr, "orionsim: %s: %s\n", files[i], err);
+                rc = EXIT_INPUT;
+            } else {
+                sweep_points_free(pts, n, m.n_keys);
+                sweep_meta_free(&m);
+                sweeps[ns++] = files[i];
+            }
         } else if (plot_trace_load(files[i], &tr[nt], err, sizeof err)) {
             fprintf(stderr, "orionsim: %s: %s\n", files[i], err);
             rc = EXIT_INPUT;

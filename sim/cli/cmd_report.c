@@ -92,6 +92,10 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
                 "!!! h5py reads it with h5py.File(path, \"r\", swmr=True); other tools need\n"
                 "!!! `h5clear -s %s` first, once the run is over (never while it runs).\n",
                 path);
+    if (in->summary_derived)
+        fprintf(out,
+                "!!! The run never wrote its summary (killed): cycles, time, tokens and phase\n"
+                "!!! times below come from the flushed phases and time series; the rest is NaN.\n");
     fprintf(out, "  scenario  %s\n", in->scenario_path[0] ? in->scenario_path : "(none)");
     for (size_t i = 0; i < n_ovr; i++) fprintf(out, "  --set     %s\n", ovr[i]);
     fprintf(out, "  seed %llu, mode %s, created %s, orionsim %s, schema %lld\n",

@@ -1,30 +1,35 @@
 /* sim/cli/cmd_run.c: `orionsim run SCENARIO`: replay a scenario, write its trace.
  *
  * The run itself, co-located baseline included, is sim_run_scenario (sim/run/run.h), which
- * sweep workers share. SIGINT stops the run at the next safe point and closes the trace
- * marked incomplete.
+ * sweep workers share. SIGINT or SIGTERM (sim/base/interrupt.h) stops the run at the next
+ * safe point and closes the trace marked incomplete.
+ *
+ * Before anything is allocated: the memory the run needs is estimated from the scenario
+ * (sim_scenario_memory) and a run that cannot fit in this machine's memory is refused
+ * with the estimate. The trace path: -o as given; output.trace from the scenario is
+ * confined to the working directory (no absolute path, no "..", no symbolic link out of
+ * it). An existing file there that is not an orionsim trace or sweep file is never
+ * overwritten without --force.
  */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/cli/commands.h"
 #include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
 #include "sim/metrics/summary.h"
+#include "sim/sweep/sweep_file.h"
+#include "sim/trace/trace_read.h"
+#include "sim/base/interrupt.h"
 #include "sim/base/util.h"
 
 #define MAX_SETS 256
-
-static volatile int interrupted;
-static void on_sigint(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
 
 static void usage(FILE *f) {
     fprintf(
@@ -36,6 +41,7 @@ static void usage(FILE *f) {
         "  --seed N              override the scenario's seed\n"
         "  --profile FILE        kernel profile (from `orionsim calibrate`) for task efficiencies\n"
         "  --no-colocated        skip the co-located baseline run (speed_vs_colocated = NaN)\n"
+        "  --force               overwrite an existing file that is not an orionsim trace\n"
         "  -q, --quiet           no progress bar, no summary line\n"
         "  -h, --help            this text\n\n"
         "Then: orionsim report TRACE\n");
@@ -53,10 +59,60 @@ static int ensure_parent_dir(const char *path) {
     return rc;
 }
 
+/* output.trace from a scenario stays inside the working directory: relative, no "..",
+ * and its directory (created by now) resolves inside it. */
+static int out_confined(const char *out, char *why, size_t len) {
+    int bad = out[0] == '/';
+    for (const char *p = out; *p && !bad; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
+        if (!strncmp(p, "..", 2) && (p[2] == '/' || !p[2])) bad = 1;
+    char cwd[PATH_MAX], dir[PATH_MAX];
+    if (!bad && getcwd(cwd, sizeof cwd)) {
+        char *d = xstrdup(out);
+        char *slash = strrchr(d, '/');
+        const char *parent = slash ? (*slash = 0, d[0] ? d : "/") : ".";
+        if (realpath(parent, dir)) {
+            size_t n = strlen(cwd);
+            if (strncmp(dir, cwd, n) || (dir[n] && dir[n] != '/' && strcmp(cwd, "/"))) bad = 1;
+        }
+        free(d);
+    }
+    if (bad)
+        snprintf(why, len,
+                 "output.trace '%.400s' leaves the working directory; a scenario may only name a "
+                 "trace inside it (give -o FILE to write elsewhere)",
+                 out);
+    return bad ? -1 : 0;
+}
+
+/* An existing file at out may be replaced only when it is an orionsim trace or sweep
+ * file (or with --force); never when it is not a regular file. */
+static int out_replaceable(const char *out, int force, char *why, size_t len) {
+    struct stat st;
+    if (lstat(out, &st)) return 0;                       /* nothing there */
+    if (S_ISLNK(st.st_mode) && stat(out, &st)) return 0; /* a dangling link: created anew */
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, len, "%.400s exists and is not a regular file; not overwritten", out);
+        return -1;
+    }
+    if (force || st.st_size == 0) return 0;
+    char err[512];
+    trace_file *tf;
+    if (!trace_read_open(out, &tf, err, sizeof err)) {
+        trace_read_close(tf);
+        return 0;
+    }
+    if (sweep_file_probe(out)) return 0;
+    snprintf(why, len,
+             "%.400s exists and is not an orionsim trace (%.400s); not overwritten (--force "
+             "replaces it)",
+             out, err);
+    return -1;
+}
+
 int cmd_run(int argc, char **argv) {
     const char *scen = NULL, *out = NULL, *profile = NULL;
     const char *sets[MAX_SETS];
-    int n_sets = 0, quiet = 0, colocated = 1;
+    int n_sets = 0, quiet = 0, colocated = 1, force = 0;
     char seedset[64];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -82,6 +138,8 @@ int cmd_run(int argc, char **argv) {
             profile = argv[++i];
         } else if (!strcmp(a, "--no-colocated")) {
             colocated = 0;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (a[0] == '-') {
@@ -106,22 +164,37 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "orionsim: %s\n", err);
         return rc;
     }
+    if (sim_scenario_memory_check(&sc, err, sizeof err)) {
+        fprintf(stderr, "orionsim: %s: %s\n", scen, err);
+        sim_scenario_free(&sc);
+        return EXIT_INPUT;
+    }
     char defpath[1024];
+    int from_scenario = !out;
     if (!out) out = sc.output.trace;
     if (!out) {
         snprintf(defpath, sizeof defpath, "results/%s.h5", sc.name);
         out = defpath;
+    }
+    char why[1024];
+    if (from_scenario && out_confined(out, why, sizeof why)) { /* before creating anything */
+        fprintf(stderr, "orionsim: %s\n", why);
+        sim_scenario_free(&sc);
+        return EXIT_INPUT;
     }
     if (ensure_parent_dir(out)) {
         fprintf(stderr, "orionsim: %s: cannot create its directory: %s\n", out, strerror(errno));
         sim_scenario_free(&sc);
         return EXIT_RUN;
     }
+    if ((from_scenario && out_confined(out, why, sizeof why)) ||
+        out_replaceable(out, force, why, sizeof why)) {
+        fprintf(stderr, "orionsim: %s\n", why);
+        sim_scenario_free(&sc);
+        return EXIT_INPUT;
+    }
 
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    volatile int *interrupted = sim_interrupt_install();
 
     sim_summary sum;
     sim_run_opts ro = {.scenario_path = scen,
@@ -129,19 +202,22 @@ int cmd_run(int argc, char **argv) {
                        .trace_path = out,
                        .colocated = colocated,
                        .progress = !quiet,
-                       .stop_flag = &interrupted};
+                       .stop_flag = interrupted};
     rc = sim_run_scenario(&sc, &ro, &sum, err, sizeof err);
-    sigaction(SIGINT, &old, NULL);
+    sim_interrupt_restore();
+    int stopped = *interrupted;
 
     if (rc != EXIT_OK) fprintf(stderr, "orionsim: %s: %s\n", scen, err);
-    else if (interrupted) fprintf(stderr, "orionsim: interrupted; %s is marked incomplete\n", out);
-    if (rc == EXIT_OK && !interrupted && !sum.complete && err[0])
+    else if (stopped)
+        fprintf(stderr, "orionsim: interrupted (%s); %s is marked incomplete\n",
+                sim_interrupt_name(), out);
+    if (rc == EXIT_OK && !stopped && !sum.complete && err[0])
         fprintf(stderr, "orionsim: %s: %s\n", scen, err);
-    if (rc == EXIT_OK && !interrupted && !quiet)
+    if (rc == EXIT_OK && !stopped && !quiet)
         printf("%s: %.3g tokens in %.1f h simulated (%d cycles), MFU %.1f%%, utilisation %.1f%%, "
                "%.2f s wall -> %s\n",
                sc.name, sum.tokens_trained, sum.sim_time_s / 3600, sum.cycles,
                100 * sum.mfu_overall, 100 * sum.utilisation, sum.wall_time_s, out);
     sim_scenario_free(&sc);
-    return rc != EXIT_OK ? rc : interrupted ? EXIT_RUN : EXIT_OK;
+    return rc != EXIT_OK ? rc : stopped ? EXIT_RUN : EXIT_OK;
 }

@@ -1,10 +1,9 @@
 /* sim/cli/cmd_sweep.c: `orionsim sweep SCENARIO --vary KEY=VALUES... -o FILE`.
  *
- * Command-line front of sim/sweep/sweep.h: parses the flags, catches SIGINT (running points
+ * Command-line front of sim/sweep/sweep.h: parses the flags, catches SIGINT and SIGTERM (running points
  * end at their next safe point and stay pending, so the same command resumes), prints
  * the wall time of the sweep.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +12,10 @@
 #include "sim/cli/commands.h"
 #include "sim/sweep/sweep.h"
 #include "sim/sweep/sweep_spec.h"
+#include "sim/base/interrupt.h"
 #include "sim/base/util.h"
 
 #define MAX_ARGS 256
-
-static volatile int interrupted;
-static void on_sigint(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -160,16 +154,11 @@ int cmd_sweep(int argc, char **argv) {
     o.n_vary = n_vary;
     o.sets = sets;
     o.n_sets = n_sets;
-    o.stop_flag = &interrupted;
-
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    o.stop_flag = sim_interrupt_install();
     sweep_stats st;
     char err[2048] = "";
     int rc = sweep_run(&o, &st, err, sizeof err);
-    sigaction(SIGINT, &old, NULL);
+    sim_interrupt_restore();
     if (st.rank > 0) return rc; /* --mpi: rank 0 reports for every rank */
     if (rc == EXIT_INPUT) {
         fprintf(stderr, "orionsim sweep: %s\n", err);

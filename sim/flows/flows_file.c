@@ -9,10 +9,13 @@
 #include <string.h>
 
 #include "netmodel/net.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 #define MAX_LATENCY_MS 1e7 /* 2.8 hours: anything longer is not a network latency */
 #define MAX_START_S 1e9    /* keeps every time well inside int64 nanoseconds */
+#define MIN_MBPS 1e-6      /* 1 bit/s */
+#define MAX_MBPS 1e7       /* 10 Tbit/s: no access link or shared link is faster */
 
 typedef struct {
     const char *path;
@@ -115,26 +118,18 @@ static int check_int_literals(const ctx *c, const char *text) {
 }
 
 static char *read_text(const ctx *c) {
-    FILE *f = fopen(c->path, "rb");
-    if (!f) {
-        fprintf(c->err, "%s: cannot open: %s\n", c->path, strerror(errno));
+    char why[768];
+    char *buf = sim_file_read(c->path, SIM_FILE_MAX_TEXT, NULL, why, sizeof why);
+    if (!buf) {
+        fprintf(c->err, "%s\n", why);
         return NULL;
     }
-    size_t n = 0, cap = 4096;
-    char *buf = xmalloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) buf = xrealloc(buf, cap *= 2);
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        fprintf(c->err, "%s: read error\n", c->path);
+    /* libconfig opens @include files relative to the working directory here */
+    if (sim_file_check_includes(buf, c->path, NULL, why, sizeof why)) {
+        fprintf(c->err, "%s\n", why);
         free(buf);
         return NULL;
     }
-    buf[n] = '\0';
     return buf;
 }
 
@@ -191,6 +186,18 @@ static int get_number(const ctx *c, const config_setting_t *g, const char *prefi
         return fail(c, s, key, "must be %s %g (got %g)", lo_open ? ">" : ">=", lo, *out);
     if (*out > hi) return fail(c, s, key, "must be <= %g (got %g)", hi, *out);
     return 0;
+}
+
+/* A bandwidth member in Mbit/s: in [1 bit/s, 10 Tbit/s], so bit/s stay finite and a
+ * transfer ends in finite time. */
+static int get_mbps(const ctx *c, const config_setting_t *g, const char *prefix, const char *name,
+                    double *out) {
+    int rc = get_number(c, g, prefix, name, 1, 0, 1, INFINITY, out);
+    if (rc || (*out >= MIN_MBPS && *out <= MAX_MBPS)) return rc;
+    char key[256];
+    snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", name);
+    return fail(c, config_setting_get_member(g, name), key,
+                "%g Mbit/s is out of range (must be in [%g, %g] Mbit/s)", *out, MIN_MBPS, MAX_MBPS);
 }
 
 static int get_string(const ctx *c, const config_setting_t *g, const char *prefix, const char *name,
@@ -338,9 +345,8 @@ static int load_nodes(const ctx *c, const config_setting_t *root, flows_spec *sp
         nd->region = find_name(sp->regions, sp->n_regions, region);
         snprintf(key, sizeof key, "%s.region", prefix);
         if (nd->region < 0) return fail(c, at, key, "unknown region \"%s\"", region);
-        if ((rc = get_number(c, g, prefix, "up_mbps", 1, 0, 1, INFINITY, &nd->up_bps))) return rc;
-        if ((rc = get_number(c, g, prefix, "down_mbps", 1, 0, 1, INFINITY, &nd->down_bps)))
-            return rc;
+        if ((rc = get_mbps(c, g, prefix, "up_mbps", &nd->up_bps))) return rc;
+        if ((rc = get_mbps(c, g, prefix, "down_mbps", &nd->down_bps))) return rc;
         nd->up_bps *= 1e6;
         nd->down_bps *= 1e6;
         nd->name = xstrdup(name);
@@ -405,7 +411,7 @@ static int load_links(const ctx *c, const config_setting_t *root, flows_spec *sp
                     rc = fail(c, at, key, "duplicate link name \"%s\"", name);
             lk->name = xstrdup(name);
         }
-        if (!rc) rc = get_number(c, g, prefix, "mbps", 1, 0, 1, INFINITY, &lk->bps);
+        if (!rc) rc = get_mbps(c, g, prefix, "mbps", &lk->bps);
         lk->bps *= 1e6;
         if (!rc) rc = load_link_nodes(c, sp, g, prefix, "nodes_out", &lk->out, &lk->n_out);
         if (!rc) rc = load_link_nodes(c, sp, g, prefix, "nodes_in", &lk->in, &lk->n_in);

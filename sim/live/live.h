@@ -57,6 +57,21 @@
  *             optimizer step), so a CPU run reports timings at the scenario's
  *             efficiencies while the relative costs of task kinds and the
  *             task-to-task variation are measured.
+ * What varies under the measured rule, and why: every task's duration is a fresh
+ * wall-clock reading, so it moves with cache and memory state, OpenMP scheduling, CPU
+ * frequency, GPU clocks and whatever else the host runs (the calibration at open is
+ * itself such a reading). A shift of microseconds reorders events that are close in
+ * simulated time: which peer's forward ends first, hence the routing draws, full-cache
+ * refusals, timeouts and which microbatches reach an optimizer step before the phase
+ * ends. So the tokens trained, the event table and the losses differ from run to run
+ * (tiny-live.cfg twice: 16,128 vs 16,384 tokens, final loss 4.405 vs 4.381); the kernels
+ * and the random streams are deterministic, the clock is not.
+ * Reproducible mode, measured once and replayed: `orionsim calibrate SCENARIO -o P` times
+ * the real kernels once and records each task kind's efficiency; a run with
+ * compute.kernel_profile = P (or --profile P) and compute.live_time = "modeled" then
+ * schedules every task from those recorded efficiencies, so repeated runs give identical
+ * traces (losses real) while the timings are the measured ones. The tests use the
+ * modeled rule.
  * The swarm applies the fault processes' speed multipliers on top (the hook reports
  * the nominal-speed duration).
  *

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "netmodel/rng.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -32,9 +33,10 @@ static uint32_t le32(const unsigned char *p) {
 
 /* The whole file in memory. */
 static unsigned char *slurp(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
+    char why[600];
+    FILE *f = sim_file_open(path, why, sizeof why); /* a FIFO would block fopen */
     if (!f) {
-        fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        fail(err, errlen, "%s", why);
         return NULL;
     }
     struct stat sb;

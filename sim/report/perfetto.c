@@ -56,8 +56,7 @@ static int read_peers(const char *path, trace_peer_rec **peers, size_t *n, char 
     trace_file *tf;
     if (trace_read_open(path, &tf, err, errlen)) return -1;
     void *recs = NULL;
-    int rc = trace_read_table(tf, "peers", trace_peer_fields, trace_peer_n_fields,
-                              sizeof(trace_peer_rec), &recs, n);
+    int rc = trace_read_peers(tf, (trace_peer_rec **)&recs, n);
     if (rc) snprintf(err, errlen, "%s", trace_read_error(tf));
     trace_read_close(tf);
     *peers = recs;
@@ -101,7 +100,6 @@ int perfetto_write(const char *path, int32_t cycles, FILE *out, uint64_t *events
                 peers[i].peer, peers[i].stage, peers[i].replica);
         first = 0;
     }
-    free(peers);
     trace_event_rec *buf = xmalloc(BLOCK * sizeof *buf);
     uint64_t n_ev = 0, bad = 0;
     int rc = 0;
@@ -115,12 +113,16 @@ int perfetto_write(const char *path, int32_t cycles, FILE *out, uint64_t *events
         for (int64_t i = 0; i < got; i++) {
             const trace_event_rec *e = &buf[i];
             if (cycles > 0 && e->cycle >= cycles) continue;
-            char kb[16];
-            int64_t dur = e->t_end_ns - e->t_start_ns;
-            if (e->t_end_ns < e->t_start_ns) {
-                dur = 0;
-                bad++;
+            if (e->peer < 0 || (size_t)e->peer >= np || e->stage < -1 || e->stage > max_stage) {
+                bad++; /* an event of no peer in /peers, or of no stage: not written */
+                continue;
             }
+            char kb[16];
+            int64_t dur = 0;
+            if (e->t_end_ns < e->t_start_ns) bad++;
+            else if ((uint64_t)e->t_end_ns - (uint64_t)e->t_start_ns <= (uint64_t)INT64_MAX)
+                dur = (int64_t)((uint64_t)e->t_end_ns - (uint64_t)e->t_start_ns);
+            else bad++;
             fprintf(out,
                     "%s{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":",
                     first ? "" : ",\n", trace_events_kind_name(e->kind, kb, sizeof kb),
@@ -143,6 +145,7 @@ int perfetto_write(const char *path, int32_t cycles, FILE *out, uint64_t *events
         }
     }
     free(buf);
+    free(peers);
     trace_events_close(ev);
     fprintf(out, "\n]}\n");
     if (!rc && ferror(out)) {

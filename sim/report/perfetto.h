@@ -9,7 +9,8 @@
  *     cat = compute | network | sync | state, pid = stage (0 when the row has none),
  *     tid = peer, ts and dur in microseconds of simulated time (exact: ns / 1000 with
  *     three decimals), args = microbatch, bytes, flops, other, cycle, inner_step.
- * A row whose end precedes its start gets dur 0 and is counted in *bad_rows. With
+ * A row whose end precedes its start gets dur 0 and is counted in *bad_rows; so is a row
+ * whose peer is not in /peers or whose stage is no stage of /peers (not written). With
  * cycles > 0 only the rows of the first `cycles` cycles are written (full traces of long
  * runs hold millions of events; the Perfetto UI is happiest below a few hundred MB).
  */

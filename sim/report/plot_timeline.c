@@ -21,6 +21,13 @@
 
 #define BLOCK 65536
 
+/* Nanoseconds from a double, clamped to int64 (a corrupt or huge value cannot overflow). */
+static int64_t ns_of(double v) {
+    if (!(v > -9.2e18)) return v != v ? 0 : (int64_t)-9200000000000000000LL;
+    if (v > 9.2e18) return (int64_t)9200000000000000000LL;
+    return (int64_t)v;
+}
+
 /* Event kinds grouped for colour; 0: not drawn. Names must be single words (gnuplot). */
 static int kind_group(int32_t k) {
     switch (k) {
@@ -42,11 +49,11 @@ static int kind_group(int32_t k) {
     }
 }
 
-/* Row of each peer id: stage-major (all replicas of stage 0 first). */
+/* Row of each peer id: stage-major (all replicas of stage 0 first). /peers is validated
+ * (trace_read_peers: peer = row, stage and replica in range); max_peer bounds event peers. */
 static int *peer_rows(const plot_trace *t, int *n_rows, int max_peer) {
     int n = max_peer + 1;
-    for (size_t i = 0; i < t->n_peers; i++)
-        if (t->peers[i].peer + 1 > n) n = t->peers[i].peer + 1;
+    if ((size_t)n < t->n_peers) n = (int)t->n_peers;
     int *row = xcalloc((size_t)n, sizeof *row);
     for (int p = 0; p < n; p++) row[p] = p;
     for (size_t i = 0; i < t->n_peers; i++) {
@@ -59,13 +66,14 @@ static int *peer_rows(const plot_trace *t, int *n_rows, int max_peer) {
 
 /* gnuplot tic list "(\"s0 r0\" 0, ...)" of the rows; stages only when there are many. */
 static char *row_tics(const plot_trace *t, int n_rows, const int *row) {
-    size_t cap = 32 + (t->n_peers + 1) * 32, at = 0;
+    size_t cap = 32 + (t->n_peers + 1) * 48, at = 0;
     char *s = xmalloc(cap);
     at += (size_t)snprintf(s, cap, "(");
     int sparse = n_rows > 64, first = 1;
     for (size_t i = 0; i < t->n_peers; i++) {
         const trace_peer_rec *q = &t->peers[i];
         if (q->peer < 0 || q->peer >= n_rows || (sparse && q->replica != 0)) continue;
+        if (at + 48 >= cap) break;
         if (sparse)
             at += (size_t)snprintf(s + at, cap - at, "%s\"s%d\" %d", first ? "" : ", ", q->stage,
                                    row[q->peer]);
@@ -117,8 +125,8 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
     memset(pn, 0, sizeof pn);
     int np = 0;
     if (c->have_window) {
-        pn[0].t0 = (int64_t)(c->window_min[0] * 6e10);
-        pn[0].t1 = (int64_t)(c->window_min[1] * 6e10);
+        pn[0].t0 = ns_of(c->window_min[0] * 6e10);
+        pn[0].t1 = ns_of(c->window_min[1] * 6e10);
         snprintf(pn[0].title, sizeof pn[0].title, "minutes %g to %g", c->window_min[0],
                  c->window_min[1]);
         np = 1;
@@ -129,15 +137,17 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
             plot_skip(c, t->name, "timeline: the trace has no training phase");
             return 0;
         }
-        int64_t len = (int64_t)(c->timeline_min * 6e10);
+        int64_t len = ns_of(c->timeline_min * 6e10);
         pn[0].t0 = tr0;
-        pn[0].t1 = tr1 > tr0 && tr1 - tr0 < len ? tr1 : tr0 + len;
+        pn[0].t1 = tr1 > tr0 && (double)tr1 - (double)tr0 < (double)len
+                       ? tr1
+                       : ns_of((double)tr0 + (double)len);
         snprintf(pn[0].title, sizeof pn[0].title, "first training phase: its first %g min",
                  c->timeline_min);
         np = 1;
         if (sy0 >= 0 && sy1 > sy0) {
-            pn[1].t0 = sy0 - 60000000000LL > 0 ? sy0 - 60000000000LL : 0;
-            pn[1].t1 = sy1 + 60000000000LL;
+            pn[1].t0 = sy0 > 60000000000LL ? sy0 - 60000000000LL : 0;
+            pn[1].t1 = ns_of((double)sy1 + 6e10);
             snprintf(pn[1].title, sizeof pn[1].title, "first synchronisation (%.1f min)",
                      (double)(sy1 - sy0) / 6e10);
             np = 2;
@@ -168,8 +178,8 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
         for (int64_t j = 0; j < got; j++) {
             const trace_event_rec *e = &buf[j];
             int g = kind_group(e->kind);
-            if (!g || e->peer < 0) continue;
-            int r = e->peer < n_rows ? row[e->peer] : e->peer;
+            if (!g || e->peer < 0 || e->peer >= n_rows) continue; /* no peer of /peers */
+            int r = row[e->peer];
             /* compute on the upper band of a row, transfers on the lower, down fills it */
             double ylo = g == 8 ? r - 0.45 : (g == 5 || g == 6) ? r + 0.08 : r - 0.42;
             double yhi = g == 8 ? r + 0.45 : (g == 5 || g == 6) ? r + 0.42 : r + 0.02;
@@ -263,15 +273,18 @@ int plot_uploads(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
     upload *u = NULL;
     size_t nu = 0, cap = 0;
     int rc = 0, max_peer = 0;
+    size_t peer_limit = t->n_peers ? t->n_peers : 65536;
     for (;;) {
         int64_t got = trace_events_next(ev, buf, BLOCK, err, errlen);
         if (got < 0) rc = -1;
         if (got <= 0) break;
         for (int64_t j = 0; j < got; j++) {
-            if (buf[j].kind != TRACE_EV_UPLOAD_PSEUDOGRAD || buf[j].peer < 0) continue;
+            if (buf[j].kind != TRACE_EV_UPLOAD_PSEUDOGRAD || buf[j].peer < 0 ||
+                (size_t)buf[j].peer >= peer_limit)
+                continue; /* no peer of /peers */
             if (nu == cap) u = xrealloc(u, (cap = cap ? 2 * cap : 256) * sizeof *u);
             u[nu++] = (upload){buf[j].peer, buf[j].cycle,
-                               (double)(buf[j].t_end_ns - buf[j].t_start_ns) * 1e-9};
+                               ((double)buf[j].t_end_ns - (double)buf[j].t_start_ns) * 1e-9};
             if (buf[j].peer > max_peer) max_peer = buf[j].peer;
         }
     }
@@ -316,11 +329,10 @@ int plot_uploads(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
         fprintf(g, "row,peer,label,mean_s,max_s,up_mbps\n");
         for (int p = 0; p < n_rows; p++) {
             int stage = -1, rep = -1;
-            for (size_t i = 0; i < t->n_peers; i++)
-                if (t->peers[i].peer == p) {
-                    stage = t->peers[i].stage;
-                    rep = t->peers[i].replica;
-                }
+            if ((size_t)p < t->n_peers) { /* validated: row p is peer p */
+                stage = t->peers[p].stage;
+                rep = t->peers[p].replica;
+            }
             fprintf(g, "%d,%d,s%d r%d,%s,%s,%s\n", row[p], p, stage, rep,
                     cnt[p] ? sim_format_double(a, sizeof a, sum[p] / cnt[p]) : "nan",
                     cnt[p] ? sim_format_double(b, sizeof b, mx[p]) : "nan",
@@ -341,7 +353,7 @@ int plot_uploads(plot_ctx *c, const plot_trace *t, char *err, size_t errlen) {
         gp_var_str(&vs, "per", per);
         gp_var_str(&vs, "title", t->name);
         gp_var_num(&vs, "nrows", n_rows);
-        gp_var_num(&vs, "ncycles", max_cycle + 1);
+        gp_var_num(&vs, "ncycles", (double)max_cycle + 1);
         snprintf(name, sizeof name, "%s-uploads", t->name);
         char *stem = plot_path(c->outdir, name);
         rc = gp_render(c->gp, "uploads", stem, &vs, err, errlen);

@@ -69,8 +69,7 @@ int plot_trace_load(const char *path, plot_trace *t, char *err, size_t errlen) {
         for (size_t i = 0; i < ref.n; i++)
             if (!strcmp(ref.names[i], "utilisation")) t->published_utilisation = ref.values[i];
         trace_reference_free(&ref);
-        rc = trace_read_table(tf, "peers", trace_peer_fields, trace_peer_n_fields,
-                              sizeof(trace_peer_rec), &peers, &t->n_peers);
+        rc = trace_read_peers(tf, (trace_peer_rec **)&peers, &t->n_peers);
     }
     if (!rc)
         rc = trace_read_table(tf, "phases", trace_phase_fields, trace_phase_n_fields,

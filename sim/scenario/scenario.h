@@ -252,6 +252,23 @@ int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scena
                       size_t errlen);
 void sim_scenario_free(sim_scenario *sc);
 
+/* What a run of the scenario will hold in memory, estimated from its shapes before
+ * anything is allocated (modeled runs: peer state and cache slots; live runs also the
+ * stage weights, gradients, optimizer state and cached activations of every peer). */
+typedef struct {
+    double per_peer_bytes; /* the largest peer */
+    double total_bytes;    /* every peer, plus a fixed allowance for the process */
+} sim_memory_estimate;
+sim_memory_estimate sim_scenario_memory(const sim_scenario *sc);
+/* 0 when the estimate fits in this machine's physical memory; else -1 with the estimate in
+ * err (`run` refuses with exit 2, a sweep point fails). */
+int sim_scenario_memory_check(const sim_scenario *sc, char *err, size_t errlen);
+/* Seconds of the longest compute task at nominal speed (slowest device, lowest compute
+ * efficiency, straggler multiplier): the load refuses more than SIM_MAX_TASK_S, which
+ * keeps every compute duration well inside int64 nanoseconds. 0 when unknown. */
+#define SIM_MAX_TASK_S 1e7
+double sim_scenario_longest_task_s(const sim_scenario *sc);
+
 /* Σ peak FLOP/s of every GPU of every peer. */
 double sim_scenario_peak_flops(const sim_scenario *sc);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/scenario/scenario_fill.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 int sc_get_int(sr_ctx *c, sn_node *base, const char *spath, int *out) {
@@ -18,14 +19,14 @@ int sc_get_int(sr_ctx *c, sn_node *base, const char *spath, int *out) {
 }
 
 int sc_check_readable(sr_ctx *c, sn_node *base, const char *spath, const char *path) {
-    FILE *f = fopen(path, "rb");
+    char why[600];
+    FILE *f = sim_file_open(path, why, sizeof why);
     if (f) {
         fclose(f);
         return 0;
     }
     char ip[512];
-    return sr_fail(c, sr_node(c, base, spath), sr_ipath(base, spath, ip, sizeof ip),
-                   "cannot read '%s'", path);
+    return sr_fail(c, sr_node(c, base, spath), sr_ipath(base, spath, ip, sizeof ip), "%s", why);
 }
 
 /* A key's own node, for messages about its value. */
@@ -106,6 +107,11 @@ static int fill_training(sr_ctx *c, sim_scenario *sc) {
     t->cycles = 0;
     if (has_tokens) SC_TRY(sr_float(c, NULL, "training.tokens", &t->tokens));
     if (has_cycles) SC_TRY(sc_get_int(c, NULL, "training.cycles", &t->cycles));
+    if (has_tokens && t->tokens < (double)t->microbatch_tokens)
+        return sr_fail(c, at(c, "training.tokens"), "training.tokens",
+                       "%g is less than one microbatch (%lld tokens = microbatch_seqs x seq_len): "
+                       "tokens are trained a microbatch at a time, so the run could never stop",
+                       t->tokens, (long long)t->microbatch_tokens);
     double h = 0;
     if (sr_float(c, NULL, "training.max_sim_hours", &h) == 1) t->max_sim_s = h * 3600.0;
     SC_TRY(sr_float(c, NULL, "training.activation_timeout_s", &t->activation_timeout_s));

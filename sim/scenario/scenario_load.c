@@ -10,6 +10,7 @@
 #include "sim/scenario/scenario_schema.h"
 #include "sim/scenario/scenario_set.h"
 #include "sim/scenario/scenario_text.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 #define MAX_BASE_DEPTH 16
@@ -110,8 +111,11 @@ static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, i
     free(dir);
     char resolved[PATH_MAX];
     sn_node *merged = NULL;
+    char why[600];
     if (!realpath(base_path, resolved)) {
         snprintf(err, errlen, "%s:%d: base: cannot read '%s'", base->file, base->line, base_path);
+    } else if (sim_file_check(base_path, why, sizeof why)) {
+        snprintf(err, errlen, "%s:%d: base: %s", base->file, base->line, why);
     } else if (depth + 1 >= MAX_BASE_DEPTH) {
         snprintf(err, errlen, "%s:%d: base: more than %d files deep", base->file, base->line,
                  MAX_BASE_DEPTH);
@@ -175,6 +179,15 @@ int sim_scenario_load(const char *path, const char **sets, int n_sets, sim_scena
         sc_fill_swarm(&c, out) || sc_fill_sync(&c, out) || sc_fill_faults(&c, out) ||
         sc_fill_compute(&c, out))
         goto fail;
+    double longest = sim_scenario_longest_task_s(out);
+    if (longest > SIM_MAX_TASK_S) {
+        snprintf(err, errlen,
+                 "%s: model: one compute task would take %.3g s (> %g s) on the slowest device at "
+                 "the lowest efficiency: the model, microbatch or device is out of any physical "
+                 "range",
+                 path, longest, SIM_MAX_TASK_S);
+        goto fail;
+    }
     sn_free(root);
     free(dir);
     return EXIT_OK;

@@ -49,7 +49,8 @@ static int check_scalar(sr_ctx *c, const sk_entry *e, sk_type t, const sn_node *
             return sr_fail(c, n, ip, "expected an integer, got %s", sn_type_desc(n->type));
         if (!in_range(e, (double)n->i)) {
             bound_text(e, b, sizeof b);
-            return sr_fail(c, n, ip, "%lld is out of range (must be %s)", n->i, b);
+            return sr_fail(c, n, ip, "%lld is out of range (must be %s%s%s)", n->i, b,
+                           e->units[0] ? " " : "", e->units);
         }
         return 0;
     case SK_FLOAT: {
@@ -59,7 +60,8 @@ static int check_scalar(sr_ctx *c, const sk_entry *e, sk_type t, const sn_node *
         if (!isfinite(v)) return sr_fail(c, n, ip, "not a finite number");
         if (!in_range(e, v)) {
             bound_text(e, b, sizeof b);
-            return sr_fail(c, n, ip, "%g is out of range (must be %s)", v, b);
+            return sr_fail(c, n, ip, "%g is out of range (must be %s%s%s)", v, b,
+                           e->units[0] ? " " : "", e->units);
         }
         return 0;
     }

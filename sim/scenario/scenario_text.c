@@ -8,37 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 char *st_read_file(const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = xmalloc(cap);
-    for (;;) {
-        if (n + 1 >= cap) {
-            cap *= 2;
-            buf = xrealloc(buf, cap);
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(f);
-    int saved = errno;
-    if (fclose(f) != 0 && !failed) {
-        failed = 1;
-        saved = errno;
-    }
-    if (failed) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(saved));
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
+    size_t n = 0;
+    char *buf = sim_file_read(path, SIM_FILE_MAX_TEXT, &n, err, errlen);
+    if (!buf) return NULL;
     if (strlen(buf) != n) {
         snprintf(err, errlen, "%s: cannot read: the file contains a NUL byte (not text)", path);
         free(buf);

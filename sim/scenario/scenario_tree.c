@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sim/scenario/scenario_text.h"
+#include "sim/base/fsutil.h"
 #include "sim/base/util.h"
 
 sn_node *sn_new(sn_type type, const char *name, const char *file, int line) {
@@ -182,7 +183,11 @@ sn_node *sn_parse_file(const char *path, sn_files *files, char *err, size_t errl
     char *text = st_read_file(path, err, errlen);
     if (!text) return NULL;
     int bad_line = st_find_wide_int(text);
+    char *inc_dir = st_dirname(path);
+    int bad_include = sim_file_check_includes(text, path, inc_dir, err, errlen);
+    free(inc_dir);
     free(text);
+    if (bad_include) return NULL;
     if (bad_line > 0) {
         snprintf(err, errlen,
                  "%s:%d: integer literal beyond 32 bits (libconfig would wrap it); "

@@ -137,6 +137,10 @@ static void job_run(size_t job, void *vctx, void *vres) {
     sim_scenario sc;
     char err[2048] = "";
     int rc = sim_scenario_load(o->scenario, sets, (int)n, &sc, err, sizeof err);
+    if (!rc && sim_scenario_memory_check(&sc, err, sizeof err)) {
+        sim_scenario_free(&sc);
+        rc = EXIT_INPUT;
+    }
     if (rc) {
         snprintf(r->status, sizeof r->status, "failed");
         set_text(r->error, sizeof r->error, err);

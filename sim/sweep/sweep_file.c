@@ -370,71 +370,9 @@ int sweep_file_close(sweep_writer *w, int complete, char *err, size_t errlen) {
 
 /* ---- reader ------------------------------------------------------------------------ */
 
-/* A string-array attribute (variable-length strings). */
-static int read_attr_strs(hid_t loc, const char *name, char ***out, size_t *n, char *err,
-                          size_t errlen) {
-    *out = NULL;
-    *n = 0;
-    if (!h5u_attr_exists(loc, name)) {
-        snprintf(err, errlen, "attribute %s is missing", name);
-        return -1;
-    }
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return H5U_FAIL(err, errlen, "cannot open attribute", name);
-    hid_t t = H5Aget_type(a), sp = H5Aget_space(a), mt = H5I_INVALID_HID;
-    int rc = 0;
-    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    if (t < 0 || np < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        snprintf(err, errlen, "attribute %s is not a list of strings", name);
-        rc = -1;
-    } else {
-        char **v = xcalloc(np ? (size_t)np : 1, sizeof *v);
-        char **raw = xcalloc(np ? (size_t)np : 1, sizeof *raw);
-        mt = H5Tcopy(t);
-        if (mt < 0 || (np && H5Aread(a, mt, raw) < 0)) {
-            rc = H5U_FAIL(err, errlen, "cannot read attribute", name);
-        } else {
-            for (hssize_t i = 0; i < np; i++) v[i] = xstrdup(raw[i] ? raw[i] : "");
-            if (np && H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw) < 0)
-                rc = H5U_FAIL(err, errlen, "cannot free attribute", name);
-        }
-        free(raw);
-        if (rc) h5u_free_texts(v, (size_t)np);
-        else {
-            *out = v;
-            *n = (size_t)np;
-        }
-    }
-    if (mt >= 0) H5Tclose(mt);
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
-    H5Aclose(a);
-    return rc;
-}
-
-static hid_t open_ro(const char *path) {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) return H5I_INVALID_HID;
-#if H5_VERSION_GE(1, 10, 7)
-    /* Read a sweep file that a running sweep holds open. */
-    H5Pset_file_locking(fapl, 0, 1);
-#endif
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
-    return f;
-}
-
 int sweep_file_probe(const char *path) {
-    h5u_quiet();
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return 0;
-    fclose(fp);
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return 0;
-    }
-    hid_t f = open_ro(path);
+    char why[512];
+    hid_t f = h5u_file_open_read(path, NULL, NULL, NULL, why, sizeof why);
     if (f < 0) {
         H5Eclear2(H5E_DEFAULT);
         return 0;
@@ -464,12 +402,16 @@ static int read_meta(hid_t f, sweep_meta *m, char *err, size_t errlen) {
         h5u_read_attr_str(f, "scenario_name", &m->scenario_name, err, errlen) ||
         h5u_read_attr_str(f, "scenario", &m->scenario_text, err, errlen) ||
         h5u_read_attr_str(f, "scenario_hash", &m->scenario_hash, err, errlen) ||
-        read_attr_strs(f, "vary", &m->vary, &m->n_keys, err, errlen) ||
-        read_attr_strs(f, "vary_keys", &m->keys, &nk2, err, errlen) ||
-        read_attr_strs(f, "sets", &m->sets, &m->n_sets, err, errlen))
+        h5u_read_attr_strs(f, "vary", &m->vary, &m->n_keys, err, errlen) ||
+        h5u_read_attr_strs(f, "vary_keys", &m->keys, &nk2, err, errlen))
+        return -1;
+    if (nk2 == m->n_keys && h5u_read_attr_strs(f, "sets", &m->sets, &m->n_sets, err, errlen))
         return -1;
     if (nk2 != m->n_keys) {
         snprintf(err, errlen, "attributes vary (%zu) and vary_keys (%zu) disagree", m->n_keys, nk2);
+        /* keys holds nk2 strings: free it here, so that sweep_meta_free (n_keys) is exact */
+        h5u_free_texts(m->keys, nk2);
+        m->keys = NULL;
         return -1;
     }
     if (h5u_attr_exists(f, "shard_count")) {
@@ -598,25 +540,43 @@ static int read_points(hid_t f, const sweep_meta *m, sweep_point **out, size_t *
     return rc;
 }
 
+static int read_file(hid_t f, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
+                     size_t errlen);
+
+/* In the probe child (h5u_file_open_read): the reads sweep_file_read makes. */
+static int probe_reads(hid_t f, void *ctx) {
+    (void)ctx;
+    sweep_meta m;
+    memset(&m, 0, sizeof m);
+    sweep_point *pts = NULL;
+    size_t n = 0;
+    char err[512];
+    if (!read_meta(f, &m, err, sizeof err)) read_points(f, &m, &pts, &n, err, sizeof err);
+    return 0; /* the child exits: nothing to free */
+}
+
 int sweep_file_read(const char *path, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
                     size_t errlen) {
     memset(meta, 0, sizeof *meta);
     *pts = NULL;
     *n = 0;
-    h5u_quiet();
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    fclose(fp);
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        snprintf(err, errlen, "not an HDF5 file");
-        return -1;
-    }
-    hid_t f = open_ro(path);
-    if (f < 0) return H5U_FAIL(err, errlen, "cannot open sweep file", "");
+    hid_t f = h5u_file_open_read(path, NULL, probe_reads, NULL, err, errlen);
+    if (f < 0) return -1;
+    return read_file(f, meta, pts, n, err, errlen);
+}
+
+int sweep_file_read_image(const void *buf, size_t len, sweep_meta *meta, sweep_point **pts,
+                          size_t *n, char *err, size_t errlen) {
+    memset(meta, 0, sizeof *meta);
+    *pts = NULL;
+    *n = 0;
+    hid_t f = h5u_image_open_read(buf, len, probe_reads, NULL, err, errlen);
+    if (f < 0) return -1;
+    return read_file(f, meta, pts, n, err, errlen);
+}
+
+static int read_file(hid_t f, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
+                     size_t errlen) {
     int rc = read_meta(f, meta, err, errlen);
     if (!rc) rc = read_points(f, meta, pts, n, err, errlen);
     H5Fclose(f);

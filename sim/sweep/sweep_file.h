@@ -74,6 +74,9 @@ int sweep_file_probe(const char *path);
 /* Read a sweep file. 0, or -1 with err (no path in it). */
 int sweep_file_read(const char *path, sweep_meta *meta, sweep_point **pts, size_t *n, char *err,
                     size_t errlen);
+/* The same for a sweep file image in memory (the fuzz target). */
+int sweep_file_read_image(const void *buf, size_t len, sweep_meta *meta, sweep_point **pts,
+                          size_t *n, char *err, size_t errlen);
 
 typedef struct sweep_writer sweep_writer;
 

@@ -145,8 +145,13 @@ static int parse_range(const char *arg, const char *spec, sweep_axis *a, size_t 
         goto out;
     }
     char txt[64];
+    long diff = 0;
+    if (all_int && __builtin_sub_overflow(li[1], li[0], &diff)) {
+        rc = fail(err, errlen, arg, "range '%s' spans more than a 64-bit integer", spec, NULL);
+        goto out;
+    }
     if (all_int) {
-        long n = (li[1] - li[0]) / li[2] + 1;
+        long n = diff / li[2] + 1; /* li[0] + i * li[2] <= li[1]: no overflow */
         for (long i = 0; i < n; i++) {
             snprintf(txt, sizeof txt, "%ld", li[0] + i * li[2]);
             add_value(a, cap, txt);

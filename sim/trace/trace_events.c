@@ -34,19 +34,13 @@ int trace_events_open(const char *path, trace_events **out, char *err, size_t er
     h5u_quiet();
     trace_events *r = xcalloc(1, sizeof *r);
     r->file = r->dset = r->memtype = H5I_INVALID_HID;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) {
-        trace_events_close(r);
-        return H5U_FAIL(err, errlen, "cannot create file access list for", path);
-    }
-#if H5_VERSION_GE(1, 10, 7)
-    H5Pset_file_locking(fapl, 0, 1);
-#endif
-    r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
+    char why[512] = "";
+    r->file = h5u_file_open_read(path, NULL, NULL, NULL, why, sizeof why);
     int rc = 0;
-    if (r->file < 0) rc = H5U_FAIL(err, errlen, "cannot open trace", path);
-    else if ((r->dset = H5Dopen2(r->file, "events", H5P_DEFAULT)) < 0)
+    if (r->file < 0) {
+        snprintf(err, errlen, "cannot open trace %s: %s", path, why);
+        rc = -1;
+    } else if ((r->dset = H5Dopen2(r->file, "events", H5P_DEFAULT)) < 0)
         rc = H5U_FAIL(err, errlen, "cannot open table", "/events");
     else if ((r->memtype = h5u_compound(trace_event_fields, trace_event_n_fields,
                                         sizeof(trace_event_rec), H5U_MEM)) < 0)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,51 +92,41 @@ static int read_info(trace_file *tf) {
     return rc;
 }
 
+static int open_common(trace_file *tf, trace_file **out, char *err, size_t errlen);
+
+/* In the probe child (h5u_file_open_read): what every command reads first. */
+static int probe_reads(hid_t f, void *ctx) {
+    (void)ctx;
+    trace_file tf = {0};
+    tf.file = f;
+    sim_summary s;
+    trace_peer_rec *p = NULL;
+    size_t n = 0;
+    trace_reference ref;
+    char *text = NULL;
+    if (!read_info(&tf) && !trace_read_summary(&tf, &s) && !trace_read_reference(&tf, &ref) &&
+        !trace_read_scenario(&tf, &text))
+        trace_read_peers(&tf, &p, &n);
+    return 0; /* the child exits: nothing to free */
+}
+
 int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen) {
     *out = NULL;
-    h5u_quiet();
-    struct stat st;
-    if (stat(path, &st)) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        return -1;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "is a directory, not a trace file");
-        return -1;
-    }
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        return -1;
-    }
-    fclose(probe);
-    htri_t is = H5Fis_hdf5(path);
-    if (is <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        snprintf(err, errlen, "not an HDF5 file");
-        return -1;
-    }
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) return H5U_FAIL(err, errlen, "cannot create file access list for", path);
-#if H5_VERSION_GE(1, 10, 7)
-    /* Read a trace that a running simulation holds open for writing. */
-    if (H5Pset_file_locking(fapl, 0, 1) < 0) {
-        H5U_FAIL(err, errlen, "cannot switch off file locking for", path);
-        H5Pclose(fapl);
-        return -1;
-    }
-#endif
     trace_file *tf = xcalloc(1, sizeof *tf);
-    tf->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    if (tf->file < 0) {
-        /* Still marked open for writing: its writer runs, or was killed. SWMR reading
-         * opens it as the last flush left it. */
-        H5U_FAIL(err, errlen, "cannot open trace", "");
-        tf->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
-        tf->info.swmr = tf->file >= 0;
-        H5Eclear2(H5E_DEFAULT);
-    }
-    H5Pclose(fapl);
+    int swmr = 0;
+    tf->file = h5u_file_open_read(path, &swmr, probe_reads, NULL, err, errlen);
+    tf->info.swmr = swmr;
+    return open_common(tf, out, err, errlen);
+}
+
+int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err, size_t errlen) {
+    *out = NULL;
+    trace_file *tf = xcalloc(1, sizeof *tf);
+    tf->file = h5u_image_open_read(buf, len, probe_reads, NULL, err, errlen);
+    return open_common(tf, out, err, errlen);
+}
+
+static int open_common(trace_file *tf, trace_file **out, char *err, size_t errlen) {
     if (tf->file < 0) {
         trace_read_close(tf);
         return -1;
@@ -147,6 +138,59 @@ int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen
     }
     *out = tf;
     return 0;
+}
+
+/* A run killed before it wrote its summary (SIGKILL, power loss) leaves a zero row; the
+ * phases and time series are flushed with every phase, so the run's extent, cycles,
+ * tokens and phase times come from them. What only the run knew (MFU, shares, cost) is
+ * NaN. */
+static void summary_from_tables(trace_file *tf, sim_summary *s) {
+    void *ph = NULL, *ts = NULL;
+    size_t nph = 0, nts = 0;
+    if (trace_read_table(tf, "phases", trace_phase_fields, trace_phase_n_fields,
+                         sizeof(trace_phase_rec), &ph, &nph) ||
+        trace_read_table(tf, "timeseries", trace_sample_fields, trace_sample_n_fields,
+                         sizeof(trace_sample_rec), &ts, &nts)) {
+        free(ph);
+        tf->err[0] = 0;
+        return;
+    }
+    for (size_t i = 0; i < sim_summary_n_fields; i++)
+        if (sim_summary_fields[i].type == SIM_FT_F64)
+            *(double *)((char *)s + sim_summary_fields[i].offset) = NAN;
+    const trace_phase_rec *p = ph;
+    const trace_sample_rec *t = ts;
+    double end = 0, by_kind[TRACE_PHASES] = {0};
+    int n_training = 0, max_merged = -1;
+    for (size_t i = 0; i < nph; i++) {
+        double a = (double)p[i].t_start_ns * 1e-9, b = (double)p[i].t_end_ns * 1e-9;
+        if (!(b >= a) || p[i].phase < 0 || p[i].phase >= TRACE_PHASES) continue;
+        by_kind[p[i].phase] += b - a;
+        if (b > end) end = b;
+        if (p[i].phase == TRACE_PHASE_TRAINING) n_training++;
+        if (p[i].phase == TRACE_PHASE_MERGING && p[i].cycle > max_merged) max_merged = p[i].cycle;
+    }
+    double tokens = 0;
+    for (size_t i = 0; i < nts; i++) {
+        if ((double)t[i].t_ns * 1e-9 > end) end = (double)t[i].t_ns * 1e-9;
+        if ((double)t[i].tokens_trained > tokens) tokens = (double)t[i].tokens_trained;
+    }
+    s->cycles = max_merged + 1 > 0 && max_merged < INT32_MAX ? max_merged + 1 : 0;
+    s->sim_time_s = end;
+    s->tokens_trained = tokens;
+    s->tokens_per_s = end > 0 ? tokens / end : NAN;
+    s->time_training_s = by_kind[TRACE_PHASE_TRAINING];
+    s->time_uploading_s = by_kind[TRACE_PHASE_UPLOADING];
+    s->time_merging_s = by_kind[TRACE_PHASE_MERGING];
+    s->time_other_s = by_kind[TRACE_PHASE_OTHER];
+    s->utilisation = end > 0 ? by_kind[TRACE_PHASE_TRAINING] / end : NAN;
+    s->mean_training_phase_s = n_training ? by_kind[TRACE_PHASE_TRAINING] / n_training : NAN;
+    s->mean_sync_phase_s =
+        s->cycles ? (by_kind[TRACE_PHASE_UPLOADING] + by_kind[TRACE_PHASE_MERGING]) / s->cycles
+                  : NAN;
+    tf->info.summary_derived = 1;
+    free(ph);
+    free(ts);
 }
 
 int trace_read_summary(trace_file *tf, sim_summary *s) {
@@ -162,6 +206,8 @@ int trace_read_summary(trace_file *tf, sim_summary *s) {
     }
     memcpy(s, recs, sizeof *s);
     free(recs);
+    if (!tf->info.complete && s->cycles == 0 && s->sim_time_s == 0 && s->tokens_trained == 0)
+        summary_from_tables(tf, s);
     return 0;
 }
 
@@ -509,4 +555,51 @@ int trace_read_table_csv(trace_file *tf, const char *table, FILE *out) {
     if (fs >= 0) H5Sclose(fs);
     H5Dclose(d);
     return rc;
+}
+
+int trace_read_peers(trace_file *tf, trace_peer_rec **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    int64_t rows = trace_read_rows(tf, "peers");
+    if (rows < 0) return -1;
+    if (rows > TRACE_READ_MAX_PEERS) {
+        snprintf(tf->err, sizeof tf->err, "table /peers has %lld rows (at most %d)",
+                 (long long)rows, TRACE_READ_MAX_PEERS);
+        return -1;
+    }
+    void *recs = NULL;
+    size_t np = 0;
+    if (trace_read_table(tf, "peers", trace_peer_fields, trace_peer_n_fields,
+                         sizeof(trace_peer_rec), &recs, &np))
+        return -1;
+    trace_peer_rec *p = recs;
+    int32_t stages = 0, replicas = 0;
+    for (size_t i = 0; i < np; i++) {
+        const char *bad = NULL;
+        int32_t v = 0;
+        if (p[i].peer != (int32_t)i) bad = "peer", v = p[i].peer;
+        else if (p[i].stage < 0 || (size_t)p[i].stage >= np) bad = "stage", v = p[i].stage;
+        else if (p[i].replica < 0 || (size_t)p[i].replica >= np) bad = "replica", v = p[i].replica;
+        if (bad) {
+            snprintf(tf->err, sizeof tf->err,
+                     "table /peers row %zu: %s %d is out of range (peer = row, stage and "
+                     "replica in [0, %zu))",
+                     i, bad, v, np);
+            free(recs);
+            return -1;
+        }
+        if (p[i].stage + 1 > stages) stages = p[i].stage + 1;
+        if (p[i].replica + 1 > replicas) replicas = p[i].replica + 1;
+    }
+    if (np && (int64_t)stages * replicas > (int64_t)np * 2) {
+        /* the grid is sparse beyond any layout we write (ddp: one stage, R replicas) */
+        snprintf(tf->err, sizeof tf->err,
+                 "table /peers: %d stages x %d replicas for %zu peers (corrupt?)", stages, replicas,
+                 np);
+        free(recs);
+        return -1;
+    }
+    *out = p;
+    *n = np;
+    return 0;
 }

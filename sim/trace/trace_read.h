@@ -24,6 +24,7 @@
 
 #include "sim/base/fields.h"
 #include "sim/metrics/summary.h"
+#include "sim/trace/trace.h"
 
 typedef struct trace_file trace_file;
 
@@ -34,6 +35,8 @@ typedef struct {
     int complete;                 /* root attribute complete: 1 only after a normal close */
     int swmr;                     /* 1: the file is still marked open for writing (its writer
                                     runs or was killed) and was opened for SWMR reading */
+    int summary_derived;          /* 1: the run never wrote its summary (killed): trace_read_summary
+                                    derived it from the flushed tables */
     int64_t events_window_cycles; /* -1: all cycles */
     int64_t events_dropped;       /* events the run left out of the window */
 } trace_info;
@@ -47,6 +50,8 @@ typedef struct {
 
 /* Open and validate. 0, or -1 with a message in err (and *out NULL). */
 int trace_read_open(const char *path, trace_file **out, char *err, size_t errlen);
+/* The same for a trace file image in memory (the fuzz target). */
+int trace_read_open_image(const void *buf, size_t len, trace_file **out, char *err, size_t errlen);
 void trace_read_close(trace_file *tf);
 
 /* The message of the last failure of the calls below. */
@@ -75,5 +80,12 @@ int trace_read_table(trace_file *tf, const char *table, const sim_field *f, size
 
 /* Table as CSV: a header of member names, then one line per row. */
 int trace_read_table_csv(trace_file *tf, const char *table, FILE *out);
+
+/* /peers, validated before any figure indexes by it: row i describes peer i, stage and
+ * replica lie in [0, rows), and the stages x replicas grid has at most twice as many
+ * slots as there are peers; at most TRACE_READ_MAX_PEERS rows. 0, or -1 with the table,
+ * row and value in the error (trace_read_error). */
+#define TRACE_READ_MAX_PEERS 1000000
+int trace_read_peers(trace_file *tf, trace_peer_rec **out, size_t *n);
 
 #endif

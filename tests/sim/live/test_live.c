@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "sim/live/live.h"
@@ -160,7 +161,11 @@ START_TEST(test_bin_bad) {
     expect_bad(path, 256, "token 300 at index 1");
     /* missing file */
     snprintf(path, sizeof path, "%s/none.bin", g_tmpdir);
-    expect_bad(path, 256, "cannot open");
+    expect_bad(path, 256, "cannot read: No such file");
+    /* a FIFO: refused at once, never waited on */
+    snprintf(path, sizeof path, "%s/fifo.bin", g_tmpdir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    expect_bad(path, 256, "a FIFO, not a regular file");
     /* too little data for one microbatch */
     int32_t few[4] = {1, 2, 3, 4};
     snprintf(path, sizeof path, "%s/few.bin", g_tmpdir);

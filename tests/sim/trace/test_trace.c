@@ -660,7 +660,7 @@ START_TEST(test_report_bad_files) {
     expect_bad(empty, "not an HDF5 file");
     free(empty);
 
-    expect_bad(tmpdir, "is a directory, not a trace file");
+    expect_bad(tmpdir, "is a directory, not an HDF5 file");
 
     char *plain = tmp_path("plain.h5");
     hid_t h = H5Fcreate(plain, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
