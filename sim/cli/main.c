@@ -22,6 +22,8 @@ static const struct command commands[] = {
     {"flows", cmd_flows, "simulate a set of flows on the network model alone (CSV out)"},
     {"report", cmd_report, "print a trace's run summary beside the published figures"},
     {"sweep", cmd_sweep, "run a scenario over a grid of --vary values (one summary row per point)"},
+    {"study", cmd_study,
+     "the ResBM loss study: seeds x boundaries x widths, mean and 95% intervals of the gap"},
     {"plot", cmd_plot, "render a trace's or a sweep's figures with gnuplot (PNG and SVG)"},
     {"export-trace", cmd_export_trace, "write a trace's events as Chrome/Perfetto trace JSON"},
     {"data", cmd_data, "make token shards (llm.c .bin) for live runs: the Brown corpus, any text"},
