@@ -7,7 +7,7 @@
  * seed, with its 95% interval as error bars; the training-loss gap dashed beside it) of
  * the ResBM boundaries, against the bottleneck width k (left) and the compression ratio
  * d_model / k (right), one line per width.
- * Data: DIR/data/<study>-d<W>-b<j>-{train,val}.csv (step,mtokens,mean,lo,hi,n) and
+ * Data: DIR/data/<study>-d<W>-b<j>-{train,val}.csv (mtokens,mean,lo,hi,n) and
  * <study>-gap-d<W>.csv (k,ratio,gap,gap_ci,val_gap,val_gap_ci,n), and the whole /stats
  * table as <study>-stats.csv.
  */
@@ -93,13 +93,11 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
                     rc = -1;
                     break;
                 }
-                fprintf(f, "step,mtokens,mean,lo,hi,n\n");
+                fprintf(f, "mtokens,mean,lo,hi,n\n");
                 for (size_t r = 0; r < nc; r++) {
                     const study_curve_rec *p = &cv[r];
                     if (p->width != w[i] || p->kind != kind || strcmp(p->boundary, bd[j])) continue;
                     double ci = isnan(p->ci) ? 0 : p->ci;
-                    num(f, p->step);
-                    fputc(',', f);
                     num(f, p->tokens / 1e6);
                     fputc(',', f);
                     num(f, p->mean);

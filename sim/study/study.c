@@ -70,8 +70,6 @@ const sim_field study_stat_fields[] = {
 const size_t study_stat_n_fields = sizeof study_stat_fields / sizeof study_stat_fields[0];
 
 const sim_field study_curve_fields[] = {
-    SIM_F64(study_curve_rec, step, "1", NULL,
-            "global inner step: cycle x H + inner_step + 1 (validation: (cycle + 1) x H)"),
     SIM_F64(study_curve_rec, tokens, "tokens", NULL, "tokens trained, mean over the seeds"),
     SIM_F64(study_curve_rec, mean, "nats/token", NULL, "loss, mean over the seeds"),
     SIM_F64(study_curve_rec, sd, "nats/token", NULL, "sample standard deviation"),
@@ -225,7 +223,6 @@ typedef struct {
     size_t n_widths;
     study_run_t *runs;
     size_t n_runs;
-    int H; /* inner steps per cycle (training.H) */
     study_stats_count *st;
     size_t to_run, finished;
     double t0, ok_wall;
@@ -608,8 +605,6 @@ static int build_tables(study_ctx *c, study_tables *t, char *err, size_t errlen)
                 cr->cycle = (int32_t)((pts[i].key >> 20) & 0xfffff) - 1;
                 cr->inner_step = (int32_t)(pts[i].key & 0xfffff) - 1;
                 cr->n = (int32_t)(j - i);
-                cr->step = cr->kind ? (double)(cr->cycle + 1) * c->H
-                                    : (double)cr->cycle * c->H + cr->inner_step + 1;
                 set_text(cr->boundary, sizeof cr->boundary, s->boundary);
                 i = j;
             }
@@ -904,7 +899,6 @@ int study_run(const study_opts *o, study_stats_count *st, char *err, size_t errl
         c.widths[0] = base.model.d_model;
         c.n_widths = 1;
     }
-    c.H = base.training.H;
     if (!rc) rc = plan(&c, &base, err, errlen);
     char *text = NULL;
     if (!rc) {

@@ -100,13 +100,13 @@ typedef struct {
 
 /* /curves: loss curves, one row per point. */
 typedef struct {
-    double step;   /* global inner step: cycle x H + inner_step + 1; validation (cycle + 1) x H */
     double tokens; /* tokens trained at the point, mean over the seeds */
     double mean, sd, ci;
     int32_t width, k;
     int32_t kind;       /* 0 training (mean over replicas and microbatches), 1 validation */
     int32_t cycle;      /* 0-based */
-    int32_t inner_step; /* -1 for validation */
+    int32_t inner_step; /* the replicas' inner step (may pass H while a cycle's sync waits for
+                           the slower peers); -1 for validation */
     int32_t n;          /* seeds with this point */
     char boundary[STUDY_NAME_LEN];
 } study_curve_rec;
