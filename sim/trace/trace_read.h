@@ -36,6 +36,7 @@ typedef struct {
                                     runs or was killed) and was opened for SWMR reading */
     int64_t events_window_cycles; /* -1: all cycles */
     int64_t events_dropped;       /* events the run left out of the window */
+    char *platform; /* the machine, one line from the platform_* attributes ("" if none) */
 } trace_info;
 
 typedef struct {
