@@ -45,6 +45,8 @@ static void usage(FILE *f) {
         "  -o, --output FILE   the study file (e.g. results/resbm-study.h5)\n"
         "  --runs DIR          the runs' traces (default: FILE without .h5, plus -runs)\n"
         "  -j, --jobs N, -jN  worker processes (default: the number of online cores)\n"
+        "  --collect           run nothing: write FILE from the complete runs in RUNS (a\n"
+        "                      look at a study that runs elsewhere, or one cut short)\n"
         "  -q, --quiet         no progress lines, no table\n"
         "  -h, --help          this text\n\n"
         "Then: orionsim plot FILE   (loss curves with bands; the gap vs k and vs ratio)\n"
@@ -111,6 +113,8 @@ int cmd_study(int argc, char **argv) {
                 return EXIT_INPUT;
             }
             o.jobs = (int)v;
+        } else if (!strcmp(a, "--collect")) {
+            o.collect_only = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.progress = o.print = 0;
         } else if (a[0] == '-') {

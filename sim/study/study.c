@@ -764,6 +764,10 @@ static void print_table(const study_tables *t, int seeds) {
     for (size_t i = 0; i < t->n_stats; i++) {
         const study_stat_rec *s = &t->stats[i];
         if (s->method[0] == 'n' && s->method[1] == 'o') continue;
+        if (!s->n_pairs) {
+            printf("  d%d %s: no run with its baseline done yet\n", s->width, s->boundary);
+            continue;
+        }
         printf("  d%d %s: the train-loss gap %+.4f is %s at 95%%; the validation gap %+.4f is "
                "%s\n",
                s->width, s->boundary, s->gap_mean,
@@ -909,7 +913,8 @@ int study_run(const study_opts *o, study_stats_count *st, char *err, size_t errl
             if (trace_matches(&c.runs[i])) {
                 c.runs[i].done = 1;
                 st->kept++;
-            } else jobs[c.to_run++] = i;
+            } else if (!o->collect_only) jobs[c.to_run++] = i;
+            else st->pending++;
         }
         int workers = o->jobs < 1 ? 1 : o->jobs;
         if (o->progress)
@@ -926,7 +931,7 @@ int study_run(const study_opts *o, study_stats_count *st, char *err, size_t errl
             rc = EXIT_RUN;
         }
         free(jobs);
-        st->pending = c.to_run - st->ran;
+        st->pending += c.to_run - st->ran;
         study_tables t;
         char terr[1024];
         if (build_tables(&c, &t, terr, sizeof terr)) {
@@ -940,7 +945,11 @@ int study_run(const study_opts *o, study_stats_count *st, char *err, size_t errl
             } else if (o->print) print_table(&t, o->seeds);
         }
         free_tables(&t);
-        if (!rc && (st->failed || st->pending)) {
+        if (!rc && o->collect_only && st->pending) {
+            snprintf(err, errlen, "--collect: %zu of %zu runs done, %zu not (none was run)",
+                     st->kept, c.n_runs, st->pending);
+            rc = EXIT_RUN;
+        } else if (!rc && (st->failed || st->pending)) {
             snprintf(err, errlen,
                      st->pending ? "interrupted: %zu of %zu runs left (run the same command again "
                                    "to resume)"

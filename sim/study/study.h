@@ -61,6 +61,7 @@ typedef struct {
     int jobs;                /* worker processes */
     int progress;            /* progress lines on stderr */
     int print;               /* the table on stdout at the end */
+    int collect_only;        /* run nothing: build the file from the complete traces there are */
     volatile int *stop_flag; /* SIGINT */
 } study_opts;
 

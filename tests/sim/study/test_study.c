@@ -326,6 +326,16 @@ START_TEST(test_study_end_to_end) {
     ck_assert_msg(rc == EXIT_OK, "exit %d: %s", rc, err);
     ck_assert_uint_eq(st.kept, 3);
     ck_assert_uint_eq(st.ran, 1);
+    /* --collect runs nothing: 4 seeds asked, 2 done */
+    o.seeds = 4;
+    o.collect_only = 1;
+    rc = study_run(&o, &st, err, sizeof err);
+    ck_assert_int_eq(rc, EXIT_RUN);
+    ck_assert_msg(strstr(err, "4 of 8 runs done"), "%s", err);
+    ck_assert_uint_eq(st.ran, 0);
+    ck_assert_uint_eq(st.kept, 4);
+    ck_assert(study_file_probe(out));
+    o.collect_only = 0;
     /* another seed count is another study for the new seeds only */
     o.seeds = 3;
     rc = study_run(&o, &st, err, sizeof err);
