@@ -2,7 +2,8 @@
  *
  * <study>-loss: loss curves with their 95% bands, training (top row) and validation
  * (bottom row), one column per model width, one colour per boundary: the mean over the
- * seeds and the band mean -+ the t interval's half-width, point by point.
+ * seeds and the band mean -+ the t interval's half-width, point by point, at the points
+ * every seed of the group has.
  * <study>-gap: the final validation-loss gap to the uncompressed baseline (paired by
  * seed, with its 95% interval as error bars; the training-loss gap dashed beside it) of
  * the ResBM boundaries, against the bottleneck width k (left) and the compression ratio
@@ -82,7 +83,12 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
         strcat(labels, j ? " " : "");
         strcat(labels, bd[j]);
     }
-    for (size_t i = 0; i < nw; i++) sprintf(widths + strlen(widths), "%s%d", i ? " " : "", w[i]);
+    /* widths with curve points only (a study cut short may have none at some) */
+    for (size_t i = 0; i < nw; i++) {
+        int has = 0;
+        for (size_t r = 0; r < nc && !has; r++) has = cv[r].width == w[i];
+        if (has) sprintf(widths + strlen(widths), "%s%d", widths[0] ? " " : "", w[i]);
+    }
     int any = 0;
     for (size_t i = 0; i < nw && !rc; i++)
         for (size_t j = 0; j < nb && !rc; j++)
@@ -94,9 +100,18 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
                     break;
                 }
                 fprintf(f, "mtokens,mean,lo,hi,n\n");
+                /* the points every seed of the group has (a replica may take an extra
+                 * inner step or two while a sync waits, in some seeds only) */
+                int32_t most = 0;
+                for (size_t r = 0; r < nc; r++)
+                    if (cv[r].width == w[i] && cv[r].kind == kind &&
+                        !strcmp(cv[r].boundary, bd[j]) && cv[r].n > most)
+                        most = cv[r].n;
                 for (size_t r = 0; r < nc; r++) {
                     const study_curve_rec *p = &cv[r];
-                    if (p->width != w[i] || p->kind != kind || strcmp(p->boundary, bd[j])) continue;
+                    if (p->width != w[i] || p->kind != kind || strcmp(p->boundary, bd[j]) ||
+                        p->n < most)
+                        continue;
                     double ci = isnan(p->ci) ? 0 : p->ci;
                     num(f, p->tokens / 1e6);
                     fputc(',', f);
@@ -126,8 +141,9 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
         free(prefix);
         gp_vars_free(&vs);
     }
-    /* gaps of the ResBM boundaries against k and the ratio */
+    /* gaps of the ResBM boundaries against k and the ratio, of the widths that have one */
     any = 0;
+    widths[0] = 0;
     for (size_t i = 0; i < nw && !rc; i++) {
         snprintf(name, sizeof name, "%s-gap-d%d.csv", stem, w[i]);
         if (!(f = open_csv(c, name, err, errlen))) {
@@ -136,7 +152,7 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
         }
         fprintf(f, "k,ratio,gap,gap_ci,val_gap,val_gap_ci,n\n");
         /* ascending k */
-        int last = 0;
+        int last = 0, mine = 0;
         for (;;) {
             const study_stat_rec *best = NULL;
             for (size_t r = 0; r < ns; r++)
@@ -157,7 +173,8 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
             fputc(',', f);
             num(f, isnan(best->val_gap_ci) ? 0 : best->val_gap_ci);
             fprintf(f, ",%d\n", best->n_pairs);
-            any = 1;
+            if (!mine) sprintf(widths + strlen(widths), "%s%d", widths[0] ? " " : "", w[i]);
+            any = mine = 1;
         }
         fclose(f);
     }
