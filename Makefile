@@ -85,7 +85,8 @@ ifeq ($(MPI),1)
   ALL += $(MPI_PLUGIN)
 endif
 
-.PHONY: all test check-layers test-san test-reliability fuzz fuzz-build valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean
+.PHONY: all test check-layers test-san test-reliability fuzz fuzz-build valgrind run bench bench-net bench-kernels bench-orion bundle deps data clean \
+        study-resbm
 .DEFAULT_GOAL := all
 # Keep intermediate objects (tests, benchmarks): `make bundle` links them again.
 .SECONDARY:
@@ -290,6 +291,16 @@ bundle:
 # Live-training data: the Brown corpus as byte-token shards (data/brown_{train,val}.bin).
 data: deps $(BIN)
 	sh tools/fetch-brown.sh data
+
+# The ResBM loss study (results/README.md "ResBM study"): widths 128, 256, 512 x the
+# uncompressed run and ResBM at k = 64, 8, 2 x 5 seeds, 4 cycles each; resumes when
+# interrupted. One thread per run; STUDY_JOBS runs at a time (default: the cores).
+STUDY_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+study-resbm: data
+	OPENBLAS_NUM_THREADS=1 $(BIN) study scenarios/resbm-cpu-base.cfg --seeds 5 \
+	    --widths 128,256,512 --boundaries none,resbm:k64,resbm:k8,resbm:k2 \
+	    --set training.cycles=4 -j$(STUDY_JOBS) -o results/study/resbm-study.h5
+	$(BIN) plot results/study/resbm-study.h5 -o results/study
 
 clean:
 	rm -rf build

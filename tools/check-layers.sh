@@ -24,7 +24,8 @@ sim/trace:netmodel kernels sim/base sim/metrics sim/swarm sim/live
 sim/run:netmodel kernels sim/base sim/metrics sim/scenario sim/swarm sim/live sim/trace sim/calibrate
 sim/sweep:netmodel kernels sim/base sim/metrics sim/scenario sim/run sim/trace
 sim/sweep/mpi:sim/sweep
-sim/report:netmodel kernels sim/base sim/metrics sim/scenario sim/trace sim/sweep
+sim/study:netmodel kernels sim/base sim/metrics sim/scenario sim/run sim/live sim/trace sim/sweep
+sim/report:netmodel kernels sim/base sim/metrics sim/scenario sim/trace sim/sweep sim/study
 sim/cli:*
 '
 

@@ -1,9 +1,10 @@
-/* sim/cli/cmd_plot.c: `orionsim plot TRACE_OR_SWEEP... [-o DIR]`.
+/* sim/cli/cmd_plot.c: `orionsim plot TRACE_OR_SWEEP_OR_STUDY... [-o DIR]`.
  *
  * Renders the figures of SPEC §6 with the gnuplot scripts in plots/ (sim/report/plot.h): for
  * traces (a) the utilisation breakdown of every trace side by side, (b) MFU over time,
  * (c) the pipeline timeline, (d) per-peer upload times, (e) loss curves of the traces
- * that have loss rows; for sweep files (f) heat maps. Figures go to DIR (default
+ * that have loss rows; for sweep files (f) heat maps; for study files (g) loss curves
+ * with bands and the loss gap against k and the ratio. Figures go to DIR (default
  * results/<stem of the first file>/) as PNG and SVG; the CSV files that feed them stay
  * in DIR/data/ for anyone who wants the numbers.
  */
@@ -15,16 +16,27 @@
 #include "sim/cli/commands.h"
 #include "sim/base/fsutil.h"
 #include "sim/report/plot.h"
+#include "sim/study/study.h"
 #include "sim/sweep/sweep_file.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"
 
-enum { F_UTIL = 1, F_MFU = 2, F_TIMELINE = 4, F_UPLOADS = 8, F_LOSS = 16, F_HEAT = 32, F_ALL = 63 };
+enum {
+    F_UTIL = 1,
+    F_MFU = 2,
+    F_TIMELINE = 4,
+    F_UPLOADS = 8,
+    F_LOSS = 16,
+    F_HEAT = 32,
+    F_STUDY = 64,
+    F_ALL = 127
+};
 static const struct {
     const char *name;
     int bit;
 } figure_names[] = {{"utilisation", F_UTIL}, {"mfu", F_MFU},   {"timeline", F_TIMELINE},
-                    {"uploads", F_UPLOADS},  {"loss", F_LOSS}, {"heat", F_HEAT}};
+                    {"uploads", F_UPLOADS},  {"loss", F_LOSS}, {"heat", F_HEAT},
+                    {"study", F_STUDY}};
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -38,10 +50,12 @@ static void usage(FILE *f) {
             "  <trace>-uploads        per-peer pseudo-gradient upload times in the syncs\n"
             "  loss                   loss vs tokens and vs time (traces with loss rows)\n"
             "  <sweep>-heat-<metric>  heat maps of the first two --vary keys\n"
+            "  <study>-loss           study files (orionsim study): loss curves with 95%% bands\n"
+            "  <study>-gap            the loss gap to the baseline vs k and vs the ratio\n"
             "The CSV files behind them are left in DIR/data/.\n\n"
             "  -o, --output DIR     where the figures go\n"
             "  --only LIST          comma-separated subset of: utilisation, mfu, timeline,\n"
-            "                       uploads, loss, heat\n"
+            "                       uploads, loss, heat, study\n"
             "  --minutes N          timeline: length of the training-phase panel (default 5)\n"
             "  --window A:B         timeline: one panel, minutes A to B of simulated time\n"
             "  --scripts DIR        the gnuplot scripts (default: ./plots, or $ORIONSIM_PLOTS)\n"
@@ -62,7 +76,7 @@ static int parse_only(const char *s, int *mask) {
         if (!bit) {
             fprintf(stderr,
                     "orionsim plot: --only %s: unknown figure '%s' (utilisation, mfu, "
-                    "timeline, uploads, loss, heat)\n",
+                    "timeline, uploads, loss, heat, study)\n",
                     s, tok);
             rc = -1;
             break;
@@ -145,7 +159,8 @@ int cmd_plot(int argc, char **argv) {
     /* Classify and load every input before drawing anything. */
     plot_trace *tr = xcalloc(nf ? nf : 1, sizeof *tr);
     const char **sweeps = xcalloc(nf ? nf : 1, sizeof *sweeps);
-    size_t nt = 0, ns = 0;
+    const char **studies = xcalloc(nf ? nf : 1, sizeof *studies);
+    size_t nt = 0, ns = 0, nst = 0;
     char err[2048];
     for (size_t i = 0; i < nf && !rc; i++) {
         if (sweep_file_probe(files[i])) {
@@ -161,6 +176,8 @@ int cmd_plot(int argc, char **argv) {
                 sweep_meta_free(&m);
                 sweeps[ns++] = files[i];
             }
+        } else if (study_file_probe(files[i])) {
+            studies[nst++] = files[i];
         } else if (plot_trace_load(files[i], &tr[nt], err, sizeof err)) {
             fprintf(stderr, "orionsim: %s: %s\n", files[i], err);
             rc = EXIT_INPUT;
@@ -202,6 +219,8 @@ int cmd_plot(int argc, char **argv) {
         if (!fail && nt && (mask & F_LOSS)) fail = plot_loss(&c, tr, nt, err, sizeof err);
         for (size_t i = 0; i < ns && !fail; i++)
             if (mask & F_HEAT) fail = plot_sweep(&c, sweeps[i], err, sizeof err);
+        for (size_t i = 0; i < nst && !fail; i++)
+            if (mask & F_STUDY) fail = plot_study(&c, studies[i], err, sizeof err);
         if (fail) {
             fprintf(stderr, "orionsim plot: %s\n", err);
             rc = EXIT_RUN;
@@ -214,6 +233,7 @@ int cmd_plot(int argc, char **argv) {
     for (size_t i = 0; i < nt; i++) plot_trace_free(&tr[i]);
     free(tr);
     free(sweeps);
+    free(studies);
     free(files);
     free(defdir);
     free(datadir);

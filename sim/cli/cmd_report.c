@@ -101,6 +101,7 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
     fprintf(out, "  seed %llu, mode %s, created %s, orionsim %s, schema %lld\n",
             (unsigned long long)in->seed, in->mode, in->created, in->orionsim_version,
             (long long)in->schema_version);
+    if (in->platform && in->platform[0]) fprintf(out, "  platform  %s\n", in->platform);
     char **tables = NULL;
     size_t nt = 0;
     if (!trace_read_tables(tf, &tables, &nt)) {
@@ -188,6 +189,8 @@ static void print_json(FILE *out, const char *path, const trace_info *in, const 
     json_str(out, in->mode);
     fputs(", \"created\": ", out);
     json_str(out, in->created);
+    fputs(", \"platform\": ", out);
+    json_str(out, in->platform ? in->platform : "");
     fputs(", \"overrides\": [", out);
     for (size_t i = 0; i < n_ovr; i++) {
         if (i) fputs(", ", out);

@@ -14,6 +14,7 @@ int cmd_run(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_sweep_merge(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export_trace(int argc, char **argv);
 int cmd_data(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sim/base/platform.h"
 #include "sim/live/live_internal.h"
 #include "sim/base/util.h"
 
@@ -151,6 +152,7 @@ static int open_devices(live *L, char *err, size_t errlen) {
         L->dev[0].be = kb_cpu_open();
         L->dev[0].owned = 1;
         L->n_dev = 1;
+        sim_platform_note_backend("cpu", -1); /* recorded in the trace (platform_*) */
         return 0;
     }
     char berr[256] = "";
@@ -162,7 +164,8 @@ static int open_devices(live *L, char *err, size_t errlen) {
     L->dev[0].be = be;
     L->dev[0].owned = 1;
     L->n_dev = 1;
-    if (be->device < 0) return 0; /* auto fell back to the CPU */
+    sim_platform_note_backend(be->name, be->device); /* recorded in the trace (platform_*) */
+    if (be->device < 0) return 0;                    /* auto fell back to the CPU */
     int want = L->opt.gpus > 0 ? L->opt.gpus : LIVE_MAX_DEV;
     if (want > LIVE_MAX_DEV) want = LIVE_MAX_DEV;
     if (want > L->n_peers) want = L->n_peers;

@@ -160,7 +160,8 @@ struct trace {
     hid_t summary, summary_mtype;
     h5u_table t[T_COUNT];
     int failed;
-    int swmr; /* single-writer/multiple-reader mode started */
+    int swmr;           /* single-writer/multiple-reader mode started */
+    int platform_given; /* meta->platform was set: backend and GPU written at open */
     int wrote_scenario, wrote_peers, wrote_shares, wrote_reference;
     int32_t window_cycles;
     uint64_t dropped;
@@ -238,6 +239,26 @@ static int write_events_attrs(trace *t) {
     return 0;
 }
 
+/* The machine's root attributes: CPU and BLAS (and, with `device`, backend and GPU). */
+static int write_platform(trace *t, const sim_platform *p, int device) {
+    char *e = t->err;
+    size_t el = sizeof t->err;
+    hid_t f = t->file;
+    if (device)
+        return h5u_attr_str(f, "platform_backend", p->backend, e, el) ||
+                       h5u_attr_str(f, "platform_gpu", p->gpu, e, el)
+                   ? -1
+                   : 0;
+    return h5u_attr_str(f, "platform_cpu", p->cpu, e, el) ||
+                   h5u_attr_i32(f, "platform_cores", p->cores, e, el) ||
+                   h5u_attr_str(f, "platform_blas", p->blas, e, el) ||
+                   h5u_attr_str(f, "platform_blas_version", p->blas_version, e, el) ||
+                   h5u_attr_i32(f, "platform_blas_threads", p->blas_threads, e, el) ||
+                   h5u_attr_i32(f, "platform_omp_threads", p->omp_threads, e, el)
+               ? -1
+               : 0;
+}
+
 static int open_contents(trace *t, const trace_meta *m) {
     char created[40];
     if (m->created) snprintf(created, sizeof created, "%s", m->created);
@@ -252,6 +273,12 @@ static int open_contents(trace *t, const trace_meta *m) {
         h5u_attr_u64(f, "seed", m->seed, e, el) || h5u_attr_str(f, "created", created, e, el) ||
         h5u_attr_str(f, "mode", m->mode ? m->mode : "modeled", e, el) ||
         h5u_attr_i32(f, "complete", 0, e, el))
+        return -1;
+    sim_platform here;
+    if (!m->platform) sim_platform_detect(&here);
+    t->platform_given = m->platform != NULL;
+    if (write_platform(t, m->platform ? m->platform : &here, 0) ||
+        (t->platform_given && write_platform(t, m->platform, 1)))
         return -1;
     for (int i = 0; i < T_COUNT; i++) {
         size_t block = tables[i].block_rows;
@@ -387,6 +414,13 @@ int trace_write_reference(trace *t, const char *const *names, const double *valu
  * a chunk it rewrites. */
 static int start_swmr(trace *t) {
     if (t->swmr) return 0;
+    /* the backend and GPU of a live run are known by now (it opened them after the
+     * trace); attributes can still be created before SWMR writing starts */
+    if (!t->platform_given) {
+        sim_platform p;
+        sim_platform_detect(&p);
+        if (write_platform(t, &p, 1)) return fail(t);
+    }
     if (H5Fstart_swmr_write(t->file) < 0) {
         H5U_FAIL(t->err, sizeof t->err, "cannot start SWMR writing of", "trace file");
         return fail(t);

@@ -2,7 +2,9 @@
  *
  * One file per run:
  *   /            attributes schema_version (= TRACE_SCHEMA_VERSION), orionsim_version,
- *                scenario_path, seed, created, mode, complete
+ *                scenario_path, seed, created, mode, complete, and the machine:
+ *                platform_cpu, _cores, _blas, _blas_version, _blas_threads, _omp_threads,
+ *                _backend, _gpu (sim/base/platform.h)
  *   /scenario    the scenario file text, verbatim        /overrides  the --set strings
  *   /peers       one row per peer                        /events     what every peer did
  *   /phases      cycle phases                            /timeseries periodic samples
@@ -50,6 +52,7 @@
 #include <stdint.h>
 
 #include "sim/base/fields.h"
+#include "sim/base/platform.h"
 #include "sim/metrics/summary.h"
 
 #define TRACE_SCHEMA_VERSION 1
@@ -172,6 +175,9 @@ typedef struct {
     const char *mode;        /* "modeled" or "live" */
     const char *created;     /* ISO 8601 UTC; NULL: now (or SOURCE_DATE_EPOCH if set) */
     size_t event_block_rows; /* 0: 65536 */
+    /* The machine (root attributes platform_*, sim/base/platform.h). NULL: detected when
+     * the trace opens, with the backend and GPU a live run noted by its first record. */
+    const sim_platform *platform;
 } trace_meta;
 
 /* Create (truncate) the trace file. Returns NULL after printing

@@ -33,6 +33,7 @@ void trace_read_close(trace_file *tf) {
     free(tf->info.scenario_path);
     free(tf->info.created);
     free(tf->info.mode);
+    free(tf->info.platform);
     free(tf);
 }
 
@@ -49,6 +50,34 @@ static int opt_str(hid_t loc, const char *name, char **out, char *err, size_t er
         return 0;
     }
     return h5u_read_attr_str(loc, name, out, err, errlen);
+}
+
+/* "CPU; BLAS (n threads); backend, GPU" from the platform_* attributes, "" without them. */
+static int read_platform(hid_t f, char **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (!h5u_attr_exists(f, "platform_cpu")) {
+        *out = xstrdup("");
+        return 0;
+    }
+    char *cpu = NULL, *blas = NULL, *be = NULL, *gpu = NULL;
+    int64_t thr = -1;
+    int rc = opt_str(f, "platform_cpu", &cpu, err, errlen) ||
+             opt_str(f, "platform_blas", &blas, err, errlen) ||
+             opt_str(f, "platform_backend", &be, err, errlen) ||
+             opt_str(f, "platform_gpu", &gpu, err, errlen) ||
+             (h5u_attr_exists(f, "platform_blas_threads") &&
+              h5u_read_attr_i64(f, "platform_blas_threads", &thr, err, errlen));
+    if (!rc) {
+        size_t n = strlen(cpu) + strlen(blas) + strlen(be) + strlen(gpu) + 96;
+        *out = xmalloc(n);
+        snprintf(*out, n, "%s; %s (%lld thread%s); backend %s, GPU %s", cpu, blas, (long long)thr,
+                 thr == 1 ? "" : "s", be[0] ? be : "?", gpu[0] ? gpu : "?");
+    }
+    free(cpu);
+    free(blas);
+    free(be);
+    free(gpu);
+    return rc ? -1 : 0;
 }
 
 static int read_info(trace_file *tf) {
@@ -77,7 +106,8 @@ static int read_info(trace_file *tf) {
     in->complete = complete == 1;
     if (opt_str(f, "orionsim_version", &in->orionsim_version, e, el) ||
         opt_str(f, "scenario_path", &in->scenario_path, e, el) ||
-        opt_str(f, "created", &in->created, e, el) || opt_str(f, "mode", &in->mode, e, el))
+        opt_str(f, "created", &in->created, e, el) || opt_str(f, "mode", &in->mode, e, el) ||
+        read_platform(f, &in->platform, e, el))
         return -1;
     if (h5u_attr_exists(f, "seed") && h5u_read_attr_u64(f, "seed", &in->seed, e, el)) return -1;
     in->events_window_cycles = -1;

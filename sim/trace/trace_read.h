@@ -39,6 +39,7 @@ typedef struct {
                                     derived it from the flushed tables */
     int64_t events_window_cycles; /* -1: all cycles */
     int64_t events_dropped;       /* events the run left out of the window */
+    char *platform; /* the machine, one line from the platform_* attributes ("" if none) */
 } trace_info;
 
 typedef struct {
