@@ -106,6 +106,7 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "orionsim: %s\n", err);
         return rc;
     }
+    for (int i = 0; i < sc.n_notices; i++) fprintf(stderr, "orionsim: notice: %s\n", sc.notices[i]);
     char defpath[1024];
     if (!out) out = sc.output.trace;
     if (!out) {

@@ -93,7 +93,25 @@ typedef struct {
     double throughput_tok_s, speed_vs_colocated, speed_vs_colocated_peak, tokens, duration_h;
     double cycles, cost_per_peer_hour, cost_per_replica_hour;
     double activation_mib_raw, activation_mib_compressed, params;
+    /* reference.uncertainty.<figure>, as a fraction of the figure (NaN when not given),
+     * indexed like sim_reference_figs */
+    double *uncertainty;
+    char *where; /* "FILE:LINE" of the reference group; NULL when there is none */
 } sim_reference;
+
+/* The published figures of sim_reference, in the schema's order: key (reference.<key>),
+ * where its value lives in the struct and its unit. */
+typedef struct {
+    const char *key;
+    size_t offset;
+    const char *unit;
+} sim_reference_fig;
+extern const sim_reference_fig sim_reference_figs[];
+extern const size_t sim_reference_n_figs;
+/* Figure i of r (NaN when not given). */
+double sim_reference_value(const sim_reference *r, size_t i);
+/* Index of a figure by key ("mfu"), or -1. */
+int sim_reference_find(const char *key);
 
 typedef struct {
     km_split split;
@@ -229,6 +247,10 @@ typedef struct {
     int n_sources;
     char **sets; /* the --set overrides applied, verbatim, in order */
     int n_sets;
+    /* One line each: values the loader adjusted (e.g. training.min_local_steps clamped to
+     * training.H), with the file:line of the key. Printed by `run`, kept by the trace. */
+    char **notices;
+    int n_notices;
 
     km_config model; /* model.seq_len = training.seq_len */
     sim_pipeline pipeline;
