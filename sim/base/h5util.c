@@ -511,3 +511,45 @@ int h5u_table_read(hid_t loc, const char *name, const sim_field *f, size_t n, si
     *nrows = (size_t)dims[0];
     return 0;
 }
+
+int h5u_read_attr_strs(hid_t loc, const char *name, char ***out, size_t *n, char *err,
+                       size_t errlen) {
+    *out = NULL;
+    *n = 0;
+    if (!h5u_attr_exists(loc, name)) {
+        snprintf(err, errlen, "attribute %s is missing", name);
+        return -1;
+    }
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return H5U_FAIL(err, errlen, "cannot open attribute", name);
+    hid_t t = H5Aget_type(a), sp = H5Aget_space(a), mt = H5I_INVALID_HID;
+    int rc = 0;
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (t < 0 || np < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(err, errlen, "attribute %s is not a list of strings", name);
+        rc = -1;
+    } else {
+        char **v = xcalloc(np ? (size_t)np : 1, sizeof *v);
+        char **raw = xcalloc(np ? (size_t)np : 1, sizeof *raw);
+        mt = H5Tcopy(t);
+        if (mt < 0 || (np && H5Aread(a, mt, raw) < 0)) {
+            rc = H5U_FAIL(err, errlen, "cannot read attribute", name);
+        } else {
+            for (hssize_t i = 0; i < np; i++) v[i] = xstrdup(raw[i] ? raw[i] : "");
+            if (np && H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw) < 0)
+                rc = H5U_FAIL(err, errlen, "cannot free attribute", name);
+        }
+        free(raw);
+        if (rc) h5u_free_texts(v, (size_t)np);
+        else {
+            *out = v;
+            *n = (size_t)np;
+        }
+    }
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return rc;
+}

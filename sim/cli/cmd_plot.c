@@ -15,21 +15,33 @@
 #include "sim/cli/commands.h"
 #include "sim/base/fsutil.h"
 #include "sim/report/plot.h"
+#include "sim/fit/fit_file.h"
 #include "sim/sweep/sweep_file.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"
 
-enum { F_UTIL = 1, F_MFU = 2, F_TIMELINE = 4, F_UPLOADS = 8, F_LOSS = 16, F_HEAT = 32, F_ALL = 63 };
+enum {
+    F_UTIL = 1,
+    F_MFU = 2,
+    F_TIMELINE = 4,
+    F_UPLOADS = 8,
+    F_LOSS = 16,
+    F_HEAT = 32,
+    F_FIT = 64,
+    F_ALL = 127
+};
 static const struct {
     const char *name;
     int bit;
 } figure_names[] = {{"utilisation", F_UTIL}, {"mfu", F_MFU},   {"timeline", F_TIMELINE},
-                    {"uploads", F_UPLOADS},  {"loss", F_LOSS}, {"heat", F_HEAT}};
+                    {"uploads", F_UPLOADS},  {"loss", F_LOSS}, {"heat", F_HEAT},
+                    {"fit", F_FIT}};
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: orionsim plot FILE... [-o DIR] [options]\n\n"
-            "Draws the figures of traces (orionsim run) and sweep files (orionsim sweep) with\n"
+            "Draws the figures of traces (orionsim run), sweep files (orionsim sweep) and fit\n"
+            "files (orionsim fit) with\n"
             "gnuplot, as PNG and SVG in DIR (default results/<first file's stem>/):\n"
             "  utilisation            training/uploading/merging/other shares, every trace\n"
             "                         side by side, published utilisation marked\n"
@@ -38,10 +50,12 @@ static void usage(FILE *f) {
             "  <trace>-uploads        per-peer pseudo-gradient upload times in the syncs\n"
             "  loss                   loss vs tokens and vs time (traces with loss rows)\n"
             "  <sweep>-heat-<metric>  heat maps of the first two --vary keys\n"
+            "  <fit>-fit[-i-j]        a fit file (orionsim fit): each figure's residual at the\n"
+            "                         best point; evaluated, consistent and best points\n"
             "The CSV files behind them are left in DIR/data/.\n\n"
             "  -o, --output DIR     where the figures go\n"
             "  --only LIST          comma-separated subset of: utilisation, mfu, timeline,\n"
-            "                       uploads, loss, heat\n"
+            "                       uploads, loss, heat, fit\n"
             "  --minutes N          timeline: length of the training-phase panel (default 5)\n"
             "  --window A:B         timeline: one panel, minutes A to B of simulated time\n"
             "  --scripts DIR        the gnuplot scripts (default: ./plots, or $ORIONSIM_PLOTS)\n"
@@ -145,11 +159,14 @@ int cmd_plot(int argc, char **argv) {
     /* Classify and load every input before drawing anything. */
     plot_trace *tr = xcalloc(nf ? nf : 1, sizeof *tr);
     const char **sweeps = xcalloc(nf ? nf : 1, sizeof *sweeps);
-    size_t nt = 0, ns = 0;
+    const char **fits = xcalloc(nf ? nf : 1, sizeof *fits);
+    size_t nt = 0, ns = 0, nfit = 0;
     char err[2048];
     for (size_t i = 0; i < nf && !rc; i++) {
         if (sweep_file_probe(files[i])) {
             sweeps[ns++] = files[i];
+        } else if (fit_file_probe(files[i])) {
+            fits[nfit++] = files[i];
         } else if (plot_trace_load(files[i], &tr[nt], err, sizeof err)) {
             fprintf(stderr, "orionsim: %s: %s\n", files[i], err);
             rc = EXIT_INPUT;
@@ -191,6 +208,8 @@ int cmd_plot(int argc, char **argv) {
         if (!fail && nt && (mask & F_LOSS)) fail = plot_loss(&c, tr, nt, err, sizeof err);
         for (size_t i = 0; i < ns && !fail; i++)
             if (mask & F_HEAT) fail = plot_sweep(&c, sweeps[i], err, sizeof err);
+        for (size_t i = 0; i < nfit && !fail; i++)
+            if (mask & F_FIT) fail = plot_fit(&c, fits[i], err, sizeof err);
         if (fail) {
             fprintf(stderr, "orionsim plot: %s\n", err);
             rc = EXIT_RUN;
@@ -203,6 +222,7 @@ int cmd_plot(int argc, char **argv) {
     for (size_t i = 0; i < nt; i++) plot_trace_free(&tr[i]);
     free(tr);
     free(sweeps);
+    free(fits);
     free(files);
     free(defdir);
     free(datadir);

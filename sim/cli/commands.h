@@ -16,5 +16,6 @@ int cmd_sweep(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export_trace(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"flows", cmd_flows, "simulate a set of flows on the network model alone (CSV out)"},
     {"report", cmd_report, "print a trace's run summary beside the published figures"},
     {"sweep", cmd_sweep, "run a scenario over a grid of --vary values (one summary row per point)"},
+    {"fit", cmd_fit, "fit unpublished scenario keys to the published figures (--free KEY=LO:HI)"},
     {"plot", cmd_plot, "render a trace's or a sweep's figures with gnuplot (PNG and SVG)"},
     {"export-trace", cmd_export_trace, "write a trace's events as Chrome/Perfetto trace JSON"},
     {"data", cmd_data, "make token shards (llm.c .bin) for live runs: the Brown corpus, any text"},

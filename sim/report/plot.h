@@ -10,6 +10,7 @@
  *   <trace>-mfu, <trace>-timeline, <trace>-uploads          (b) (c) (d)
  *   loss                                  (e) every trace with loss rows
  *   <sweep>-heat-<metric>[-<key>=<value>...]                (f)
+ *   <fit>-fit[-<i>-<j>]                   (g) residuals and the consistent region
  */
 #ifndef SIM_PLOT_H
 #define SIM_PLOT_H
@@ -67,5 +68,6 @@ int plot_loss(plot_ctx *c, const plot_trace *t, size_t n, char *err, size_t errl
 int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen);
 int plot_uploads(plot_ctx *c, const plot_trace *t, char *err, size_t errlen);
 int plot_sweep(plot_ctx *c, const char *path, char *err, size_t errlen);
+int plot_fit(plot_ctx *c, const char *path, char *err, size_t errlen);
 
 #endif

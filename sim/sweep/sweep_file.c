@@ -317,49 +317,6 @@ int sweep_file_close(sweep_writer *w, int complete, char *err, size_t errlen) {
 
 /* ---- reader ------------------------------------------------------------------------ */
 
-/* A string-array attribute (variable-length strings). */
-static int read_attr_strs(hid_t loc, const char *name, char ***out, size_t *n, char *err,
-                          size_t errlen) {
-    *out = NULL;
-    *n = 0;
-    if (!h5u_attr_exists(loc, name)) {
-        snprintf(err, errlen, "attribute %s is missing", name);
-        return -1;
-    }
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return H5U_FAIL(err, errlen, "cannot open attribute", name);
-    hid_t t = H5Aget_type(a), sp = H5Aget_space(a), mt = H5I_INVALID_HID;
-    int rc = 0;
-    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    if (t < 0 || np < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        snprintf(err, errlen, "attribute %s is not a list of strings", name);
-        rc = -1;
-    } else {
-        char **v = xcalloc(np ? (size_t)np : 1, sizeof *v);
-        char **raw = xcalloc(np ? (size_t)np : 1, sizeof *raw);
-        mt = H5Tcopy(t);
-        if (mt < 0 || (np && H5Aread(a, mt, raw) < 0)) {
-            rc = H5U_FAIL(err, errlen, "cannot read attribute", name);
-        } else {
-            for (hssize_t i = 0; i < np; i++) v[i] = xstrdup(raw[i] ? raw[i] : "");
-            if (np && H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw) < 0)
-                rc = H5U_FAIL(err, errlen, "cannot free attribute", name);
-        }
-        free(raw);
-        if (rc) h5u_free_texts(v, (size_t)np);
-        else {
-            *out = v;
-            *n = (size_t)np;
-        }
-    }
-    if (mt >= 0) H5Tclose(mt);
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
-    H5Aclose(a);
-    return rc;
-}
-
 static hid_t open_ro(const char *path) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return H5I_INVALID_HID;
@@ -411,9 +368,9 @@ static int read_meta(hid_t f, sweep_meta *m, char *err, size_t errlen) {
         h5u_read_attr_str(f, "scenario_name", &m->scenario_name, err, errlen) ||
         h5u_read_attr_str(f, "scenario", &m->scenario_text, err, errlen) ||
         h5u_read_attr_str(f, "scenario_hash", &m->scenario_hash, err, errlen) ||
-        read_attr_strs(f, "vary", &m->vary, &m->n_keys, err, errlen) ||
-        read_attr_strs(f, "vary_keys", &m->keys, &nk2, err, errlen) ||
-        read_attr_strs(f, "sets", &m->sets, &m->n_sets, err, errlen))
+        h5u_read_attr_strs(f, "vary", &m->vary, &m->n_keys, err, errlen) ||
+        h5u_read_attr_strs(f, "vary_keys", &m->keys, &nk2, err, errlen) ||
+        h5u_read_attr_strs(f, "sets", &m->sets, &m->n_sets, err, errlen))
         return -1;
     if (nk2 != m->n_keys) {
         snprintf(err, errlen, "attributes vary (%zu) and vary_keys (%zu) disagree", m->n_keys, nk2);
