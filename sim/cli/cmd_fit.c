@@ -86,8 +86,10 @@ static void print_result(const char *path) {
         char span[64] = "";
         if (!isnan(r->consistent_min))
             snprintf(span, sizeof span, "%.4g .. %.4g", r->consistent_min, r->consistent_max);
-        printf("  %-26s %-10s %-12.4g %-12.4g %-+10.3g %-+8.2f %s\n", r->figure, r->role,
-               r->published, r->best, r->residual, r->z, span);
+        char z[16] = "";
+        if (!isnan(r->z)) snprintf(z, sizeof z, "%+.2f", r->z);
+        printf("  %-26s %-10s %-12.4g %-12.4g %-+10.3g %-8s %s\n", r->figure, r->role, r->published,
+               r->best, r->residual, z, span);
     }
     fit_data_free(&d);
 }
