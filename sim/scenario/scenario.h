@@ -120,6 +120,12 @@ typedef struct {
     int cache_capacity;
     sim_routing routing;
     double swarm_ema; /* NaN unless routing = swarm */
+    double cache_ttl_s;
+    int slot_at_forward; /* pipeline.slot_at = "forward" */
+    int forward_queue;
+    int auto_max_cache, keep_cache_on_local_step;
+    double cache_full_wait_s;
+    double inject_period_s, stage0_fetch_s, last_target_s, per_hop_s; /* pipeline.overhead */
 } sim_pipeline;
 
 typedef struct {
@@ -142,6 +148,8 @@ typedef struct {
     int cycles;       /* stop target; 0 when tokens is used */
     double max_sim_s; /* 0: none */
     double activation_timeout_s;
+    int timeout_roundtrip; /* training.timeout_rule = "roundtrip" */
+    int phase_drain;       /* training.phase_end = "drain" */
     int min_local_steps;
     double grad_clip;
     char *data; /* resolved path, NULL: built-in corpus */

@@ -114,6 +114,11 @@ static int fill_training(sr_ctx *c, sim_scenario *sc) {
     double h = 0;
     if (sr_float(c, NULL, "training.max_sim_hours", &h) == 1) t->max_sim_s = h * 3600.0;
     SC_TRY(sr_float(c, NULL, "training.activation_timeout_s", &t->activation_timeout_s));
+    int to_rule = 0, end = 0;
+    SC_TRY(sr_enum(c, NULL, "training.timeout_rule", &to_rule));
+    SC_TRY(sr_enum(c, NULL, "training.phase_end", &end));
+    t->timeout_roundtrip = to_rule == 1;
+    t->phase_drain = end == 1;
     SC_TRY(sc_get_int(c, NULL, "training.min_local_steps", &t->min_local_steps));
     if (t->min_local_steps > t->H) {
         /* A sweep over H (`--vary training.H=1,10,100`) must not need a --set for every
@@ -196,6 +201,22 @@ static int fill_pipeline(sr_ctx *c, sim_scenario *sc) {
         return sr_fail(c, split ? split : at(c, "pipeline"), "pipeline.split", "%s", msg);
     SC_TRY(sr_bool(c, NULL, "pipeline.recompute", &p->recompute));
     SC_TRY(sc_get_int(c, NULL, "pipeline.cache_capacity", &p->cache_capacity));
+    int slot_at = 0;
+    SC_TRY(sr_float(c, NULL, "pipeline.cache_ttl_s", &p->cache_ttl_s));
+    SC_TRY(sr_enum(c, NULL, "pipeline.slot_at", &slot_at));
+    p->slot_at_forward = slot_at == 0;
+    SC_TRY(sc_get_int(c, NULL, "pipeline.forward_queue", &p->forward_queue));
+    SC_TRY(sr_bool(c, NULL, "pipeline.auto_max_cache", &p->auto_max_cache));
+    SC_TRY(sr_bool(c, NULL, "pipeline.keep_cache_on_local_step", &p->keep_cache_on_local_step));
+    SC_TRY(sr_float(c, NULL, "pipeline.cache_full_wait_s", &p->cache_full_wait_s));
+    if (!p->slot_at_forward) {
+        SC_TRY(sr_refuse(c, NULL, "pipeline.forward_queue", "pipeline.slot_at is \"route\""));
+        SC_TRY(sr_refuse(c, NULL, "pipeline.cache_full_wait_s", "pipeline.slot_at is \"route\""));
+    }
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.inject_period_s", &p->inject_period_s));
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.stage0_fetch_s", &p->stage0_fetch_s));
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.last_target_s", &p->last_target_s));
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.per_hop_s", &p->per_hop_s));
     int routing = 0;
     SC_TRY(sr_enum(c, NULL, "pipeline.routing", &routing));
     p->routing = (sim_routing)routing;
