@@ -97,7 +97,15 @@ static void published_read(const trace_reference *ref, const trace_info *in, cha
     trace_compare_published(ref, p->pub);
     for (size_t i = 0; i < sim_reference_n_figs; i++) p->unc[i] = NAN;
     p->have_unc = 0;
-    if (!in->scenario_path || !in->scenario_path[0]) return;
+    for (size_t r = 0; r < ref->n; r++) { /* traces written since issue 12 carry them */
+        if (strncmp(ref->names[r], "uncertainty_", 12)) continue;
+        int k = sim_reference_find(ref->names[r] + 12);
+        if (k >= 0) {
+            p->unc[k] = ref->values[r];
+            p->have_unc = 1;
+        }
+    }
+    if (p->have_unc || !in->scenario_path || !in->scenario_path[0]) return;
     sim_scenario sc;
     char err[1024];
     if (sim_scenario_load(in->scenario_path, (const char **)ovr, (int)n_ovr, &sc, err, sizeof err))
@@ -145,7 +153,7 @@ static void print_like_for_like(FILE *out, const published *p, const trace_compa
         if (cf) fprintf(out, "      %s: %s\n", cf->sim_name, cf->definition);
     }
     if (!p->have_unc)
-        fprintf(out, "  (uncertainties: the trace's scenario file did not load, so n/a)\n");
+        fprintf(out, "  (no uncertainties: neither the trace nor its scenario file gives them)\n");
     else
         fprintf(out, "  uncertainty: the scenario's reference.uncertainty, a fraction of the "
                      "published figure;\n  residual/unc = (replay - published) / "
@@ -167,6 +175,12 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
                 path);
     fprintf(out, "  scenario  %s\n", in->scenario_path[0] ? in->scenario_path : "(none)");
     for (size_t i = 0; i < n_ovr; i++) fprintf(out, "  --set     %s\n", ovr[i]);
+    char **notes = NULL;
+    size_t n_notes = 0;
+    if (!trace_read_notices(tf, &notes, &n_notes)) {
+        for (size_t i = 0; i < n_notes; i++) fprintf(out, "  notice    %s\n", notes[i]);
+        trace_read_free_names(notes, n_notes);
+    }
     fprintf(out, "  seed %llu, mode %s, created %s, orionsim %s, schema %lld\n",
             (unsigned long long)in->seed, in->mode, in->created, in->orionsim_version,
             (long long)in->schema_version);
@@ -208,7 +222,10 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
     }
     int header = 0;
     for (size_t i = 0; i < ref->n; i++) {
-        if (used[i]) continue;
+        /* figures of the like-for-like table below are not repeated here */
+        if (used[i] || sim_reference_find(ref->names[i]) >= 0 ||
+            !strncmp(ref->names[i], "uncertainty_", 12))
+            continue;
         if (!header) fprintf(out, "\nOther published figures (no simulated counterpart)\n");
         header = 1;
         char val[40];
