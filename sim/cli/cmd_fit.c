@@ -39,7 +39,7 @@ static void usage(FILE *f) {
             "  -j, --jobs N, -jN      worker processes (default: the number of online cores)\n"
             "  --seed S                the design's seed (default 1)\n"
             "  --design N              design points (default 10 x keys, at least 8)\n"
-            "  --max-evals N           points in all (default design + 40 x keys)\n"
+            "  --max-evals N           points in all (default design + 20 x keys)\n"
             "  --force                 replace FILE when it holds another fit\n"
             "  -q, --quiet             no progress lines\n"
             "  -h, --help              this text\n\n"

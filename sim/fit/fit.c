@@ -49,11 +49,15 @@ int fit_free_parse(const char *arg, fit_free *out, char *err, size_t errlen) {
                 !tok[0] || sk_normalize(tok, norm, sizeof norm) ? NULL : sk_suggest(norm);
             snprintf(err, errlen, "--free %s: unknown scenario key '%s'%s%s%s", arg, tok,
                      sug ? " (did you mean " : "", sug ? sug : "", sug ? "?)" : "");
-        } else if (e->type != SK_INT && e->type != SK_FLOAT) {
-            snprintf(err, errlen, "--free %s: %s is not a number key (%s)", arg, tok,
+        } else if (e->type != SK_INT && e->type != SK_FLOAT && e->type != SK_BOOL) {
+            snprintf(err, errlen, "--free %s: %s is not a number or boolean key (%s)", arg, tok,
                      sk_type_name(e->type));
             e = NULL;
-        } else if (kind >= 0 && kind != (e->type == SK_INT)) {
+        } else if (kind >= 0 && (kind == 2) != (e->type == SK_BOOL)) {
+            snprintf(err, errlen, "--free %s: %s: tied keys must all be booleans or none", arg,
+                     tok);
+            e = NULL;
+        } else if (kind >= 0 && kind != 2 && kind != (e->type == SK_INT)) {
             snprintf(err, errlen, "--free %s: %s: tied keys must all be integers or all floats",
                      arg, tok);
             e = NULL;
@@ -63,12 +67,13 @@ int fit_free_parse(const char *arg, fit_free *out, char *err, size_t errlen) {
             fit_free_clear(out);
             return -1;
         }
-        kind = e->type == SK_INT;
+        kind = e->type == SK_BOOL ? 2 : e->type == SK_INT;
         out->keys = xrealloc(out->keys, sizeof *out->keys * (out->n_keys + 1));
         out->keys[out->n_keys++] = xstrdup(tok);
     }
     free(list);
-    out->integer = kind == 1;
+    out->integer = kind >= 1;
+    out->boolean = kind == 2;
     char *spec = xstrdup(eq + 1);
     char *parts[4] = {0};
     int np = 0;
@@ -82,6 +87,12 @@ int fit_free_parse(const char *arg, fit_free *out, char *err, size_t errlen) {
     free(spec);
     if (bad) {
         snprintf(err, errlen, "--free %s: %s: expected LO:HI or LO:HI:log with numbers", arg,
+                 out->key);
+        fit_free_clear(out);
+        return -1;
+    }
+    if (out->boolean && (out->lo != 0 || out->hi != 1 || out->log)) {
+        snprintf(err, errlen, "--free %s: %s is a boolean key: its range is 0:1 (false, true)", arg,
                  out->key);
         fit_free_clear(out);
         return -1;
@@ -114,7 +125,10 @@ double fit_free_value(const fit_free *f, double x, char *text, size_t n) {
         f->log ? exp(log(f->lo) + x * (log(f->hi) - log(f->lo))) : f->lo + x * (f->hi - f->lo);
     if (v < f->lo) v = f->lo;
     if (v > f->hi) v = f->hi;
-    if (f->integer) {
+    if (f->boolean) {
+        v = x >= 0.5 ? 1 : 0;
+        snprintf(text, n, "%s", v ? "true" : "false");
+    } else if (f->integer) {
         v = floor(v + 0.5);
         snprintf(text, n, "%.0f", v);
     } else {
@@ -593,7 +607,8 @@ static int resume(fit_ctx *c, char *err, size_t errlen) {
         char **texts = xcalloc(c->d ? c->d : 1, sizeof *texts);
         for (size_t k = 0; k < c->d; k++) {
             char t[32];
-            if (c->fr[k].integer) snprintf(t, sizeof t, "%.0f", p->values[k]);
+            if (c->fr[k].boolean) snprintf(t, sizeof t, "%s", p->values[k] ? "true" : "false");
+            else if (c->fr[k].integer) snprintf(t, sizeof t, "%.0f", p->values[k]);
             else snprintf(t, sizeof t, "%.6g", p->values[k]);
             texts[k] = xstrdup(t);
         }
@@ -619,7 +634,7 @@ static int search(fit_ctx *c, fit_stats *st, char *err, size_t errlen) {
     const fit_opts *o = c->o;
     size_t d = c->d;
     size_t n0 = o->design > 0 ? (size_t)o->design : (10 * d < 8 ? 8 : 10 * d);
-    size_t budget = o->max_evals > 0 ? (size_t)o->max_evals : n0 + 40 * d;
+    size_t budget = o->max_evals > 0 ? (size_t)o->max_evals : n0 + 20 * d;
     double *x = xcalloc(n0 * d, sizeof *x);
     double *f = xcalloc(n0, sizeof *f);
     fit_design_lhs(n0, d, o->seed, x);

@@ -8,7 +8,8 @@
  * definitions `report` uses) is fitted, except those named by --hold-out, which are
  * predicted at the best point and never enter the objective. Each --free KEY=LO:HI[:log]
  * names a numeric scenario key and its range (log: sampled uniformly in log space; an
- * integer key is rounded); several keys joined by commas share one value.
+ * integer key is rounded; a boolean key takes 0:1, false below 0.5); several keys joined
+ * by commas share one value.
  *
  * Objective. chi2 = sum over fitted figures of z^2, z = (simulated - published) /
  * (u x |published|). A point is consistent when |z| <= 1 for every fitted figure.
@@ -21,7 +22,8 @@
  *   2. refinement: a compass (pattern) search from the best design point: the 2 x keys
  *      points at +-step along each key, evaluated together; move to the best if it
  *      improves chi2, else halve the step; from step 1/(2 N^(1/keys)) down to 1/256 of
- *      the range, or until --max-evals points have been evaluated.
+ *      the range, or until --max-evals points have been evaluated (default design + 20 x
+ *      keys).
  * A point is identified by the text of its values (%.6g; integers exactly); two points
  * with the same text are one evaluation.
  *
@@ -54,7 +56,7 @@ typedef struct {
     int jobs;
     uint64_t seed;
     int design;    /* design points; 0: 10 x keys, at least 8 */
-    int max_evals; /* 0: design + 40 x keys */
+    int max_evals; /* 0: design + 20 x keys */
     int force;     /* replace an output that comes from another fit */
     int progress;
     volatile int *stop_flag;
@@ -81,6 +83,7 @@ typedef struct {
     double lo, hi;
     int log;     /* sample in log space */
     int integer; /* an integer key: values rounded */
+    int boolean; /* a boolean key: range 0:1, x < 0.5 false, else true */
 } fit_free;
 
 /* Parse "KEY[,KEY...]=LO:HI[:log]" and check each KEY against the scenario schema (a

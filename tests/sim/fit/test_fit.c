@@ -50,6 +50,14 @@ START_TEST(free_keys_parse_and_refuse) {
     ck_assert_double_eq(fit_free_value(&f, 0.5, t, sizeof t), 72);
     ck_assert_str_eq(t, "72");
     fit_free_clear(&f);
+    ck_assert_int_eq(fit_free_parse("pipeline.keep_cache_on_local_step=0:1", &f, err, sizeof err),
+                     0);
+    ck_assert(f.boolean);
+    ck_assert_double_eq(fit_free_value(&f, 0.7, t, sizeof t), 1);
+    ck_assert_str_eq(t, "true");
+    ck_assert_double_eq(fit_free_value(&f, 0.2, t, sizeof t), 0);
+    ck_assert_str_eq(t, "false");
+    fit_free_clear(&f);
     ck_assert_int_eq(
         fit_free_parse("compute.efficiency.forward,compute.efficiency.backward=0.3:0.9", &f, err,
                        sizeof err),
@@ -65,7 +73,8 @@ START_TEST(free_keys_parse_and_refuse) {
         {"training.H=5:5", "training.H: the range is empty"},
         {"training.H=0:5:log", "a log range needs LO > 0"},
         {"training.H=1:x", "expected LO:HI or LO:HI:log"},
-        {"name=1:2", "name is not a number key"},
+        {"name=1:2", "name is not a number or boolean key"},
+        {"pipeline.auto_max_cache=0:2", "is a boolean key: its range is 0:1"},
         {"training.H,compute.efficiency.forward=1:2", "must all be integers or all floats"},
         {"training.H", "expected KEY=LO:HI"},
     };
