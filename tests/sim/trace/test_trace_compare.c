@@ -2,10 +2,15 @@
  * the churn-free training window (closed form), the figure table, and the legacy names. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
 #include "sim/trace/trace_compare.h"
+#include "sim/trace/trace_read.h"
 #include "tests/check_main.h"
 
 /* 11 samples at t = 0..10 s; training at 10 tok/s in [0, 4], sync in [4, 6], training at
@@ -93,6 +98,55 @@ START_TEST(published_figures_map_back_from_trace_names) {
 }
 END_TEST
 
+/* A run's trace keeps the loader's notices (min_local_steps clamped to H, issue 12 item 7)
+ * and the published figures under their reference keys with their uncertainties. */
+START_TEST(trace_keeps_notices_and_uncertainties) {
+    const char *sets[] = {"training.H=1", "training.min_local_steps=3", "output.events=none"};
+    sim_scenario sc;
+    char err[2048];
+    ck_assert_msg(sim_scenario_load("scenarios/orion-100b.cfg", sets, 3, &sc, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_int_eq(sc.training.min_local_steps, 1);
+    /* run tiny, but with Orion's reference and notices: a trace of seconds */
+    sim_scenario tiny;
+    ck_assert_int_eq(sim_scenario_load("scenarios/tiny.cfg", sets, 3, &tiny, err, sizeof err), 0);
+    sim_reference keep = tiny.reference;
+    tiny.reference = sc.reference;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/orionsim-tc-%d.h5", (int)getpid());
+    sim_run_opts ro = {.scenario_path = "scenarios/tiny.cfg", .trace_path = path};
+    sim_summary sum;
+    ck_assert_int_eq(sim_run_scenario(&tiny, &ro, &sum, err, sizeof err), 0);
+    tiny.reference = keep;
+    trace_file *tf;
+    ck_assert_int_eq(trace_read_open(path, &tf, err, sizeof err), 0);
+    char **notes;
+    size_t nn;
+    ck_assert_int_eq(trace_read_notices(tf, &notes, &nn), 0);
+    ck_assert_uint_eq(nn, 1);
+    ck_assert_ptr_nonnull(
+        strstr(notes[0], "training.min_local_steps: 3 > training.H = 1, clamped to 1"));
+    trace_read_free_names(notes, nn);
+    trace_reference ref;
+    ck_assert_int_eq(trace_read_reference(tf, &ref), 0);
+    double pub[64];
+    trace_compare_published(&ref, pub);
+    ck_assert_double_eq(pub[sim_reference_find("mfu")], 0.308);
+    int found = 0;
+    for (size_t i = 0; i < ref.n; i++)
+        if (!strcmp(ref.names[i], "uncertainty_throughput_tok_s")) {
+            found = 1;
+            ck_assert_double_eq(ref.values[i], 0.274);
+        }
+    ck_assert(found);
+    trace_reference_free(&ref);
+    trace_read_close(tf);
+    unlink(path);
+    sim_scenario_free(&tiny);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
 static Suite *trace_compare_suite(void) {
     Suite *s = suite_create("trace compare");
     TCase *tc = tcase_create("core");
@@ -100,6 +154,7 @@ static Suite *trace_compare_suite(void) {
     tcase_add_test(tc, best_window_skips_stretches_with_churn);
     tcase_add_test(tc, figures_have_the_publications_definitions);
     tcase_add_test(tc, published_figures_map_back_from_trace_names);
+    tcase_add_test(tc, trace_keeps_notices_and_uncertainties);
     suite_add_tcase(s, tc);
     return s;
 }
