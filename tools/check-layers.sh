@@ -23,7 +23,8 @@ sim/calibrate:netmodel kernels sim/base sim/metrics sim/scenario
 sim/trace:netmodel kernels sim/base sim/metrics sim/swarm sim/live
 sim/run:netmodel kernels sim/base sim/metrics sim/scenario sim/swarm sim/live sim/trace sim/calibrate
 sim/sweep:netmodel kernels sim/base sim/metrics sim/scenario sim/run sim/trace
-sim/report:netmodel kernels sim/base sim/metrics sim/scenario sim/trace sim/sweep
+sim/fit:netmodel kernels sim/base sim/metrics sim/scenario sim/swarm sim/live sim/trace sim/run sim/sweep
+sim/report:netmodel kernels sim/base sim/metrics sim/scenario sim/trace sim/sweep sim/fit
 sim/cli:*
 '
 

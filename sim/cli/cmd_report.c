@@ -17,7 +17,7 @@
 #include "sim/metrics/summary.h"
 #include "sim/scenario/scenario.h"
 #include "sim/trace/trace.h"
-#include "sim/trace/trace_compare.h"
+#include "sim/fit/fit_compare.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"
 
@@ -94,7 +94,7 @@ typedef struct {
 
 static void published_read(const trace_reference *ref, const trace_info *in, char **ovr,
                            size_t n_ovr, published *p) {
-    trace_compare_published(ref, p->pub);
+    fit_compare_published(ref, p->pub);
     for (size_t i = 0; i < sim_reference_n_figs; i++) p->unc[i] = NAN;
     p->have_unc = 0;
     for (size_t r = 0; r < ref->n; r++) { /* traces written since issue 12 carry them */
@@ -125,7 +125,7 @@ static void fmt_fig(char *buf, size_t n, const char *unit, double v) {
     else snprintf(buf, n, "%.4g %s", v, unit);
 }
 
-static void print_like_for_like(FILE *out, const published *p, const trace_compare_sim *cs) {
+static void print_like_for_like(FILE *out, const published *p, const fit_compare_sim *cs) {
     int any = 0;
     for (size_t i = 0; i < sim_reference_n_figs; i++) any |= !isnan(p->pub[i]);
     if (!any) return;
@@ -136,7 +136,7 @@ static void print_like_for_like(FILE *out, const published *p, const trace_compa
     for (size_t i = 0; i < sim_reference_n_figs; i++) {
         if (isnan(p->pub[i])) continue;
         const sim_reference_fig *rf = &sim_reference_figs[i];
-        const trace_compare_fig *cf = trace_compare_find(rf->key);
+        const fit_compare_fig *cf = fit_compare_find(rf->key);
         double v = cf ? cf->simulated(cs) : NAN, pub = p->pub[i], u = p->unc[i];
         int frac = !strcmp(rf->unit, "fraction");
         char a[40], b[40], r[48] = "n/a", un[40] = "n/a", z[24] = "";
@@ -164,7 +164,7 @@ static void print_like_for_like(FILE *out, const published *p, const trace_compa
 
 static void print_text(FILE *out, const char *path, const trace_info *in, const sim_summary *s,
                        const trace_reference *ref, char **ovr, size_t n_ovr, trace_file *tf,
-                       const published *pb, const trace_compare_sim *cs) {
+                       const published *pb, const fit_compare_sim *cs) {
     fprintf(out, "orionsim report: %s\n", path);
     if (!in->complete) banner(out);
     if (in->swmr)
@@ -397,8 +397,8 @@ int cmd_report(int argc, char **argv) {
         rc = EXIT_INPUT;
     }
     published pb;
-    trace_compare_sim cs;
-    if (rc == EXIT_OK && trace_compare_read(tf, &cs, err, sizeof err)) {
+    fit_compare_sim cs;
+    if (rc == EXIT_OK && fit_compare_read(tf, &cs, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", path, err);
         rc = EXIT_INPUT;
     }

@@ -18,7 +18,7 @@
 #include "sim/scenario/scenario_schema.h"
 #include "sim/sweep/sweep_file.h"
 #include "sim/sweep/sweep_pool.h"
-#include "sim/trace/trace_compare.h"
+#include "sim/fit/fit_compare.h"
 #include "sim/trace/trace_read.h"
 
 static double now_wall(void) {
@@ -343,14 +343,14 @@ static void job_run(size_t job, void *vctx, void *vres) {
                            .stop_flag = o->stop_flag};
         int rc = sim_run_scenario(&sc, &ro, &sum, err, sizeof err);
         trace_file *tf = NULL;
-        trace_compare_sim cs;
+        fit_compare_sim cs;
         if (o->stop_flag && *o->stop_flag) {
             snprintf(r->status, sizeof r->status, "pending");
         } else if (rc) {
             snprintf(r->status, sizeof r->status, "failed");
             set_text(r->error, sizeof r->error, err);
         } else if (trace_read_open(tpath, &tf, err, sizeof err) ||
-                   trace_compare_read(tf, &cs, err, sizeof err)) {
+                   fit_compare_read(tf, &cs, err, sizeof err)) {
             char msg[3200];
             snprintf(msg, sizeof msg, "%s: %s", tpath, err);
             snprintf(r->status, sizeof r->status, "failed");
@@ -358,7 +358,7 @@ static void job_run(size_t job, void *vctx, void *vres) {
         } else {
             snprintf(r->status, sizeof r->status, "ok");
             for (size_t i = 0; i < sim_reference_n_figs && i < FIT_MAX_FIGS; i++) {
-                const trace_compare_fig *f = trace_compare_find(sim_reference_figs[i].key);
+                const fit_compare_fig *f = fit_compare_find(sim_reference_figs[i].key);
                 r->sim[i] = f ? f->simulated(&cs) : NAN;
             }
         }

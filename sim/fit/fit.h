@@ -4,7 +4,7 @@
  * Inputs. The scenario's reference group gives each published figure and, in
  * reference.uncertainty, its uncertainty u as a fraction of the figure (derived from
  * the publication's own inconsistencies; see scenarios/orion-100b.cfg). Every figure
- * with an uncertainty and a simulated counterpart (sim/trace/trace_compare.h: the same
+ * with an uncertainty and a simulated counterpart (sim/fit/fit_compare.h: the same
  * definitions `report` uses) is fitted, except those named by --hold-out, which are
  * predicted at the best point and never enter the objective. Each --free KEY=LO:HI[:log]
  * names a numeric scenario key and its range (log: sampled uniformly in log space; an

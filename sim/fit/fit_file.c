@@ -77,7 +77,7 @@ static void layout_make(points_layout *l, char *const *keys, size_t d) {
         if (i < sim_reference_n_figs) snprintf(nm, sizeof nm, "sim_%s", sim_reference_figs[i].key);
         else snprintf(nm, sizeof nm, "sim_unused_%zu", i);
         layout_add(l, nm, SIM_FT_F64, 8, off, "published unit",
-                   "like-for-like simulated figure (sim/trace/trace_compare.h)");
+                   "like-for-like simulated figure (sim/fit/fit_compare.h)");
     }
     l->off_chi2 = off;
     layout_add(l, "chi2", SIM_FT_F64, 8, off, "1", "sum of z^2 over the fitted figures");

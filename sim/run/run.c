@@ -41,7 +41,7 @@ static char *scenario_text_all(const sim_scenario *sc) {
 
 /* Published figures under their reference keys (utilisation, mfu, throughput_tok_s, ...),
  * each uncertainty as uncertainty_<key>: `report` and `fit` map them to the simulated
- * figures of the same definition (sim/trace/trace_compare.h). */
+ * figures of the same definition (sim/fit/fit_compare.h). */
 static int write_reference(trace *tr, const sim_reference *r) {
     if (!r->present) return 0;
     size_t cap = 2 * sim_reference_n_figs;

@@ -14,7 +14,7 @@
 #include "sim/fit/fit_file.h"
 #include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
-#include "sim/trace/trace_compare.h"
+#include "sim/fit/fit_compare.h"
 #include "sim/trace/trace_read.h"
 #include "tests/check_main.h"
 
@@ -119,9 +119,9 @@ static const char *synthetic_reference(void) {
     ck_assert_int_eq(sim_run_scenario(&sc, &ro, &sum, err, sizeof err), 0);
     sim_scenario_free(&sc);
     trace_file *tf;
-    trace_compare_sim cs;
+    fit_compare_sim cs;
     ck_assert_int_eq(trace_read_open(tpath, &tf, err, sizeof err), 0);
-    ck_assert_int_eq(trace_compare_read(tf, &cs, err, sizeof err), 0);
+    ck_assert_int_eq(fit_compare_read(tf, &cs, err, sizeof err), 0);
     trace_read_close(tf);
     char here[PATH_MAX];
     ck_assert_ptr_nonnull(getcwd(here, sizeof here));
@@ -136,10 +136,10 @@ static const char *synthetic_reference(void) {
             "  sync_phase_min = %.17g;\n  utilisation = %.17g;\n"
             "  uncertainty = { throughput_tok_s = 0.02; training_phase_min = 0.02; "
             "sync_phase_min = 0.02; utilisation = 0.02; };\n};\n",
-            here, here, trace_compare_find("throughput_tok_s")->simulated(&cs),
-            trace_compare_find("training_phase_min")->simulated(&cs),
-            trace_compare_find("sync_phase_min")->simulated(&cs),
-            trace_compare_find("utilisation")->simulated(&cs));
+            here, here, fit_compare_find("throughput_tok_s")->simulated(&cs),
+            fit_compare_find("training_phase_min")->simulated(&cs),
+            fit_compare_find("sync_phase_min")->simulated(&cs),
+            fit_compare_find("utilisation")->simulated(&cs));
     ck_assert_int_eq(fclose(f), 0);
     return cfg;
 }

@@ -132,7 +132,7 @@ static void make_serial(fixture *f) {
     make(f, 2, 1);
     swarm_config *c = &f->c;
     c->cache_capacity = 1;
-    c->opt_bytes_per_param = 0;
+    c->compute.opt_bytes_per_param = 0;
     c->sync = "ring";
     c->cycles_target = 1;
     c->H = 3;
@@ -460,7 +460,7 @@ START_TEST(test_iota_outbound_ttl_drops_parked) {
     c->cache_full_wait_s = 0;
     c->timeout_roundtrip = 0;
     c->cache_ttl_s = 0;
-    c->opt_bytes_per_param = 0;
+    c->compute.opt_bytes_per_param = 0;
     c->sync = "ring";
     c->cycles_target = 1;
     double f1 = km_task_flops(&c->model, &c->split, &c->boundary, 1, KM_TASK_FORWARD,
@@ -557,7 +557,7 @@ START_TEST(test_iota_overheads) {
     swarm_config *c = &f.c;
     c->split.n_stages = 1;
     c->split.blocks[0] = c->model.n_blocks;
-    c->opt_bytes_per_param = 0;
+    c->compute.opt_bytes_per_param = 0;
     c->sync = "ring";
     c->cycles_target = 1;
     double d = nm_to_s(dur_ns(km_task_flops(&c->model, &c->split, &c->boundary, 0,

@@ -1,6 +1,6 @@
-/* sim/trace/trace_compare.c: published figures beside like-for-like simulated ones (see
- * trace_compare.h). */
-#include "sim/trace/trace_compare.h"
+/* sim/fit/fit_compare.c: published figures beside like-for-like simulated ones (see
+ * fit_compare.h). */
+#include "sim/fit/fit_compare.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,42 +14,42 @@
 
 static double ratio(double a, double b) { return b > 0 && !isnan(a) ? a / b : NAN; }
 
-static double sim_utilisation(const trace_compare_sim *s) { return s->sum.utilisation; }
-static double sim_training_min(const trace_compare_sim *s) {
+static double sim_utilisation(const fit_compare_sim *s) { return s->sum.utilisation; }
+static double sim_training_min(const fit_compare_sim *s) {
     return s->sum.mean_training_phase_s / 60.0;
 }
-static double sim_sync_min(const trace_compare_sim *s) { return s->sum.mean_sync_phase_s / 60.0; }
-static double sim_mfu(const trace_compare_sim *s) { return s->sum.mfu_training; }
-static double sim_mfu_peak(const trace_compare_sim *s) { return s->mfu_training_best_window; }
-static double sim_window_h(const trace_compare_sim *s) { return s->sum.mfu_window_s / 3600.0; }
-static double sim_throughput(const trace_compare_sim *s) { return s->sum.tokens_per_s_training; }
-static double sim_speed(const trace_compare_sim *s) {
+static double sim_sync_min(const fit_compare_sim *s) { return s->sum.mean_sync_phase_s / 60.0; }
+static double sim_mfu(const fit_compare_sim *s) { return s->sum.mfu_training; }
+static double sim_mfu_peak(const fit_compare_sim *s) { return s->mfu_training_best_window; }
+static double sim_window_h(const fit_compare_sim *s) { return s->sum.mfu_window_s / 3600.0; }
+static double sim_throughput(const fit_compare_sim *s) { return s->sum.tokens_per_s_training; }
+static double sim_speed(const fit_compare_sim *s) {
     return ratio(s->sum.mfu_training, s->sum.mfu_colocated);
 }
-static double sim_speed_peak(const trace_compare_sim *s) {
+static double sim_speed_peak(const fit_compare_sim *s) {
     return ratio(s->mfu_training_best_window, s->sum.mfu_colocated);
 }
-static double sim_tokens(const trace_compare_sim *s) { return s->sum.tokens_trained; }
-static double sim_duration_h(const trace_compare_sim *s) { return s->sum.sim_time_s / 3600.0; }
-static double sim_cycles(const trace_compare_sim *s) { return s->sum.cycles; }
-static double sim_peer_hour(const trace_compare_sim *s) {
+static double sim_tokens(const fit_compare_sim *s) { return s->sum.tokens_trained; }
+static double sim_duration_h(const fit_compare_sim *s) { return s->sum.sim_time_s / 3600.0; }
+static double sim_cycles(const fit_compare_sim *s) { return s->sum.cycles; }
+static double sim_peer_hour(const fit_compare_sim *s) {
     return ratio(s->sum.usd_per_hour, s->n_peers);
 }
-static double sim_replica_hour(const trace_compare_sim *s) {
+static double sim_replica_hour(const fit_compare_sim *s) {
     return ratio(s->sum.usd_per_hour, s->n_replicas);
 }
-static double sim_act_raw(const trace_compare_sim *s) {
+static double sim_act_raw(const fit_compare_sim *s) {
     return s->sum.activation_bytes_raw > 0 ? s->sum.activation_bytes_raw / 1048576.0 : NAN;
 }
-static double sim_act_wire(const trace_compare_sim *s) {
+static double sim_act_wire(const fit_compare_sim *s) {
     return s->sum.activation_bytes_wire > 0 ? s->sum.activation_bytes_wire / 1048576.0 : NAN;
 }
-static double sim_none(const trace_compare_sim *s) {
+static double sim_none(const fit_compare_sim *s) {
     (void)s;
     return NAN;
 }
 
-const trace_compare_fig trace_compare_figs[] = {
+const fit_compare_fig fit_compare_figs[] = {
     {"utilisation", "utilisation", "training-phase time / total time", sim_utilisation},
     {"training_phase_min", "mean_training_phase_s / 60", "mean training phase, minutes",
      sim_training_min},
@@ -79,11 +79,11 @@ const trace_compare_fig trace_compare_figs[] = {
      sim_act_wire},
     {"params", "-", "no simulated counterpart (the model's size is an input)", sim_none},
 };
-const size_t trace_compare_n_figs = sizeof trace_compare_figs / sizeof trace_compare_figs[0];
+const size_t fit_compare_n_figs = sizeof fit_compare_figs / sizeof fit_compare_figs[0];
 
-const trace_compare_fig *trace_compare_find(const char *key) {
-    for (size_t i = 0; i < trace_compare_n_figs; i++)
-        if (!strcmp(trace_compare_figs[i].key, key)) return &trace_compare_figs[i];
+const fit_compare_fig *fit_compare_find(const char *key) {
+    for (size_t i = 0; i < fit_compare_n_figs; i++)
+        if (!strcmp(fit_compare_figs[i].key, key)) return &fit_compare_figs[i];
     return NULL;
 }
 
@@ -102,9 +102,9 @@ static double training_time(const trace_phase_rec *ph, size_t n, double a, doubl
     return t;
 }
 
-double trace_compare_best_window(const trace_sample_rec *ts, size_t n_ts, const trace_phase_rec *ph,
-                                 size_t n_ph, int n_peers, double flops_per_token,
-                                 double peak_total, double window_s) {
+double fit_compare_best_window(const trace_sample_rec *ts, size_t n_ts, const trace_phase_rec *ph,
+                               size_t n_ph, int n_peers, double flops_per_token, double peak_total,
+                               double window_s) {
     if (n_ts < 2 || peak_total <= 0) return NAN;
     /* the longest churn-free stretch bounds the window */
     double longest = 0;
@@ -141,7 +141,7 @@ double trace_compare_best_window(const trace_sample_rec *ts, size_t n_ts, const 
     return best;
 }
 
-int trace_compare_read(trace_file *tf, trace_compare_sim *out, char *err, size_t errlen) {
+int fit_compare_read(trace_file *tf, fit_compare_sim *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->mfu_training_best_window = NAN;
     if (trace_read_summary(tf, &out->sum)) {
@@ -165,9 +165,9 @@ int trace_compare_read(trace_file *tf, trace_compare_sim *out, char *err, size_t
         out->n_peers = (int)np;
         for (size_t i = 0; i < np; i++)
             if (peers[i].replica + 1 > out->n_replicas) out->n_replicas = peers[i].replica + 1;
-        out->mfu_training_best_window = trace_compare_best_window(
-            ts, nts, ph, nph, out->n_peers, out->sum.model_flops_per_token,
-            out->sum.peak_flops_total, out->sum.mfu_window_s);
+        out->mfu_training_best_window =
+            fit_compare_best_window(ts, nts, ph, nph, out->n_peers, out->sum.model_flops_per_token,
+                                    out->sum.peak_flops_total, out->sum.mfu_window_s);
     }
     free(peers);
     free(ts);
@@ -195,7 +195,7 @@ static const struct {
     {"cycles", "cycles", 1},
 };
 
-void trace_compare_published(const trace_reference *ref, double *pub) {
+void fit_compare_published(const trace_reference *ref, double *pub) {
     for (size_t i = 0; i < sim_reference_n_figs; i++) pub[i] = NAN;
     for (size_t r = 0; r < ref->n; r++) {
         int k = sim_reference_find(ref->names[r]);

@@ -1,4 +1,4 @@
-/* tests/sim/trace/test_trace_compare.c: published figures against like-for-like simulated ones:
+/* tests/sim/fit/test_fit_compare.c: published figures against like-for-like simulated ones:
  * the churn-free training window (closed form), the figure table, and the legacy names. */
 #include <check.h>
 #include <math.h>
@@ -9,7 +9,7 @@
 
 #include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
-#include "sim/trace/trace_compare.h"
+#include "sim/fit/fit_compare.h"
 #include "sim/trace/trace_read.h"
 #include "tests/check_main.h"
 
@@ -38,14 +38,11 @@ START_TEST(best_window_counts_training_time_only) {
     make_run(ts, ph, -1);
     /* fpt 1, peak 10: MFU = tokens / (10 x training seconds). [4, 8] holds 40 tokens in 2 s
      * of training: 2.0, as [6, 10] (80 in 4 s); [0, 4] only 1.0. */
-    ck_assert_double_eq_tol(trace_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 4.0), 2.0,
-                            1e-12);
+    ck_assert_double_eq_tol(fit_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 4.0), 2.0, 1e-12);
     /* the whole run: 120 tokens in 8 s of training */
-    ck_assert_double_eq_tol(trace_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 10.0), 1.5,
-                            1e-12);
+    ck_assert_double_eq_tol(fit_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 10.0), 1.5, 1e-12);
     /* a window longer than the run shrinks to it */
-    ck_assert_double_eq_tol(trace_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 99.0), 1.5,
-                            1e-12);
+    ck_assert_double_eq_tol(fit_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 99.0), 1.5, 1e-12);
 }
 END_TEST
 
@@ -54,14 +51,13 @@ START_TEST(best_window_skips_stretches_with_churn) {
     trace_phase_rec ph[3];
     make_run(ts, ph, 7);
     /* stretches [0, 6] and [8, 10]: 4-s windows fit only in the first, all at 1.0 */
-    ck_assert_double_eq_tol(trace_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 4.0), 1.0,
-                            1e-12);
-    ck_assert(isnan(trace_compare_best_window(ts, 1, ph, 3, 2, 1.0, 10.0, 4.0)));
+    ck_assert_double_eq_tol(fit_compare_best_window(ts, 11, ph, 3, 2, 1.0, 10.0, 4.0), 1.0, 1e-12);
+    ck_assert(isnan(fit_compare_best_window(ts, 1, ph, 3, 2, 1.0, 10.0, 4.0)));
 }
 END_TEST
 
 START_TEST(figures_have_the_publications_definitions) {
-    trace_compare_sim s;
+    fit_compare_sim s;
     memset(&s, 0, sizeof s);
     s.sum.mfu_training = 0.30;
     s.sum.mfu_overall = 0.25;
@@ -69,18 +65,17 @@ START_TEST(figures_have_the_publications_definitions) {
     s.sum.mean_training_phase_s = 6012;
     s.sum.tokens_per_s_training = 9000;
     s.mfu_training_best_window = 0.36;
-    ck_assert_double_eq(trace_compare_find("mfu")->simulated(&s), 0.30); /* not overall */
-    ck_assert_double_eq(trace_compare_find("mfu_peak")->simulated(&s), 0.36);
-    ck_assert_double_eq_tol(trace_compare_find("speed_vs_colocated")->simulated(&s), 0.75, 1e-12);
-    ck_assert_double_eq_tol(trace_compare_find("speed_vs_colocated_peak")->simulated(&s), 0.9,
-                            1e-12);
-    ck_assert_double_eq_tol(trace_compare_find("training_phase_min")->simulated(&s), 100.2, 1e-9);
-    ck_assert_double_eq(trace_compare_find("throughput_tok_s")->simulated(&s), 9000);
-    ck_assert(isnan(trace_compare_find("params")->simulated(&s)));
-    ck_assert_ptr_null(trace_compare_find("no_such"));
+    ck_assert_double_eq(fit_compare_find("mfu")->simulated(&s), 0.30); /* not overall */
+    ck_assert_double_eq(fit_compare_find("mfu_peak")->simulated(&s), 0.36);
+    ck_assert_double_eq_tol(fit_compare_find("speed_vs_colocated")->simulated(&s), 0.75, 1e-12);
+    ck_assert_double_eq_tol(fit_compare_find("speed_vs_colocated_peak")->simulated(&s), 0.9, 1e-12);
+    ck_assert_double_eq_tol(fit_compare_find("training_phase_min")->simulated(&s), 100.2, 1e-9);
+    ck_assert_double_eq(fit_compare_find("throughput_tok_s")->simulated(&s), 9000);
+    ck_assert(isnan(fit_compare_find("params")->simulated(&s)));
+    ck_assert_ptr_null(fit_compare_find("no_such"));
     /* every reference figure has a row */
     for (size_t i = 0; i < sim_reference_n_figs; i++)
-        ck_assert_ptr_nonnull(trace_compare_find(sim_reference_figs[i].key));
+        ck_assert_ptr_nonnull(fit_compare_find(sim_reference_figs[i].key));
 }
 END_TEST
 
@@ -89,7 +84,7 @@ START_TEST(published_figures_map_back_from_trace_names) {
     double vals[] = {0.308, 6012, 2306867.2, 28};
     trace_reference ref = {.n = 4, .names = names, .values = vals, .source = "x"};
     double pub[64];
-    trace_compare_published(&ref, pub);
+    fit_compare_published(&ref, pub);
     ck_assert_double_eq(pub[sim_reference_find("mfu")], 0.308);
     ck_assert_double_eq_tol(pub[sim_reference_find("training_phase_min")], 100.2, 1e-9);
     ck_assert_double_eq_tol(pub[sim_reference_find("activation_mib_compressed")], 2.2, 1e-6);
@@ -130,7 +125,7 @@ START_TEST(trace_keeps_notices_and_uncertainties) {
     trace_reference ref;
     ck_assert_int_eq(trace_read_reference(tf, &ref), 0);
     double pub[64];
-    trace_compare_published(&ref, pub);
+    fit_compare_published(&ref, pub);
     ck_assert_double_eq(pub[sim_reference_find("mfu")], 0.308);
     int found = 0;
     for (size_t i = 0; i < ref.n; i++)
@@ -147,7 +142,7 @@ START_TEST(trace_keeps_notices_and_uncertainties) {
 }
 END_TEST
 
-static Suite *trace_compare_suite(void) {
+static Suite *fit_compare_suite(void) {
     Suite *s = suite_create("trace compare");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, best_window_counts_training_time_only);
@@ -159,4 +154,4 @@ static Suite *trace_compare_suite(void) {
     return s;
 }
 
-CHECK_MAIN(.suite = trace_compare_suite)
+CHECK_MAIN(.suite = fit_compare_suite)
