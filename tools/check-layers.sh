@@ -25,7 +25,8 @@ sim/run:netmodel kernels sim/base sim/metrics sim/scenario sim/swarm sim/live si
 sim/sweep:netmodel kernels sim/base sim/metrics sim/scenario sim/run sim/trace
 sim/sweep/mpi:sim/sweep
 sim/study:netmodel kernels sim/base sim/metrics sim/scenario sim/run sim/live sim/trace sim/sweep
-sim/report:netmodel kernels sim/base sim/metrics sim/scenario sim/trace sim/sweep sim/study
+sim/fit:netmodel kernels sim/base sim/metrics sim/scenario sim/swarm sim/live sim/trace sim/run sim/sweep
+sim/report:netmodel kernels sim/base sim/metrics sim/scenario sim/trace sim/sweep sim/fit sim/study
 sim/cli:*
 '
 

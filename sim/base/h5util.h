@@ -78,6 +78,10 @@ int h5u_attr_exists(hid_t loc, const char *name);
 int h5u_read_attr_i64(hid_t loc, const char *name, int64_t *v, char *err, size_t errlen);
 int h5u_read_attr_u64(hid_t loc, const char *name, uint64_t *v, char *err, size_t errlen);
 int h5u_read_attr_f64(hid_t loc, const char *name, double *v, char *err, size_t errlen);
+/* A 1-D attribute of variable-length strings (h5u_attr_strs): *out gets n strings (free
+ * with h5u_free_texts). */
+int h5u_read_attr_strs(hid_t loc, const char *name, char ***out, size_t *n, char *err,
+                       size_t errlen);
 /* A string attribute (variable or fixed length): *out is malloc'd, NUL-terminated. */
 int h5u_read_attr_str(hid_t loc, const char *name, char **out, char *err, size_t errlen);
 /* A scalar or 1-D string attribute as *n malloc'd strings (free with h5u_free_texts). */

@@ -169,6 +169,7 @@ static void print_summary(const sim_scenario *sc) {
         printf("\n");
     }
     if (sc->reference.present) printf("  reference     %s\n", sc->reference.source);
+    for (int i = 0; i < sc->n_notices; i++) printf("  notice        %s\n", sc->notices[i]);
 }
 
 int cmd_check(int argc, char **argv) {

@@ -17,6 +17,7 @@
 #include "sim/base/fsutil.h"
 #include "sim/report/plot.h"
 #include "sim/study/study.h"
+#include "sim/fit/fit_file.h"
 #include "sim/sweep/sweep_file.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"
@@ -29,19 +30,22 @@ enum {
     F_LOSS = 16,
     F_HEAT = 32,
     F_STUDY = 64,
-    F_ALL = 127
+    F_FIT = 128,
+    F_ALL = 255
 };
 static const struct {
     const char *name;
     int bit;
 } figure_names[] = {{"utilisation", F_UTIL}, {"mfu", F_MFU},   {"timeline", F_TIMELINE},
                     {"uploads", F_UPLOADS},  {"loss", F_LOSS}, {"heat", F_HEAT},
-                    {"study", F_STUDY}};
+                    {"study", F_STUDY},
+                    {"fit", F_FIT}};
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: orionsim plot FILE... [-o DIR] [options]\n\n"
-            "Draws the figures of traces (orionsim run) and sweep files (orionsim sweep) with\n"
+            "Draws the figures of traces (orionsim run), sweep files (orionsim sweep) and fit\n"
+            "files (orionsim fit) with\n"
             "gnuplot, as PNG and SVG in DIR (default results/<first file's stem>/):\n"
             "  utilisation            training/uploading/merging/other shares, every trace\n"
             "                         side by side, published utilisation marked\n"
@@ -52,10 +56,12 @@ static void usage(FILE *f) {
             "  <sweep>-heat-<metric>  heat maps of the first two --vary keys\n"
             "  <study>-loss           study files (orionsim study): loss curves with 95%% bands\n"
             "  <study>-gap            the loss gap to the baseline vs k and vs the ratio\n"
+            "  <fit>-fit[-i-j]        a fit file (orionsim fit): each figure's residual at the\n"
+            "                         best point; evaluated, consistent and best points\n"
             "The CSV files behind them are left in DIR/data/.\n\n"
             "  -o, --output DIR     where the figures go\n"
             "  --only LIST          comma-separated subset of: utilisation, mfu, timeline,\n"
-            "                       uploads, loss, heat, study\n"
+            "                       uploads, loss, heat, study, fit\n"
             "  --minutes N          timeline: length of the training-phase panel (default 5)\n"
             "  --window A:B         timeline: one panel, minutes A to B of simulated time\n"
             "  --scripts DIR        the gnuplot scripts (default: ./plots, or $ORIONSIM_PLOTS)\n"
@@ -160,7 +166,8 @@ int cmd_plot(int argc, char **argv) {
     plot_trace *tr = xcalloc(nf ? nf : 1, sizeof *tr);
     const char **sweeps = xcalloc(nf ? nf : 1, sizeof *sweeps);
     const char **studies = xcalloc(nf ? nf : 1, sizeof *studies);
-    size_t nt = 0, ns = 0, nst = 0;
+    const char **fits = xcalloc(nf ? nf : 1, sizeof *fits);
+    size_t nt = 0, ns = 0, nst = 0, nfit = 0;
     char err[2048];
     for (size_t i = 0; i < nf && !rc; i++) {
         if (sweep_file_probe(files[i])) {
@@ -178,6 +185,8 @@ int cmd_plot(int argc, char **argv) {
             }
         } else if (study_file_probe(files[i])) {
             studies[nst++] = files[i];
+        } else if (fit_file_probe(files[i])) {
+            fits[nfit++] = files[i];
         } else if (plot_trace_load(files[i], &tr[nt], err, sizeof err)) {
             fprintf(stderr, "orionsim: %s: %s\n", files[i], err);
             rc = EXIT_INPUT;
@@ -221,6 +230,8 @@ int cmd_plot(int argc, char **argv) {
             if (mask & F_HEAT) fail = plot_sweep(&c, sweeps[i], err, sizeof err);
         for (size_t i = 0; i < nst && !fail; i++)
             if (mask & F_STUDY) fail = plot_study(&c, studies[i], err, sizeof err);
+        for (size_t i = 0; i < nfit && !fail; i++)
+            if (mask & F_FIT) fail = plot_fit(&c, fits[i], err, sizeof err);
         if (fail) {
             fprintf(stderr, "orionsim plot: %s\n", err);
             rc = EXIT_RUN;
@@ -234,6 +245,7 @@ int cmd_plot(int argc, char **argv) {
     free(tr);
     free(sweeps);
     free(studies);
+    free(fits);
     free(files);
     free(defdir);
     free(datadir);

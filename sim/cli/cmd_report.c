@@ -15,7 +15,9 @@
 
 #include "sim/cli/commands.h"
 #include "sim/metrics/summary.h"
+#include "sim/scenario/scenario.h"
 #include "sim/trace/trace.h"
+#include "sim/fit/fit_compare.h"
 #include "sim/trace/trace_read.h"
 #include "sim/base/util.h"
 
@@ -80,10 +82,89 @@ static void banner(FILE *out) {
                  "!!! Its figures cover only the part that ran (up to its last flush).\n");
 }
 
+/* ---- like for like ------------------------------------------------------------------ */
+
+/* Published figures (by reference key) and their uncertainties. The figures come from
+ * the trace; the uncertainties from the scenario the trace names (loaded with the
+ * trace's overrides) when it still loads, else they are n/a. */
+typedef struct {
+    double pub[64], unc[64];
+    int have_unc;
+} published;
+
+static void published_read(const trace_reference *ref, const trace_info *in, char **ovr,
+                           size_t n_ovr, published *p) {
+    fit_compare_published(ref, p->pub);
+    for (size_t i = 0; i < sim_reference_n_figs; i++) p->unc[i] = NAN;
+    p->have_unc = 0;
+    for (size_t r = 0; r < ref->n; r++) { /* traces written since issue 12 carry them */
+        if (strncmp(ref->names[r], "uncertainty_", 12)) continue;
+        int k = sim_reference_find(ref->names[r] + 12);
+        if (k >= 0) {
+            p->unc[k] = ref->values[r];
+            p->have_unc = 1;
+        }
+    }
+    if (p->have_unc || !in->scenario_path || !in->scenario_path[0]) return;
+    sim_scenario sc;
+    char err[1024];
+    if (sim_scenario_load(in->scenario_path, (const char **)ovr, (int)n_ovr, &sc, err, sizeof err))
+        return;
+    for (size_t i = 0; i < sim_reference_n_figs; i++) {
+        p->unc[i] = sc.reference.uncertainty[i];
+        if (isnan(p->pub[i])) p->pub[i] = sim_reference_value(&sc.reference, i);
+    }
+    p->have_unc = 1;
+    sim_scenario_free(&sc);
+}
+
+static void fmt_fig(char *buf, size_t n, const char *unit, double v) {
+    if (isnan(v)) snprintf(buf, n, "n/a");
+    else if (!strcmp(unit, "fraction")) snprintf(buf, n, "%.2f %%", 100 * v);
+    else if (!strcmp(unit, "1")) snprintf(buf, n, "%.4g", v);
+    else snprintf(buf, n, "%.4g %s", v, unit);
+}
+
+static void print_like_for_like(FILE *out, const published *p, const fit_compare_sim *cs) {
+    int any = 0;
+    for (size_t i = 0; i < sim_reference_n_figs; i++) any |= !isnan(p->pub[i]);
+    if (!any) return;
+    fprintf(out, "\nPublished figures, like for like (the simulated figure with the publication's "
+                 "definition)\n");
+    fprintf(out, "  %-26s %-16s %-16s %-22s %-12s %s\n", "figure", "published", "replay",
+            "residual", "uncertainty", "residual/unc");
+    for (size_t i = 0; i < sim_reference_n_figs; i++) {
+        if (isnan(p->pub[i])) continue;
+        const sim_reference_fig *rf = &sim_reference_figs[i];
+        const fit_compare_fig *cf = fit_compare_find(rf->key);
+        double v = cf ? cf->simulated(cs) : NAN, pub = p->pub[i], u = p->unc[i];
+        int frac = !strcmp(rf->unit, "fraction");
+        char a[40], b[40], r[48] = "n/a", un[40] = "n/a", z[24] = "";
+        fmt_fig(a, sizeof a, rf->unit, pub);
+        fmt_fig(b, sizeof b, rf->unit, v);
+        if (!isnan(v)) {
+            double d = v - pub;
+            if (frac) snprintf(r, sizeof r, "%+.2f pp (%+.1f %%)", 100 * d, 100 * d / fabs(pub));
+            else snprintf(r, sizeof r, "%+.4g (%+.1f %%)", d, pub ? 100 * d / fabs(pub) : NAN);
+            if (!isnan(u) && u > 0) snprintf(z, sizeof z, "%+.2f", d / (u * fabs(pub)));
+        }
+        if (!isnan(u)) snprintf(un, sizeof un, "+-%.1f %%", 100 * u);
+        fprintf(out, "  %-26s %-16s %-16s %-22s %-12s %s\n", rf->key, a, b, r, un, z);
+        if (cf) fprintf(out, "      %s: %s\n", cf->sim_name, cf->definition);
+    }
+    if (!p->have_unc)
+        fprintf(out, "  (no uncertainties: neither the trace nor its scenario file gives them)\n");
+    else
+        fprintf(out, "  uncertainty: the scenario's reference.uncertainty, a fraction of the "
+                     "published figure;\n  residual/unc = (replay - published) / "
+                     "(uncertainty x published)\n");
+}
+
 /* ---- text report ------------------------------------------------------------------- */
 
 static void print_text(FILE *out, const char *path, const trace_info *in, const sim_summary *s,
-                       const trace_reference *ref, char **ovr, size_t n_ovr, trace_file *tf) {
+                       const trace_reference *ref, char **ovr, size_t n_ovr, trace_file *tf,
+                       const published *pb, const fit_compare_sim *cs) {
     fprintf(out, "orionsim report: %s\n", path);
     if (!in->complete) banner(out);
     if (in->swmr)
@@ -98,6 +179,12 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
                 "!!! times below come from the flushed phases and time series; the rest is NaN.\n");
     fprintf(out, "  scenario  %s\n", in->scenario_path[0] ? in->scenario_path : "(none)");
     for (size_t i = 0; i < n_ovr; i++) fprintf(out, "  --set     %s\n", ovr[i]);
+    char **notes = NULL;
+    size_t n_notes = 0;
+    if (!trace_read_notices(tf, &notes, &n_notes)) {
+        for (size_t i = 0; i < n_notes; i++) fprintf(out, "  notice    %s\n", notes[i]);
+        trace_read_free_names(notes, n_notes);
+    }
     fprintf(out, "  seed %llu, mode %s, created %s, orionsim %s, schema %lld\n",
             (unsigned long long)in->seed, in->mode, in->created, in->orionsim_version,
             (long long)in->schema_version);
@@ -140,7 +227,10 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
     }
     int header = 0;
     for (size_t i = 0; i < ref->n; i++) {
-        if (used[i]) continue;
+        /* figures of the like-for-like table below are not repeated here */
+        if (used[i] || sim_reference_find(ref->names[i]) >= 0 ||
+            !strncmp(ref->names[i], "uncertainty_", 12))
+            continue;
         if (!header) fprintf(out, "\nOther published figures (no simulated counterpart)\n");
         header = 1;
         char val[40];
@@ -148,6 +238,7 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
                 sim_format_double(val, sizeof val, ref->values[i]));
     }
     free(used);
+    print_like_for_like(out, pb, cs);
     if (!in->complete) {
         fputc('\n', out);
         banner(out);
@@ -312,9 +403,16 @@ int cmd_report(int argc, char **argv) {
         fprintf(stderr, "%s: %s\n", path, trace_read_error(tf));
         rc = EXIT_INPUT;
     }
+    published pb;
+    fit_compare_sim cs;
+    if (rc == EXIT_OK && fit_compare_read(tf, &cs, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        rc = EXIT_INPUT;
+    }
     if (rc == EXIT_OK) {
+        published_read(&ref, trace_read_info(tf), ovr, n_ovr, &pb);
         if (json) print_json(stdout, path, trace_read_info(tf), &s, &ref, ovr, n_ovr);
-        else print_text(stdout, path, trace_read_info(tf), &s, &ref, ovr, n_ovr, tf);
+        else print_text(stdout, path, trace_read_info(tf), &s, &ref, ovr, n_ovr, tf, &pb, &cs);
         if (fflush(stdout)) rc = EXIT_RUN;
     }
     if (rc == EXIT_OK && csv_dir) rc = export_csv(tf, path, csv_dir);

@@ -169,6 +169,7 @@ int cmd_run(int argc, char **argv) {
         sim_scenario_free(&sc);
         return EXIT_INPUT;
     }
+    for (int i = 0; i < sc.n_notices; i++) fprintf(stderr, "orionsim: notice: %s\n", sc.notices[i]);
     char defpath[1024];
     int from_scenario = !out;
     if (!out) out = sc.output.trace;

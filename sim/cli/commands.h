@@ -18,5 +18,6 @@ int cmd_study(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export_trace(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ static const struct command commands[] = {
      "join the shard files of a sweep (sweep --shard I/N) into one sweep file"},
     {"study", cmd_study,
      "the ResBM loss study: seeds x boundaries x widths, mean and 95% intervals of the gap"},
+    {"fit", cmd_fit, "fit unpublished scenario keys to the published figures (--free KEY=LO:HI)"},
     {"plot", cmd_plot, "render a trace's or a sweep's figures with gnuplot (PNG and SVG)"},
     {"export-trace", cmd_export_trace, "write a trace's events as Chrome/Perfetto trace JSON"},
     {"data", cmd_data, "make token shards (llm.c .bin) for live runs: the Brown corpus, any text"},

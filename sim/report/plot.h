@@ -11,6 +11,7 @@
  *   loss                                  (e) every trace with loss rows
  *   <sweep>-heat-<metric>[-<key>=<value>...]                (f)
  *   <study>-loss, <study>-gap                               (g) study files (orionsim study)
+ *   <fit>-fit[-<i>-<j>]                   (g) residuals and the consistent region
  */
 #ifndef SIM_PLOT_H
 #define SIM_PLOT_H
@@ -69,5 +70,6 @@ int plot_timeline(plot_ctx *c, const plot_trace *t, char *err, size_t errlen);
 int plot_uploads(plot_ctx *c, const plot_trace *t, char *err, size_t errlen);
 int plot_sweep(plot_ctx *c, const char *path, char *err, size_t errlen);
 int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen);
+int plot_fit(plot_ctx *c, const char *path, char *err, size_t errlen);
 
 #endif

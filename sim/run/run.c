@@ -39,34 +39,37 @@ static char *scenario_text_all(const sim_scenario *sc) {
     return t;
 }
 
+/* Published figures under their reference keys (utilisation, mfu, throughput_tok_s, ...),
+ * each uncertainty as uncertainty_<key>: `report` and `fit` map them to the simulated
+ * figures of the same definition (sim/fit/fit_compare.h). */
 static int write_reference(trace *tr, const sim_reference *r) {
     if (!r->present) return 0;
-    const char *names[16];
-    double vals[16];
-    size_t n = 0;
-#define REF(field, value)                                                                          \
-    do {                                                                                           \
-        if (!isnan(value)) {                                                                       \
-            names[n] = field;                                                                      \
-            vals[n++] = (value);                                                                   \
-        }                                                                                          \
-    } while (0)
-    REF("utilisation", r->utilisation);
-    REF("mean_training_phase_s", r->training_phase_min * 60.0);
-    REF("mean_sync_phase_s", r->sync_phase_min * 60.0);
-    REF("mfu_overall", r->mfu);
-    REF("mfu_best_window", r->mfu_peak);
-    REF("tokens_per_s_training", r->throughput_tok_s);
-    REF("speed_vs_colocated", r->speed_vs_colocated);
-    REF("tokens_trained", r->tokens);
-    REF("activation_bytes_raw", r->activation_mib_raw * 1048576.0);
-    REF("activation_bytes_wire", r->activation_mib_compressed * 1048576.0);
-    REF("cycles", r->cycles);
-#undef REF
+    size_t cap = 2 * sim_reference_n_figs;
+    const char **names = xcalloc(cap, sizeof *names);
+    char **owned = xcalloc(cap, sizeof *owned);
+    double *vals = xcalloc(cap, sizeof *vals);
+    size_t n = 0, no = 0;
+    for (size_t i = 0; i < sim_reference_n_figs; i++) {
+        double v = sim_reference_value(r, i);
+        if (isnan(v)) continue;
+        names[n] = sim_reference_figs[i].key;
+        vals[n++] = v;
+        if (isnan(r->uncertainty[i])) continue;
+        size_t len = strlen(sim_reference_figs[i].key) + 16;
+        owned[no] = xmalloc(len);
+        snprintf(owned[no], len, "uncertainty_%s", sim_reference_figs[i].key);
+        names[n] = owned[no++];
+        vals[n++] = r->uncertainty[i];
+    }
     char src[1024];
     snprintf(src, sizeof src, "%s%s%s", r->source ? r->source : "", r->url ? " " : "",
              r->url ? r->url : "");
-    return trace_write_reference(tr, names, vals, n, src);
+    int rc = trace_write_reference(tr, names, vals, n, src);
+    for (size_t i = 0; i < no; i++) free(owned[i]);
+    free(owned);
+    free(names);
+    free(vals);
+    return rc;
 }
 
 /* The co-located baseline: same fleet and engine, ideal network, no faults, 2 cycles. */
@@ -123,6 +126,8 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
         char *text = scenario_text_all(sc);
         int bad = trace_write_scenario(tr, text, (const char *const *)sc->sets, (size_t)sc->n_sets);
         free(text);
+        if (!bad && sc->n_notices)
+            bad = trace_write_notices(tr, (const char *const *)sc->notices, (size_t)sc->n_notices);
         if (bad || write_reference(tr, &sc->reference) ||
             trace_set_events_window(tr, cfg.events_cycles)) {
             trace_abandon(tr);

@@ -81,6 +81,18 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     c->accum = sc->training.accum;
     c->cache_capacity = sc->pipeline.cache_capacity;
     c->activation_timeout_s = sc->training.activation_timeout_s;
+    c->timeout_roundtrip = sc->training.timeout_roundtrip;
+    c->phase_drain = sc->training.phase_drain;
+    c->cache_ttl_s = sc->pipeline.cache_ttl_s;
+    c->slot_at_forward = sc->pipeline.slot_at_forward;
+    c->forward_queue = sc->pipeline.forward_queue;
+    c->auto_max_cache = sc->pipeline.auto_max_cache;
+    c->keep_cache_on_local_step = sc->pipeline.keep_cache_on_local_step;
+    c->cache_full_wait_s = sc->pipeline.cache_full_wait_s;
+    c->inject_period_s = sc->pipeline.inject_period_s;
+    c->stage0_fetch_s = sc->pipeline.stage0_fetch_s;
+    c->last_target_s = sc->pipeline.last_target_s;
+    c->per_hop_s = sc->pipeline.per_hop_s;
     c->min_local_steps = sc->training.min_local_steps;
     static const char *const routing[] = {
         [SIM_ROUTE_IOTA] = "iota", [SIM_ROUTE_SWARM] = "swarm", [SIM_ROUTE_FIXED] = "fixed"};

@@ -93,7 +93,25 @@ typedef struct {
     double throughput_tok_s, speed_vs_colocated, speed_vs_colocated_peak, tokens, duration_h;
     double cycles, cost_per_peer_hour, cost_per_replica_hour;
     double activation_mib_raw, activation_mib_compressed, params;
+    /* reference.uncertainty.<figure>, as a fraction of the figure (NaN when not given),
+     * indexed like sim_reference_figs */
+    double *uncertainty;
+    char *where; /* "FILE:LINE" of the reference group; NULL when there is none */
 } sim_reference;
+
+/* The published figures of sim_reference, in the schema's order: key (reference.<key>),
+ * where its value lives in the struct and its unit. */
+typedef struct {
+    const char *key;
+    size_t offset;
+    const char *unit;
+} sim_reference_fig;
+extern const sim_reference_fig sim_reference_figs[];
+extern const size_t sim_reference_n_figs;
+/* Figure i of r (NaN when not given). */
+double sim_reference_value(const sim_reference *r, size_t i);
+/* Index of a figure by key ("mfu"), or -1. */
+int sim_reference_find(const char *key);
 
 typedef struct {
     km_split split;
@@ -102,6 +120,12 @@ typedef struct {
     int cache_capacity;
     sim_routing routing;
     double swarm_ema; /* NaN unless routing = swarm */
+    double cache_ttl_s;
+    int slot_at_forward; /* pipeline.slot_at = "forward" */
+    int forward_queue;
+    int auto_max_cache, keep_cache_on_local_step;
+    double cache_full_wait_s;
+    double inject_period_s, stage0_fetch_s, last_target_s, per_hop_s; /* pipeline.overhead */
 } sim_pipeline;
 
 typedef struct {
@@ -124,6 +148,8 @@ typedef struct {
     int cycles;       /* stop target; 0 when tokens is used */
     double max_sim_s; /* 0: none */
     double activation_timeout_s;
+    int timeout_roundtrip; /* training.timeout_rule = "roundtrip" */
+    int phase_drain;       /* training.phase_end = "drain" */
     int min_local_steps;
     double grad_clip;
     char *data; /* resolved path, NULL: built-in corpus */
@@ -229,6 +255,10 @@ typedef struct {
     int n_sources;
     char **sets; /* the --set overrides applied, verbatim, in order */
     int n_sets;
+    /* One line each: values the loader adjusted (e.g. training.min_local_steps clamped to
+     * training.H), with the file:line of the key. Printed by `run`, kept by the trace. */
+    char **notices;
+    int n_notices;
 
     km_config model; /* model.seq_len = training.seq_len */
     sim_pipeline pipeline;

@@ -139,6 +139,14 @@ int sc_fill_compute(sr_ctx *c, sim_scenario *sc) {
     int mode = 0, backend = 0;
     SC_TRY(sr_enum(c, NULL, "compute.mode", &mode));
     cp->mode = (sim_compute_mode)mode;
+    if (cp->mode == SIM_COMPUTE_LIVE && sc->pipeline.slot_at_forward &&
+        sc->pipeline.split.n_stages > 1) {
+        sn_node *n = sr_node(c, NULL, "pipeline.slot_at");
+        return sr_fail(c, n ? n : sr_node(c, NULL, "compute.mode"), "pipeline.slot_at",
+                       "\"forward\" (the default) is not supported with compute.mode = \"live\": "
+                       "live runs keep the slot reserved at routing; set pipeline.slot_at = "
+                       "\"route\"");
+    }
     int st = sr_path(c, NULL, "compute.kernel_profile", &cp->kernel_profile);
     SC_TRY(st);
     if (st == 1) SC_TRY(sc_check_readable(c, NULL, "compute.kernel_profile", cp->kernel_profile));

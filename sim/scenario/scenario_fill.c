@@ -29,6 +29,11 @@ int sc_check_readable(sr_ctx *c, sn_node *base, const char *spath, const char *p
     return sr_fail(c, sr_node(c, base, spath), sr_ipath(base, spath, ip, sizeof ip), "%s", why);
 }
 
+void sc_notice(sim_scenario *sc, const char *line) {
+    sc->notices = xrealloc(sc->notices, sizeof *sc->notices * (size_t)(sc->n_notices + 1));
+    sc->notices[sc->n_notices++] = xstrdup(line);
+}
+
 /* A key's own node, for messages about its value. */
 static sn_node *at(sr_ctx *c, const char *spath) {
     sn_node *n = sr_node(c, NULL, spath);
@@ -115,11 +120,26 @@ static int fill_training(sr_ctx *c, sim_scenario *sc) {
     double h = 0;
     if (sr_float(c, NULL, "training.max_sim_hours", &h) == 1) t->max_sim_s = h * 3600.0;
     SC_TRY(sr_float(c, NULL, "training.activation_timeout_s", &t->activation_timeout_s));
+    int to_rule = 0, end = 0;
+    SC_TRY(sr_enum(c, NULL, "training.timeout_rule", &to_rule));
+    SC_TRY(sr_enum(c, NULL, "training.phase_end", &end));
+    t->timeout_roundtrip = to_rule == 1;
+    t->phase_drain = end == 1;
     SC_TRY(sc_get_int(c, NULL, "training.min_local_steps", &t->min_local_steps));
-    if (t->min_local_steps > t->H)
-        return sr_fail(c, at(c, "training.min_local_steps"), "training.min_local_steps",
-                       "%d > training.H = %d: no peer could ever contribute a pseudo-gradient",
-                       t->min_local_steps, t->H);
+    if (t->min_local_steps > t->H) {
+        /* A sweep over H (`--vary training.H=1,10,100`) must not need a --set for every
+         * point: a threshold above H could never be met, so it becomes H, and says so. */
+        sn_node *n = at(c, "training.min_local_steps");
+        char msg[700], where[560];
+        if (n->line > 0) snprintf(where, sizeof where, "%s:%d", n->file ? n->file : "?", n->line);
+        else snprintf(where, sizeof where, "%s", n->file ? n->file : "?");
+        snprintf(msg, sizeof msg,
+                 "%s: training.min_local_steps: %d > training.H = %d, clamped to %d (a peer "
+                 "takes at most H local steps per cycle)",
+                 where, t->min_local_steps, t->H, t->H);
+        sc_notice(sc, msg);
+        t->min_local_steps = t->H;
+    }
     SC_TRY(sr_float(c, NULL, "training.grad_clip", &t->grad_clip));
     int st = sr_path(c, NULL, "training.data", &t->data);
     SC_TRY(st);
@@ -187,6 +207,22 @@ static int fill_pipeline(sr_ctx *c, sim_scenario *sc) {
         return sr_fail(c, split ? split : at(c, "pipeline"), "pipeline.split", "%s", msg);
     SC_TRY(sr_bool(c, NULL, "pipeline.recompute", &p->recompute));
     SC_TRY(sc_get_int(c, NULL, "pipeline.cache_capacity", &p->cache_capacity));
+    int slot_at = 0;
+    SC_TRY(sr_float(c, NULL, "pipeline.cache_ttl_s", &p->cache_ttl_s));
+    SC_TRY(sr_enum(c, NULL, "pipeline.slot_at", &slot_at));
+    p->slot_at_forward = slot_at == 0;
+    SC_TRY(sc_get_int(c, NULL, "pipeline.forward_queue", &p->forward_queue));
+    SC_TRY(sr_bool(c, NULL, "pipeline.auto_max_cache", &p->auto_max_cache));
+    SC_TRY(sr_bool(c, NULL, "pipeline.keep_cache_on_local_step", &p->keep_cache_on_local_step));
+    SC_TRY(sr_float(c, NULL, "pipeline.cache_full_wait_s", &p->cache_full_wait_s));
+    if (!p->slot_at_forward) {
+        SC_TRY(sr_refuse(c, NULL, "pipeline.forward_queue", "pipeline.slot_at is \"route\""));
+        SC_TRY(sr_refuse(c, NULL, "pipeline.cache_full_wait_s", "pipeline.slot_at is \"route\""));
+    }
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.inject_period_s", &p->inject_period_s));
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.stage0_fetch_s", &p->stage0_fetch_s));
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.last_target_s", &p->last_target_s));
+    SC_TRY(sr_float(c, NULL, "pipeline.overhead.per_hop_s", &p->per_hop_s));
     int routing = 0;
     SC_TRY(sr_enum(c, NULL, "pipeline.routing", &routing));
     p->routing = (sim_routing)routing;
@@ -261,37 +297,63 @@ static int fill_metrics_output(sr_ctx *c, sim_scenario *sc) {
     return 0;
 }
 
+const sim_reference_fig sim_reference_figs[] = {
+#define F(k, u)                                                                                    \
+    { #k, offsetof(sim_reference, k), u }
+    F(utilisation, "fraction"),
+    F(training_phase_min, "min"),
+    F(sync_phase_min, "min"),
+    F(mfu, "fraction"),
+    F(mfu_peak, "fraction"),
+    F(mfu_peak_window_h, "h"),
+    F(throughput_tok_s, "tokens/s"),
+    F(speed_vs_colocated, "fraction"),
+    F(speed_vs_colocated_peak, "fraction"),
+    F(tokens, "tokens"),
+    F(duration_h, "h"),
+    F(cycles, "cycles"),
+    F(cost_per_peer_hour, "USD/h"),
+    F(cost_per_replica_hour, "USD/h"),
+    F(activation_mib_raw, "MiB"),
+    F(activation_mib_compressed, "MiB"),
+    F(params, "1"),
+#undef F
+};
+const size_t sim_reference_n_figs = sizeof sim_reference_figs / sizeof sim_reference_figs[0];
+
+double sim_reference_value(const sim_reference *r, size_t i) {
+    if (i >= sim_reference_n_figs) return NAN;
+    return *(const double *)((const char *)r + sim_reference_figs[i].offset);
+}
+
+int sim_reference_find(const char *key) {
+    for (size_t i = 0; i < sim_reference_n_figs; i++)
+        if (!strcmp(sim_reference_figs[i].key, key)) return (int)i;
+    return -1;
+}
+
 static int fill_reference(sr_ctx *c, sim_scenario *sc) {
     sim_reference *r = &sc->reference;
-    static const struct {
-        const char *key;
-        size_t off;
-    } figs[] = {
-#define F(k) {"reference." #k, offsetof(sim_reference, k)}
-        F(utilisation),
-        F(training_phase_min),
-        F(sync_phase_min),
-        F(mfu),
-        F(mfu_peak),
-        F(mfu_peak_window_h),
-        F(throughput_tok_s),
-        F(speed_vs_colocated),
-        F(speed_vs_colocated_peak),
-        F(tokens),
-        F(duration_h),
-        F(cycles),
-        F(cost_per_peer_hour),
-        F(cost_per_replica_hour),
-        F(activation_mib_raw),
-        F(activation_mib_compressed),
-        F(params),
-#undef F
-    };
     r->present = 0;
-    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
-        double *v = (double *)((char *)r + figs[i].off);
+    r->uncertainty = xcalloc(sim_reference_n_figs, sizeof *r->uncertainty);
+    for (size_t i = 0; i < sim_reference_n_figs; i++) {
+        char key[96], ukey[128];
+        snprintf(key, sizeof key, "reference.%s", sim_reference_figs[i].key);
+        snprintf(ukey, sizeof ukey, "reference.uncertainty.%s", sim_reference_figs[i].key);
+        double *v = (double *)((char *)r + sim_reference_figs[i].offset);
         *v = NAN;
-        if (sr_float(c, NULL, figs[i].key, v) == 1) r->present = 1;
+        r->uncertainty[i] = NAN;
+        if (sr_float(c, NULL, key, v) == 1) r->present = 1;
+        SC_TRY(sr_float(c, NULL, ukey, &r->uncertainty[i]));
+        if (!isnan(r->uncertainty[i]) && isnan(*v))
+            return sr_fail(c, at(c, ukey), ukey,
+                           "an uncertainty for a figure that is not given (%s)", key);
+    }
+    sn_node *g = sr_node(c, NULL, "reference");
+    if (g) {
+        char w[600];
+        snprintf(w, sizeof w, "%s:%d", g->file ? g->file : "?", g->line);
+        r->where = xstrdup(w);
     }
     if (r->present) {
         SC_TRY(sr_require(c, NULL, "reference.source", "reference figures are given"));

@@ -31,6 +31,8 @@ int sc_fill_compute(sr_ctx *c, sim_scenario *sc);
 int sc_region_lookup(sr_ctx *c, const sim_scenario *sc, const sn_node *n, const char *ip, int *out);
 
 /* Int getter into an int field (the schema bounds keep it in range). */
+/* Record a one-line notice (a value the loader adjusted) in sc->notices. */
+void sc_notice(sim_scenario *sc, const char *line);
 int sc_get_int(sr_ctx *c, sn_node *base, const char *spath, int *out);
 /* -1 with a message if the file cannot be opened for reading. */
 int sc_check_readable(sr_ctx *c, sn_node *base, const char *spath, const char *path);

@@ -228,5 +228,9 @@ void sim_scenario_free(sim_scenario *sc) {
     free(r->notes);
     for (int i = 0; i < r->n_extra_sources; i++) free(r->extra_sources[i]);
     free(r->extra_sources);
+    free(r->uncertainty);
+    for (int i = 0; i < sc->n_notices; i++) free(sc->notices[i]);
+    free(sc->notices);
+    free(r->where);
     memset(sc, 0, sizeof *sc);
 }

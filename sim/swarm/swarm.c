@@ -164,9 +164,12 @@ static int setup(swarm *sw) {
         p->speed_fault = p->bw_fault = 1.0;
         p->task_mb = -1;
         p->acct_state = -1;
-        p->cache =
-            xmalloc(sizeof *p->cache * (size_t)(c->cache_capacity > 0 ? c->cache_capacity : 1));
-        for (int k = 0; k < c->cache_capacity; k++) p->cache[k].mb = -1;
+        /* auto_max_cache lets the cache grow past its capacity until it freezes */
+        p->cache_cap = c->cache_capacity > 0 ? c->cache_capacity : 1;
+        p->cache_n = c->auto_max_cache && p->cache_cap < SWARM_AUTO_CACHE_MAX ? SWARM_AUTO_CACHE_MAX
+                                                                              : p->cache_cap;
+        p->cache = xmalloc(sizeof *p->cache * (size_t)p->cache_n);
+        for (int k = 0; k < p->cache_n; k++) p->cache[k].mb = -1;
         mbq_init(&p->fwd_q, 32);
         mbq_init(&p->bwd_q, 32);
         mbq_init(&p->sync.merge_q, 8);
@@ -176,6 +179,7 @@ static int setup(swarm *sw) {
     }
     sw->mb.parked = xcalloc((size_t)sw->n_stages, sizeof *sw->mb.parked);
     for (int s = 0; s < sw->n_stages; s++) mbq_init(&sw->mb.parked[s], 16);
+    sw->mb.park_timer = xcalloc((size_t)sw->n_stages, sizeof *sw->mb.park_timer);
     sw->xf.free_head = -1;
     if (sw->train->init) sw->train->init(sw);
     if (sw->sync->init) sw->sync->init(sw);
@@ -256,6 +260,7 @@ static void teardown(swarm *sw) {
     if (sw->mb.parked)
         for (int s = 0; s < sw->n_stages; s++) mbq_free(&sw->mb.parked[s]);
     free(sw->mb.parked);
+    free(sw->mb.park_timer);
     free(sw->peers);
     free(sw->stage_peers);
     free(sw->stage_params);

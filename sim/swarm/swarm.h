@@ -94,16 +94,26 @@ typedef struct {
     } compute;
 
     /* training */
-    int H;                       /* inner steps per cycle */
-    int accum;                   /* microbatches per inner step per stage-0 peer */
-    int cache_capacity;          /* activation cache slots per peer (IOTA: 16) */
-    double activation_timeout_s; /* unanswered activations dropped (IOTA: 100 s) */
-    int min_local_steps;         /* a contribution counts after this many steps (IOTA: 5) */
-    const char *routing;         /* "iota" | "swarm" | "fixed" (swarm_route.c) */
-    double swarm_ema;            /* EMA factor of measured throughput for ROUTE_SWARM */
-    int64_t tokens_target;       /* stop after this many tokens trained (0: use cycles) */
-    int cycles_target;           /* stop after this many cycles (0: use tokens) */
-    double max_sim_s;            /* safety stop on simulated time (0: none) */
+    int H;                        /* inner steps per cycle */
+    int accum;                    /* microbatches per inner step per stage-0 peer */
+    int cache_capacity;           /* activation cache slots per peer (IOTA: 16) */
+    double activation_timeout_s;  /* iota rule: outbound-queue TTL; roundtrip: send to gradient */
+    int timeout_roundtrip;        /* 1: the round-trip rule; 0: IOTA's (queue TTL + cache TTL) */
+    double cache_ttl_s;           /* IOTA: a stage-s entry lives cache_ttl_s x (S - s); 0: no TTL */
+    int slot_at_forward;          /* 1: slot taken at forward start (IOTA); 0: at routing */
+    int forward_queue;            /* activations waiting for their forward, in flight included */
+    int auto_max_cache;           /* the cache grows until 3 backwards, then freezes */
+    int keep_cache_on_local_step; /* 0: the cache is wiped after each inner step (IOTA) */
+    double cache_full_wait_s;     /* a forward finding the cache full retries after this */
+    int phase_drain;              /* 1: drain in-flight work + one more step; 0: discard (IOTA) */
+    double inject_period_s;       /* stage 0 starts at most one microbatch per period */
+    double stage0_fetch_s, last_target_s, per_hop_s; /* added to task durations */
+    int min_local_steps;   /* a contribution counts after this many steps (IOTA: 5) */
+    const char *routing;   /* "iota" | "swarm" | "fixed" (swarm_route.c) */
+    double swarm_ema;      /* EMA factor of measured throughput for ROUTE_SWARM */
+    int64_t tokens_target; /* stop after this many tokens trained (0: use cycles) */
+    int cycles_target;     /* stop after this many cycles (0: use tokens) */
+    double max_sim_s;      /* safety stop on simulated time (0: none) */
 
     /* sync */
     const char *training;              /* "pipeline" (IOTA) | "ddp" (every node the whole model) */

@@ -31,6 +31,9 @@
 
 typedef struct swarm swarm;
 typedef struct peer peer;
+
+/* Slots allocated per peer under auto_max_cache (the cache may grow up to this). */
+#define SWARM_AUTO_CACHE_MAX 1024
 typedef struct xfer xfer;
 
 enum peer_state {
@@ -123,12 +126,13 @@ typedef struct {
     int64_t id;
     int cycle;
     uint8_t lost, trained;
-    double flops; /* hardware FLOPs spent on it so far */
+    double flops;      /* hardware FLOPs spent on it so far */
+    nm_time parked_at; /* when it entered its sender's outbound queue (parked) */
 } mb_rec;
 
 typedef struct {
     int64_t mb;       /* -1: free */
-    nm_time deadline; /* activation timeout while waiting for the gradient; 0: none */
+    nm_time deadline; /* when the entry is dropped (cache TTL or round-trip timeout); 0: none */
     int sent;         /* its activation left this peer */
 } cache_slot;
 
@@ -157,8 +161,14 @@ struct peer {
     /* cache */
     cache_slot *cache;
     int cache_used;
-    mbq to_q;          /* sent activations in send order (deadlines ascend) */
-    nm_timer to_timer; /* one timer: the earliest deadline in to_q */
+    int cache_n;             /* slots allocated */
+    int cache_cap;           /* slots usable now (auto_max_cache grows and then freezes it) */
+    int64_t backwards_total; /* backwards completed (auto_max_cache freezes after 3) */
+    int fwd_incoming;        /* activations in flight to this peer (slot_at = forward) */
+    mbq to_q;                /* entries with a deadline, in the order they were armed (ascending) */
+    nm_timer to_timer;       /* one timer: the earliest deadline in to_q */
+    nm_timer retry_timer;    /* a forward waiting for a free slot, or the next injection */
+    nm_time next_inject;     /* stage 0: no injection before this (inject_period_s) */
     /* accounting */
     int backwards_since_step;
     int steps_this_cycle;
@@ -219,7 +229,8 @@ struct swarm {
         mb_rec *recs;
         int *paths; /* n_stages per microbatch: the peer at each stage */
         int64_t n, cap;
-        mbq *parked; /* per stage: activations waiting for a slot downstream */
+        mbq *parked;          /* per stage: activations waiting for a slot downstream */
+        nm_timer *park_timer; /* per stage: the outbound TTL of the oldest parked one */
     } mb;
 
     struct { /* transfers (swarm_xfer.c) */
@@ -231,7 +242,8 @@ struct swarm {
         int cycle;
         swarm_phase phase;
         nm_time phase_start;
-        int64_t target_mbs; /* stage-0 completions that end this training phase */
+        int64_t target_mbs;     /* stage-0 completions that end this training phase */
+        int64_t phase_first_mb; /* first microbatch id of this training phase */
         int64_t done_this_phase;
         int draining;
         int check_pending, sync_end_pending;
@@ -309,6 +321,10 @@ int swarm_write_peer_shares(swarm *sw, double T);
 /* sim/swarm/swarm_train.c (the pipeline trainer) */
 int64_t mb_new(swarm *sw, int cycle);
 void mb_lose(swarm *sw, int64_t mb);
+
+/* 1 if p's cache takes one more entry (its capacity, or still growing under
+ * auto_max_cache). */
+int swarm_cache_has_room(const swarm *sw, const peer *p);
 
 /* sim/swarm/swarm_route.c */
 int route_pick(swarm *sw, peer *from, int next_stage, int64_t mb);

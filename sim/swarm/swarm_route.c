@@ -1,7 +1,8 @@
 /* sim/swarm/swarm_route.c: choosing the next-stage peer for an activation.
  *
  * Candidates are the peers of the next stage that are training, not under a reclaim
- * notice, and have a free cache slot.
+ * notice, and have a free cache slot (and, with pipeline.slot_at = "forward", fewer than
+ * forward_queue activations waiting for their forward).
  *   iota   IOTA's stochastic pathfinding: a random pick weighted by
  *          ln(capacity - used) + 1 / (1 + queue length)           (SPEC §3.2)
  *   swarm  SWARM's interleaved weighted round-robin by measured throughput: each
@@ -17,7 +18,9 @@
 #include "sim/swarm/swarm_internal.h"
 
 static int candidate(const swarm *sw, const peer *q) {
-    return q->state == PEER_TRAINING && !q->notice && q->cache_used < sw->cfg->cache_capacity;
+    if (q->state != PEER_TRAINING || q->notice || !swarm_cache_has_room(sw, q)) return 0;
+    /* slot_at = forward: at most forward_queue activations wait for their forward */
+    return !sw->cfg->slot_at_forward || q->fwd_q.n + q->fwd_incoming < sw->cfg->forward_queue;
 }
 
 int route_pick(swarm *sw, peer *from, int next_stage, int64_t mb) {
@@ -46,7 +49,8 @@ int route_pick(swarm *sw, peer *from, int next_stage, int64_t mb) {
 
 /* iota: ln(free slots) + 1 / (1 + queue), a random pick in proportion. */
 static double iota_weight(const swarm *sw, const peer *q) {
-    int free_slots = sw->cfg->cache_capacity - q->cache_used;
+    int cap = sw->cfg->auto_max_cache && q->backwards_total < 3 ? q->cache_n : q->cache_cap;
+    int free_slots = cap - q->cache_used;
     int queue = q->fwd_q.n + q->bwd_q.n + (q->task != TASK_NONE);
     return log((double)free_slots) + 1.0 / (1.0 + queue);
 }

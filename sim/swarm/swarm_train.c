@@ -1,21 +1,41 @@
-/* sim/swarm/swarm_train.c: the training phase.
+/* sim/swarm/swarm_train.c: the training phase (IOTA's pipeline).
  *
- * Stage-0 peers inject microbatches when their GPU is free and their activation cache
- * has room. A forward at stage s leaves its input cached, then the activation is routed
- * to a stage s+1 peer with a free cache slot (reserved at routing time, so a receiver
- * never holds more than its capacity); when no stage s+1 peer has room the activation
- * is parked until one frees a slot. The last stage runs forward + loss + backward in one
+ * Stage-0 peers inject microbatches when their GPU is free, their activation cache has
+ * room and the fetch-loop period (inject_period_s) has passed. A forward at stage s
+ * leaves its input cached, then the activation is routed to a stage s+1 peer
+ * (swarm_route.c); when no stage s+1 peer can take it, it waits in the sender's outbound
+ * queue (parked) until one can. The last stage runs forward + loss + backward in one
  * task and sends the gradient back to the peer that sent the activation; each stage
  * then runs its backward (recomputing the forward when configured) and passes the
  * gradient on, down to stage 0, where the microbatch counts as trained.
  *
- * A cached activation whose gradient has not come back within the activation timeout
- * is dropped (the microbatch is lost). A peer that goes down loses its cache, its
- * queued work and its running task; flows to and from it fail.
+ * Where the receiver's cache slot is taken (pipeline.slot_at):
+ *   forward  (IOTA) when its forward starts; a receiver accepts at most forward_queue
+ *            activations waiting for their forward (in flight included) and must show a
+ *            free slot to be picked; a forward that finds the cache full is retried
+ *            after cache_full_wait_s (IOTA sleeps 1 s);
+ *   route    when the sender picks it, so a receiver never holds more than its capacity.
+ * Timeouts (training.timeout_rule):
+ *   iota       a cached input of stage s is dropped cache_ttl_s x (S - s) after it was
+ *              cached (IOTA's cache cleanup), and an activation waiting in its sender's
+ *              outbound queue longer than activation_timeout_s is dropped (IOTA's
+ *              ACTIVATION_SEND_TTL); in-flight round trips have no limit of their own;
+ *   roundtrip  an activation whose gradient is not back activation_timeout_s after it
+ *              was sent is dropped (the engine before issue 12).
+ * A dropped entry loses its microbatch. auto_max_cache lets a peer's cache take every
+ * forward until it completed 3 backwards, then freezes it at max(capacity, entries).
+ * Unless keep_cache_on_local_step, a peer's cache is wiped (its cached microbatches
+ * lost) after each of its inner optimizer steps (IOTA's optimization_reset). A peer that
+ * goes down loses its cache, its queued work and its running task; flows to and from it
+ * fail. Per-microbatch overheads (stage0_fetch_s, last_target_s, per_hop_s) lengthen
+ * the tasks they belong to.
  *
- * The phase ends when stage 0 has completed H × accum × replicas backwards and every
- * microbatch still in flight is resolved (trained or lost); peers then take a last
- * optimizer step on any partial accumulation, and synchronisation begins.
+ * The phase ends when stage 0 has completed H x accum x replicas backwards (phase_end):
+ *   discard  (IOTA) everything in flight is dropped at once, caches and queues cleared,
+ *            partial accumulations discarded (no extra optimizer step);
+ *   drain    every microbatch still in flight is resolved (trained or lost), then peers
+ *            take a last optimizer step on any partial accumulation.
+ * Synchronisation begins when every GPU is idle.
  */
 #include <math.h>
 #include <string.h>
@@ -75,23 +95,35 @@ static void mb_trained(swarm *sw, int64_t mb) {
 
 /* ---- the activation cache ---- */
 
-static int cache_find(const peer *p, int64_t mb, int cap) {
-    for (int i = 0; i < cap; i++)
+static int cache_find(const peer *p, int64_t mb) {
+    for (int i = 0; i < p->cache_n; i++)
         if (p->cache[i].mb == mb) return i;
     return -1;
 }
 
+/* Room for one more entry: below the capacity, or still growing (auto_max_cache). */
+int swarm_cache_has_room(const swarm *sw, const peer *p) {
+    if (sw->cfg->auto_max_cache && p->backwards_total < 3) return p->cache_used < p->cache_n;
+    return p->cache_used < p->cache_cap;
+}
+
+static void arm_deadline(swarm *sw, peer *p, int slot, nm_time deadline);
+
 static int cache_alloc(swarm *sw, peer *p, int64_t mb) {
-    int cap = sw->cfg->cache_capacity;
-    for (int i = 0; i < cap; i++)
+    for (int i = 0; i < p->cache_n; i++)
         if (p->cache[i].mb < 0) {
             p->cache[i].mb = mb;
             p->cache[i].deadline = 0;
             p->cache[i].sent = 0;
             p->cache_used++;
+            /* IOTA's cache TTL runs from the moment the input is cached */
+            if (!sw->cfg->timeout_roundtrip && sw->cfg->cache_ttl_s > 0)
+                arm_deadline(sw, p, i,
+                             nm_now(sw->sim) +
+                                 nm_from_s(sw->cfg->cache_ttl_s * (sw->n_stages - p->stage)));
             return i;
         }
-    SIM_FAIL("peer %d: cache full (%d slots) at a reservation", p->id, cap);
+    SIM_FAIL("peer %d: cache full (%d slots) at a reservation", p->id, p->cache_n);
 }
 
 static void unpark(swarm *sw, int stage);
@@ -107,14 +139,17 @@ static void cache_release(swarm *sw, peer *p, int slot) {
     p->cache[slot].deadline = 0;
     p->cache[slot].mb = -1;
     p->cache_used--;
-    /* A freed slot lets a parked activation of the previous stage in, or stage 0 inject. */
+    /* A freed slot lets a parked activation of the previous stage in, or stage 0 inject
+     * (a forward waiting for a slot retries on its own timer when cache_full_wait_s > 0). */
     if (p->stage > 0) unpark(sw, p->stage - 1);
-    else train_kick(sw, p);
+    if (p->stage == 0 || !sw->cfg->slot_at_forward || sw->cfg->cache_full_wait_s <= 0)
+        train_kick(sw, p);
 }
 
-/* Timeouts. The timeout is the same for every activation, so a peer's deadlines come
- * in send order: one FIFO and one timer per peer (for the earliest deadline) replace a
- * timer per activation; an answered activation just clears its deadline. */
+/* Deadlines. Every entry of a peer gets the same delay (the stage's cache TTL, or the
+ * round-trip timeout), so its deadlines come in the order they are armed: one FIFO and
+ * one timer per peer (for the earliest deadline) replace a timer per entry; an entry
+ * that no longer needs one just clears its deadline. */
 static void on_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
     swarm *sw = ctx;
     peer *p = &sw->peers[arg];
@@ -122,7 +157,7 @@ static void on_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
     p->to_timer = 0;
     while (p->to_q.n) {
         int64_t mb = p->to_q.v[p->to_q.head];
-        int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+        int slot = cache_find(p, mb);
         if (slot < 0 || p->cache[slot].deadline == 0) {
             mbq_pop(&p->to_q);
             continue;
@@ -139,8 +174,7 @@ static void on_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
     }
 }
 
-static void arm_timeout(swarm *sw, peer *p, int slot) {
-    nm_time deadline = nm_now(sw->sim) + nm_from_s(sw->cfg->activation_timeout_s);
+static void arm_deadline(swarm *sw, peer *p, int slot, nm_time deadline) {
     p->cache[slot].deadline = deadline;
     mbq_push(&p->to_q, p->cache[slot].mb);
     if (!p->to_timer)
@@ -155,19 +189,63 @@ static void timeouts_clear(swarm *sw, peer *p) {
 
 /* ---- sending activations and gradients ---- */
 
+/* The outbound TTL (IOTA's ACTIVATION_SEND_TTL): parked activations of a stage wait in
+ * park order, so one timer per stage watches the oldest. */
+static void on_park_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
+    swarm *sw = ctx;
+    int stage = (int)arg;
+    mbq *q = &sw->mb.parked[stage];
+    nm_time now = nm_now(sim), ttl = nm_from_s(sw->cfg->activation_timeout_s);
+    sw->mb.park_timer[stage] = 0;
+    while (q->n) {
+        int64_t mb = q->v[q->head];
+        mb_rec *m = &sw->mb.recs[mb];
+        int sender = mb_path(sw, mb)[stage];
+        peer *p = &sw->peers[sender];
+        int slot = cache_find(p, mb);
+        if (m->lost || slot < 0) { /* gone meanwhile */
+            mbq_pop(q);
+            continue;
+        }
+        if (m->parked_at + ttl > now) {
+            sw->mb.park_timer[stage] =
+                nm_schedule_at(sim, m->parked_at + ttl, on_park_timeout, sw, (uint64_t)stage);
+            return;
+        }
+        mbq_pop(q);
+        cache_release(sw, p, slot);
+        live_drop(sw, p, mb);
+        mb_lose(sw, mb);
+    }
+}
+
+static void park(swarm *sw, peer *p, int64_t mb) {
+    mbq_push(&sw->mb.parked[p->stage], mb);
+    if (sw->cfg->timeout_roundtrip) return;
+    mb_rec *m = &sw->mb.recs[mb];
+    if (!m->parked_at) m->parked_at = nm_now(sw->sim) ? nm_now(sw->sim) : 1;
+    if (!sw->mb.park_timer[p->stage])
+        sw->mb.park_timer[p->stage] =
+            nm_schedule_at(sw->sim, m->parked_at + nm_from_s(sw->cfg->activation_timeout_s),
+                           on_park_timeout, sw, (uint64_t)p->stage);
+}
+
 static void send_activation(swarm *sw, peer *p, int64_t mb) {
     int next = p->stage + 1;
     int q = route_pick(sw, p, next, mb);
     if (q < 0) {
-        mbq_push(&sw->mb.parked[p->stage], mb);
+        park(sw, p, mb);
         return;
     }
     peer *pq = &sw->peers[q];
-    cache_alloc(sw, pq, mb);
+    if (sw->cfg->slot_at_forward) pq->fwd_incoming++;
+    else cache_alloc(sw, pq, mb);
+    sw->mb.recs[mb].parked_at = 0;
     mb_path(sw, mb)[next] = q;
-    int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+    int slot = cache_find(p, mb);
     p->cache[slot].sent = 1;
-    arm_timeout(sw, p, slot);
+    if (sw->cfg->timeout_roundtrip)
+        arm_deadline(sw, p, slot, nm_now(sw->sim) + nm_from_s(sw->cfg->activation_timeout_s));
     int64_t bytes =
         km_activation_bytes(&sw->cfg->model, &sw->cfg->boundary, sw->cfg->microbatch_tokens);
     xfer_start(sw, &XK_ACTIVATION, p->id, q, bytes, mb, -1);
@@ -188,12 +266,11 @@ static void unpark(swarm *sw, int stage) {
         int64_t mb = mbq_pop(q);
         int sender = mb_path(sw, mb)[stage];
         peer *p = &sw->peers[sender];
-        if (sw->mb.recs[mb].lost || p->state != PEER_TRAINING ||
-            cache_find(p, mb, sw->cfg->cache_capacity) < 0)
+        if (sw->mb.recs[mb].lost || p->state != PEER_TRAINING || cache_find(p, mb) < 0)
             continue; /* gone: the sender lost it */
         int before = q->n;
         send_activation(sw, p, mb);
-        if (q->n > before) {
+        if (q->n > before) { /* parked again at the back, keeping its parked_at */
             /* still no room: keep the rest in order behind it */
             for (int j = i + 1; j < n; j++) mbq_push(q, mbq_pop(q));
             return;
@@ -245,7 +322,28 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
     } else {
         secs = flops / (swarm_peer_peak(sw, p) * sw->cfg->compute.efficiency[kk] * p->speed_fault);
     }
+    /* IOTA's per-microbatch costs besides the kernels (pipeline.overhead) */
+    if (kind == TASK_FORWARD || kind == TASK_FUSED) {
+        if (p->stage == 0) secs += sw->cfg->stage0_fetch_s;
+        if (kind == TASK_FUSED) secs += sw->cfg->last_target_s;
+    }
+    if ((kind == TASK_FORWARD && p->stage < sw->last) || (kind == TASK_BACKWARD && p->stage > 0) ||
+        (kind == TASK_FUSED && p->stage > 0))
+        secs += sw->cfg->per_hop_s;
     swarm_start_gpu_task(sw, p, &swarm_train_pipeline, kind, mb, flops, secs);
+}
+
+static void on_retry(nm_sim *sim, void *ctx, uint64_t arg) {
+    (void)sim;
+    swarm *sw = ctx;
+    peer *p = &sw->peers[arg];
+    p->retry_timer = 0;
+    train_kick(sw, p);
+}
+
+static void retry_at(swarm *sw, peer *p, nm_time t) {
+    if (p->retry_timer) return;
+    p->retry_timer = nm_schedule_at(sw->sim, t, on_retry, sw, (uint64_t)p->id);
 }
 
 static void train_kick(swarm *sw, peer *p) {
@@ -255,28 +353,73 @@ static void train_kick(swarm *sw, peer *p) {
         start_task(sw, p, TASK_OPTIMIZER, -1);
         return;
     }
-    int cap = sw->cfg->cache_capacity;
     while (p->bwd_q.n) {
         int64_t mb = mbq_pop(&p->bwd_q);
-        if (cache_find(p, mb, cap) < 0) continue; /* timed out meanwhile */
+        if (cache_find(p, mb) < 0) continue; /* timed out meanwhile */
         start_task(sw, p, TASK_BACKWARD, mb);
         return;
     }
-    while (p->fwd_q.n) {
-        int64_t mb = mbq_pop(&p->fwd_q);
-        if (cache_find(p, mb, cap) < 0) continue;
-        start_task(sw, p, p->stage == sw->last ? TASK_FUSED : TASK_FORWARD, mb);
-        return;
+    enum task_kind fwd = p->stage == sw->last ? TASK_FUSED : TASK_FORWARD;
+    if (sw->cfg->slot_at_forward) {
+        /* IOTA: the slot is taken when the forward starts */
+        while (p->fwd_q.n) {
+            int64_t mb = p->fwd_q.v[p->fwd_q.head];
+            if (sw->mb.recs[mb].lost) {
+                mbq_pop(&p->fwd_q);
+                continue;
+            }
+            if (!swarm_cache_has_room(sw, p)) {
+                if (sw->cfg->cache_full_wait_s > 0)
+                    retry_at(sw, p, nm_now(sw->sim) + nm_from_s(sw->cfg->cache_full_wait_s));
+                break; /* the forward waits; stage 0 cannot inject either */
+            }
+            mbq_pop(&p->fwd_q);
+            cache_alloc(sw, p, mb);
+            start_task(sw, p, fwd, mb);
+            if (p->stage > 0) unpark(sw, p->stage - 1); /* a queue place freed */
+            return;
+        }
+    } else {
+        while (p->fwd_q.n) {
+            int64_t mb = mbq_pop(&p->fwd_q);
+            if (cache_find(p, mb) < 0) continue;
+            start_task(sw, p, fwd, mb);
+            return;
+        }
     }
-    if (p->stage == 0 && !sw->ph.draining && !p->notice && p->cache_used < cap &&
+    if (p->stage == 0 && !sw->ph.draining && !p->notice && swarm_cache_has_room(sw, p) &&
         sw->ph.phase == SWARM_PHASE_TRAINING && !sw->ph.finished) {
-        int64_t mb = mb_new(sw, sw->ph.cycle);
-        mb_path(sw, mb)[0] = p->id;
-        cache_alloc(sw, p, mb);
-        start_task(sw, p, sw->last == 0 ? TASK_FUSED : TASK_FORWARD, mb);
-        return;
+        nm_time now = nm_now(sw->sim);
+        if (now < p->next_inject) { /* IOTA's layer-0 fetch loop period */
+            retry_at(sw, p, p->next_inject);
+        } else {
+            p->next_inject = now + nm_from_s(sw->cfg->inject_period_s);
+            int64_t mb = mb_new(sw, sw->ph.cycle);
+            mb_path(sw, mb)[0] = p->id;
+            cache_alloc(sw, p, mb);
+            start_task(sw, p, sw->last == 0 ? TASK_FUSED : TASK_FORWARD, mb);
+            return;
+        }
     }
     swarm_acct_enter(sw, p);
+}
+
+/* IOTA's optimization_reset: after an inner step the cache is wiped and its
+ * microbatches are lost (unless keep_cache_on_local_step). */
+static void cache_wipe(swarm *sw, peer *p) {
+    for (int i = 0; i < p->cache_n; i++) {
+        int64_t mb = p->cache[i].mb;
+        if (mb < 0) continue;
+        p->cache[i].deadline = 0;
+        p->cache[i].mb = -1;
+        p->cache_used--;
+        live_drop(sw, p, mb);
+        mb_lose(sw, mb);
+    }
+    mbq_clear(&p->to_q);
+    if (p->to_timer) nm_cancel(sw->sim, p->to_timer);
+    p->to_timer = 0;
+    if (p->stage > 0) unpark(sw, p->stage - 1);
 }
 
 static void count_backward(swarm *sw, peer *p) {
@@ -313,12 +456,16 @@ static void train_task_done(swarm *sw, peer *p) {
 
     if (kind == TASK_OPTIMIZER) {
         p->steps_this_cycle++;
+        if (!sw->cfg->keep_cache_on_local_step) cache_wipe(sw, p);
     } else {
         mb_rec *m = &sw->mb.recs[mb];
         if (m->lost) sw->count.wasted_flops += flops;
         else m->flops += flops;
         route_observe(sw, p, flops, secs);
-        int slot = cache_find(p, mb, sw->cfg->cache_capacity);
+        int slot = cache_find(p, mb);
+        if (kind != TASK_FORWARD && ++p->backwards_total == 3 && sw->cfg->auto_max_cache &&
+            p->cache_used > p->cache_cap)
+            p->cache_cap = p->cache_used; /* auto_max_cache freezes here */
         if (kind == TASK_FORWARD) {
             if (m->lost) {
                 if (slot >= 0) cache_release(sw, p, slot);
@@ -343,13 +490,13 @@ static void train_task_done(swarm *sw, peer *p) {
 
 static void activation_done(swarm *sw, const xfer *x, int ok) {
     int64_t mb = x->mb;
-    int cap = sw->cfg->cache_capacity;
     peer *q = &sw->peers[x->dst];
-    int qslot = cache_find(q, mb, cap);
+    int qslot = sw->cfg->slot_at_forward ? -1 : cache_find(q, mb);
+    if (sw->cfg->slot_at_forward && q->fwd_incoming > 0) q->fwd_incoming--;
     if (!ok) {
         /* the receiver or the sender went down: the sender drops its cached input */
         peer *p = &sw->peers[x->src];
-        int ps = cache_find(p, mb, cap);
+        int ps = cache_find(p, mb);
         if (ps >= 0) {
             cache_release(sw, p, ps);
             live_drop(sw, p, mb);
@@ -359,6 +506,17 @@ static void activation_done(swarm *sw, const xfer *x, int ok) {
             live_drop(sw, q, mb);
         }
         mb_lose(sw, mb);
+        if (sw->cfg->slot_at_forward && q->stage > 0) unpark(sw, q->stage - 1);
+        return;
+    }
+    if (sw->cfg->slot_at_forward) {
+        if (sw->mb.recs[mb].lost || q->state != PEER_TRAINING) {
+            live_drop(sw, q, mb);
+            if (q->stage > 0) unpark(sw, q->stage - 1);
+            return;
+        }
+        mbq_push(&q->fwd_q, mb);
+        train_kick(sw, q);
         return;
     }
     if (qslot < 0) return; /* the receiver went down and lost its reservation */
@@ -378,9 +536,9 @@ static void gradient_done(swarm *sw, const xfer *x, int ok) {
         return;
     }
     peer *p = &sw->peers[x->dst];
-    int slot = cache_find(p, mb, sw->cfg->cache_capacity);
-    if (slot < 0) return; /* timed out: the microbatch is already lost */
-    p->cache[slot].deadline = 0;
+    int slot = cache_find(p, mb);
+    if (slot < 0) return;        /* timed out: the microbatch is already lost */
+    p->cache[slot].deadline = 0; /* answered: its backward runs next */
     mbq_push(&p->bwd_q, mb);
     train_kick(sw, p);
 }
@@ -413,8 +571,11 @@ static void abort_task(swarm *sw, peer *p) {
 
 static void train_peer_down(swarm *sw, peer *p) {
     abort_task(sw, p);
-    int cap = sw->cfg->cache_capacity;
-    for (int i = 0; i < cap; i++) {
+    if (p->retry_timer) nm_cancel(sw->sim, p->retry_timer);
+    p->retry_timer = 0;
+    /* slot_at = forward: activations waiting for their forward hold no slot here */
+    while (p->fwd_q.n) mb_lose(sw, mbq_pop(&p->fwd_q));
+    for (int i = 0; i < p->cache_n; i++) {
         int64_t mb = p->cache[i].mb;
         if (mb < 0) continue;
         p->cache[i].deadline = 0;
@@ -452,15 +613,26 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)arg;
     swarm *sw = ctx;
     sw->ph.check_pending = 0;
-    if (!sw->ph.draining || sw->count.in_flight > 0 || sw->ph.phase != SWARM_PHASE_TRAINING) return;
-    int cap = sw->cfg->cache_capacity;
+    const int drain = sw->cfg->phase_drain;
+    if (!sw->ph.draining || (drain && sw->count.in_flight > 0) ||
+        sw->ph.phase != SWARM_PHASE_TRAINING)
+        return;
+    if (!drain) {
+        /* IOTA: the orchestrator changes the layer state; whatever is in flight is lost */
+        sw->ph.check_pending = 1; /* no re-entry from mb_lose */
+        for (int64_t mb = sw->ph.phase_first_mb; mb < sw->mb.n; mb++) mb_lose(sw, mb);
+        sw->ph.check_pending = 0;
+    }
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         if (p->task == TASK_FORWARD || p->task == TASK_BACKWARD || p->task == TASK_FUSED) {
             abort_task(sw, p);
             swarm_acct_enter(sw, p);
         }
-        for (int s = 0; s < cap; s++) {
+        if (p->retry_timer) nm_cancel(sw->sim, p->retry_timer);
+        p->retry_timer = 0;
+        p->fwd_incoming = 0;
+        for (int s = 0; s < p->cache_n; s++) {
             if (p->cache[s].mb < 0) continue;
             live_drop(sw, p, p->cache[s].mb);
             p->cache[s].deadline = 0;
@@ -470,12 +642,15 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
         mbq_clear(&p->fwd_q);
         mbq_clear(&p->bwd_q);
         timeouts_clear(sw, p);
-        if (p->state == PEER_TRAINING && p->backwards_since_step > 0) {
-            p->backwards_since_step = 0;
-            p->opt_pending++;
-        }
+        if (drain && p->state == PEER_TRAINING && p->backwards_since_step > 0)
+            p->opt_pending++; /* drain: a partial accumulation takes one more step */
+        p->backwards_since_step = 0;
     }
-    for (int s = 0; s < sw->n_stages; s++) mbq_clear(&sw->mb.parked[s]);
+    for (int s = 0; s < sw->n_stages; s++) {
+        mbq_clear(&sw->mb.parked[s]);
+        if (sw->mb.park_timer[s]) nm_cancel(sw->sim, sw->mb.park_timer[s]);
+        sw->mb.park_timer[s] = 0;
+    }
     xfer_cancel_group(sw, XG_TRAINING);
     for (int i = 0; i < sw->n_peers; i++) train_kick(sw, &sw->peers[i]);
     if (any_gpu_busy(sw)) return;
@@ -483,8 +658,8 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
 }
 
 static void check_drain(swarm *sw) {
-    if (!sw->ph.draining || sw->count.in_flight > 0 || sw->ph.phase != SWARM_PHASE_TRAINING ||
-        sw->ph.check_pending)
+    if (!sw->ph.draining || (sw->cfg->phase_drain && sw->count.in_flight > 0) ||
+        sw->ph.phase != SWARM_PHASE_TRAINING || sw->ph.check_pending)
         return;
     sw->ph.check_pending = 1;
     nm_schedule_in(sw->sim, 0, on_check_drain, sw, 0);
@@ -492,6 +667,7 @@ static void check_drain(swarm *sw) {
 
 static void train_begin_phase(swarm *sw) {
     sw->ph.target_mbs = (int64_t)sw->cfg->H * sw->cfg->accum * sw->R;
+    sw->ph.phase_first_mb = sw->mb.n;
     sw->ph.done_this_phase = 0;
     sw->ph.draining = 0;
     for (int i = 0; i < sw->n_peers; i++) {

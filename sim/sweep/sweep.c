@@ -166,6 +166,12 @@ static void job_run(size_t job, void *vctx, void *vres) {
             set_text(r->error, sizeof r->error, err[0] ? err : "the run did not complete");
         } else {
             snprintf(r->status, sizeof r->status, "ok");
+            /* a value the loader adjusted for this point (min_local_steps clamped to H) */
+            if (sc.n_notices) {
+                char note[SWEEP_ERROR_LEN];
+                snprintf(note, sizeof note, "notice: %s", sc.notices[0]);
+                set_text(r->error, sizeof r->error, note);
+            }
         }
         free(tpath);
         sim_scenario_free(&sc);

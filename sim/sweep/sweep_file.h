@@ -10,8 +10,11 @@
  *   /points    1-D compound table, one row per point: the varied keys as columns (named
  *              by the key; float64 when every value is a number, else a fixed string),
  *              then status ("ok", "stopped", "failed", "pending"; fixed string), error
- *              (fixed string: why it failed or stopped, else ""), then every field of sim_summary
- *              (sim/metrics/summary.h) under its own name. Attributes units and definitions.
+ *              (fixed string: why it failed or stopped; for an "ok" row a
+ *              "notice: ..." when the loader adjusted a value of the point, e.g.
+ *              training.min_local_steps clamped to training.H; else ""), then every field
+ *              of sim_summary (sim/metrics/summary.h) under its own name. Attributes units
+ *              and definitions.
  * A pending or failed row holds NaN in its float summary fields and 0 in its integers.
  *
  * Writing: sweep_file_create writes every row at once (contiguous dataset, packed

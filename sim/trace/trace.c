@@ -162,7 +162,7 @@ struct trace {
     int failed;
     int swmr;           /* single-writer/multiple-reader mode started */
     int platform_given; /* meta->platform was set: backend and GPU written at open */
-    int wrote_scenario, wrote_peers, wrote_shares, wrote_reference;
+    int wrote_scenario, wrote_peers, wrote_shares, wrote_reference, wrote_notices;
     int32_t window_cycles;
     uint64_t dropped;
     char err[512];
@@ -405,6 +405,12 @@ int trace_write_reference(trace *t, const char *const *names, const double *valu
         rc = h5u_attr_f64(g, names[i], values[i], t->err, sizeof t->err);
     if (H5Gclose(g) < 0 && !rc) rc = H5U_FAIL(t->err, sizeof t->err, "cannot close", "/reference");
     return rc ? fail(t) : 0;
+}
+
+int trace_write_notices(trace *t, const char *const *lines, size_t n) {
+    ONCE(t, wrote_notices, "notices");
+    if (h5u_write_texts(t->file, "notices", lines, n, t->err, sizeof t->err)) return fail(t);
+    return 0;
 }
 
 /* ---- appends ----------------------------------------------------------------------- */

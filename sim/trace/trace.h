@@ -195,6 +195,8 @@ int trace_write_peer_shares(trace *t, const trace_peer_share_rec *shares, size_t
  * where they come from. Names must be non-empty and not "source". */
 int trace_write_reference(trace *t, const char *const *names, const double *values, size_t n,
                           const char *source);
+/* /notices: one line per value the scenario loader adjusted (a 1-D string dataset). */
+int trace_write_notices(trace *t, const char *const *lines, size_t n);
 
 /* Buffered appends. */
 int trace_event(trace *t, const trace_event_rec *e);

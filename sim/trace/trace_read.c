@@ -322,6 +322,15 @@ int trace_read_overrides(trace_file *tf, char ***v, size_t *n) {
     return h5u_read_texts(tf->file, "overrides", v, n, tf->err, sizeof tf->err);
 }
 
+int trace_read_notices(trace_file *tf, char ***v, size_t *n) {
+    if (!link_exists(tf->file, "notices")) {
+        *v = xcalloc(1, sizeof **v);
+        *n = 0;
+        return 0;
+    }
+    return h5u_read_texts(tf->file, "notices", v, n, tf->err, sizeof tf->err);
+}
+
 /* ---- tables ------------------------------------------------------------------------ */
 
 void trace_read_free_names(char **names, size_t n) { h5u_free_texts(names, n); }

@@ -67,6 +67,8 @@ void trace_reference_free(trace_reference *ref);
  * (free them with trace_read_free_names). */
 int trace_read_scenario(trace_file *tf, char **text);
 int trace_read_overrides(trace_file *tf, char ***v, size_t *n);
+/* The loader's notices (values it adjusted; free with trace_read_free_names). */
+int trace_read_notices(trace_file *tf, char ***v, size_t *n);
 
 /* Names of the tables (1-D compound datasets at the root), sorted. Free with
  * trace_read_free_names. */

@@ -261,7 +261,11 @@ END_TEST
 
 /* ---- swarm runs ---------------------------------------------------------------------- */
 
-/* 2 stages x 2 replicas of a 2-block d-32 byte model, ResBM 4x, H 4 x accum 2. */
+/* 2 stages x 2 replicas of a 2-block d-32 byte model, ResBM 4x, H 4 x accum 2. IOTA's
+ * pipeline rules, except those live mode or the invariants below cannot hold under: the
+ * slot reserved at routing (live mode's tensor bookkeeping), no fetch period (0.51 s
+ * would outlast the churn test's 72-ms peers), no cache wipe per step and the drain
+ * phase end (every completed backward then belongs to some inner step). */
 static const char *live_scenario(const char *name, const char *data, int cycles, int churn,
                                  uint64_t seed) {
     char text[4096];
@@ -270,11 +274,12 @@ static const char *live_scenario(const char *name, const char *data, int cycles,
         "name = \"%s\";\nseed = %llu;\n"
         "model = { d_model = 32; n_blocks = 2; n_heads = 2; n_kv_heads = 1; ffn = 64; vocab = 256; "
         "};\n"
-        "pipeline = { stages = 2; cache_capacity = 4; };\n"
+        "pipeline = { stages = 2; cache_capacity = 4; slot_at = \"route\";\n"
+        "  keep_cache_on_local_step = true; overhead = { inject_period_s = 0.0; }; };\n"
         "compression = { method = \"resbm\"; ratio = 4; };\n"
         "training = { seq_len = 16; microbatch_seqs = 2; H = 4; accum = 2; cycles = %d; "
         "min_local_steps = 1;\n"
-        "  activation_timeout_s = 5.0; data = \"%s\"; grad_clip = 1.0;\n"
+        "  activation_timeout_s = 5.0; data = \"%s\"; grad_clip = 1.0; phase_end = \"drain\";\n"
         "  optimizer = { kind = \"adamw\"; lr = 3e-3; beta1_rule = \"iota\"; }; };\n"
         "sync = { algorithm = \"iota-butterfly\"; };\n"
         "network = { regions = [\"a\"]; latency_ms = ( [1.0] );\n"

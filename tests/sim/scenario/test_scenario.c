@@ -562,6 +562,56 @@ START_TEST(check_command) {
 }
 END_TEST
 
+/* A threshold above H is clamped to H with a notice naming the key's file:line, so a
+ * sweep over H needs no --set (issue 12, item 7). */
+START_TEST(min_local_steps_above_h_is_clamped_with_a_notice) {
+    const char *path = tu_mini("clamp.cfg", 5,
+                               "training = { seq_len = 16; microbatch_seqs = 2; H = 3; accum = 2; "
+                               "cycles = 1; min_local_steps = 5; };",
+                               NULL);
+    sim_scenario sc;
+    char err[2048] = "";
+    ck_assert_int_eq(sim_scenario_load(path, NULL, 0, &sc, err, sizeof err), 0);
+    ck_assert_int_eq(sc.training.min_local_steps, 3);
+    ck_assert_int_eq(sc.n_notices, 1);
+    ck_assert_ptr_nonnull(strstr(sc.notices[0], "clamp.cfg:5: training.min_local_steps: 5 > "
+                                                "training.H = 3, clamped to 3"));
+    sim_scenario_free(&sc);
+    /* at or below H: untouched, no notice */
+    const char *sets[] = {"training.H=5"};
+    ck_assert_int_eq(sim_scenario_load(path, sets, 1, &sc, err, sizeof err), 0);
+    ck_assert_int_eq(sc.training.min_local_steps, 5);
+    ck_assert_int_eq(sc.n_notices, 0);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
+/* reference.uncertainty.<figure>: a fraction per published figure, NaN when absent; the
+ * reference group's file:line is kept for messages. */
+START_TEST(reference_uncertainty_is_read_per_figure) {
+    const char *path = tu_mini("unc.cfg", 0, NULL,
+                               "reference = { source = \"s\"; url = \"u\"; utilisation = 0.8; "
+                               "mfu = 0.3;\n  uncertainty = { mfu = 0.17; }; };\n");
+    sim_scenario sc;
+    char err[2048] = "";
+    ck_assert_msg(sim_scenario_load(path, NULL, 0, &sc, err, sizeof err) == 0, "%s", err);
+    int i = sim_reference_find("mfu"), u = sim_reference_find("utilisation");
+    ck_assert_int_ge(i, 0);
+    ck_assert_double_eq(sim_reference_value(&sc.reference, (size_t)i), 0.3);
+    ck_assert_double_eq(sc.reference.uncertainty[i], 0.17);
+    ck_assert(isnan(sc.reference.uncertainty[u]));
+    ck_assert_ptr_nonnull(strstr(sc.reference.where, "unc.cfg:13"));
+    ck_assert_int_eq(sim_reference_find("no_such_figure"), -1);
+    sim_scenario_free(&sc);
+    /* an uncertainty without its figure is refused */
+    path = tu_mini("unc2.cfg", 0, NULL,
+                   "reference = { source = \"s\"; url = \"u\"; mfu = 0.3;\n"
+                   "  uncertainty = { utilisation = 0.1; }; };\n");
+    tu_expect_error(path, NULL, 0, ":14: reference.uncertainty.utilisation",
+                    "figure that is not given");
+}
+END_TEST
+
 static Suite *scenario_suite(void) {
     Suite *s = suite_create("scenario");
     TCase *tc = tcase_create("good input");
@@ -581,6 +631,8 @@ static Suite *scenario_suite(void) {
     tcase_add_test(tc, device_table);
     tcase_add_test(tc, schema_is_consistent);
     tcase_add_test(tc, check_command);
+    tcase_add_test(tc, min_local_steps_above_h_is_clamped_with_a_notice);
+    tcase_add_test(tc, reference_uncertainty_is_read_per_figure);
     suite_add_tcase(s, tc);
     return s;
 }

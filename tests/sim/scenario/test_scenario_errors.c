@@ -118,8 +118,6 @@ static const bad_case cases[] = {
     {5, TRAIN "cycles = 1; tokens = 1e6; };", NULL, NULL, ":5: training.cycles", "not both"},
     {5, TRAIN "};", NULL, NULL, ":5: training",
      "one of training.tokens and training.cycles is required"},
-    {5, TRAIN "cycles = 1; min_local_steps = 20; };", NULL, NULL, ":5: training.min_local_steps",
-     "20 > training.H = 10"},
     {5, TRAIN "cycles = 1; data = \"no-such-corpus.bin\"; };", NULL, NULL, ":5: training.data",
      "cannot read"},
     {5, TRAIN "cycles = 1; optimizer = { beta1_span = 0.05; }; };", NULL, NULL,

@@ -142,7 +142,7 @@ static void write_scenario(const char *path, const char *mode, const char *datap
             "name = \"studytest\";\nseed = 5;\n"
             "model = { d_model = 32; n_blocks = 2; n_heads = 2; n_kv_heads = 1; ffn = 64; vocab "
             "= 256; };\n"
-            "pipeline = { stages = 2; cache_capacity = 4; routing = \"fixed\"; };\n"
+            "pipeline = { stages = 2; cache_capacity = 4; routing = \"fixed\"; slot_at = \"route\"; };\n"
             "compression = { method = \"none\"; };\n"
             "training = { seq_len = 16; microbatch_seqs = 2; H = 4; accum = 2; cycles = 1; "
             "min_local_steps = 1;\n"

@@ -94,6 +94,49 @@ static void make(fixture *f, int S, int R) {
     c->mfu_window_s = 3600;
     c->sample_s = 10;
     c->events_cycles = -1;
+    /* the engine's rules before issue 12; the IOTA rules are switched on test by test */
+    c->timeout_roundtrip = 1;
+    c->phase_drain = 1;
+    c->keep_cache_on_local_step = 1;
+    c->forward_queue = 2;
+}
+
+static nm_time dur_ns(double flops, double rate) { return nm_from_s(flops / rate); }
+
+/* Durations of the 2-stage x 1-replica fixture: stage-0 forward, stage-0 backward (with
+ * recompute), stage-1 fused step, one hop, as the engine rounds them. */
+typedef struct {
+    nm_time f0, b0, l1, hop;
+} two_stage;
+
+static two_stage two_stage_times(const swarm_config *c) {
+    const double rate = 10e12 * 0.5;
+    two_stage t;
+    t.f0 = dur_ns(
+        km_task_flops(&c->model, &c->split, &c->boundary, 0, KM_TASK_FORWARD, c->microbatch_tokens),
+        rate);
+    t.b0 = dur_ns(km_task_flops(&c->model, &c->split, &c->boundary, 0, KM_TASK_BACKWARD_RECOMPUTE,
+                                c->microbatch_tokens),
+                  rate);
+    t.l1 = dur_ns(km_task_flops(&c->model, &c->split, &c->boundary, 1, KM_TASK_LAST_FUSED,
+                                c->microbatch_tokens),
+                  rate);
+    int64_t bytes = km_activation_bytes(&c->model, &c->boundary, c->microbatch_tokens);
+    t.hop = nm_from_s(0.010) + (nm_time)ceil((double)bytes * 8.0 / 100e6 * 1e9 - 1e-6);
+    return t;
+}
+
+/* The fixture as a 2 x 1 pipeline whose microbatches run one at a time (cache 1), with
+ * free optimizer steps and no sync (ring over one peer per stage), 1 cycle. */
+static void make_serial(fixture *f) {
+    make(f, 2, 1);
+    swarm_config *c = &f->c;
+    c->cache_capacity = 1;
+    c->compute.opt_bytes_per_param = 0;
+    c->sync = "ring";
+    c->cycles_target = 1;
+    c->H = 3;
+    c->accum = 5;
 }
 
 static sim_summary run(const swarm_config *c, trace *tr) {
@@ -107,7 +150,6 @@ static sim_summary run(const swarm_config *c, trace *tr) {
     return s;
 }
 
-static nm_time dur_ns(double flops, double rate) { return nm_from_s(flops / rate); }
 
 /* 2 stages x 1 replica, cache of 1 at every peer, optimizer and sync free: each
  * microbatch runs alone, so the phase lasts N x (F0 + hop + L1 + hop + B0) where a hop is
@@ -350,6 +392,217 @@ START_TEST(test_ddp_closed_form) {
 }
 END_TEST
 
+/* IOTA's cache TTL: a stage-s entry lives cache_ttl_s x (S - s). With microbatches run
+ * one at a time, stage 0 holds each input for R = F0 + hop + L1 + hop + B0's start, i.e.
+ * F0 + 2 hop + L1 before its gradient is back; stage 1 holds its input for L1. With
+ * cache_ttl_s = 0.45 R (> L1) stage 0's 0.9 R runs out first and every microbatch is
+ * lost; with 0.55 R (1.1 R at stage 0) none is. A single TTL for all stages would lose
+ * them at 0.55 R too. */
+START_TEST(test_iota_cache_ttl_per_stage) {
+    fixture f;
+    make_serial(&f);
+    swarm_config *c = &f.c;
+    two_stage t = two_stage_times(c);
+    double R = nm_to_s(t.f0 + 2 * t.hop + t.l1);
+    ck_assert(nm_to_s(t.l1) < 0.45 * R);
+    c->timeout_roundtrip = 0;
+    c->activation_timeout_s = 1e6; /* the outbound TTL plays no part */
+    c->cache_ttl_s = 0.55 * R;
+    sim_summary ok = run(c, NULL);
+    ck_assert_int_eq((int64_t)ok.microbatches_lost, 0);
+    ck_assert_int_eq((int64_t)ok.microbatches_trained, (int64_t)c->H * c->accum);
+    c->cache_ttl_s = 0.45 * R;
+    c->max_sim_s = 200 * R;
+    sim_summary bad = run(c, NULL);
+    ck_assert_int_eq((int64_t)bad.microbatches_trained, 0);
+    ck_assert_int_gt((int64_t)bad.microbatches_lost, 0);
+    ck_assert_int_eq(bad.complete, 0);
+    ck_assert_double_eq(bad.microbatches_injected,
+                        bad.microbatches_lost + bad.microbatches_in_flight);
+}
+END_TEST
+
+/* IOTA's outbound TTL bounds only the wait in the sender's queue, not the round trip: a
+ * round trip far longer than activation_timeout_s loses nothing under the iota rule and
+ * everything under the round-trip rule. */
+START_TEST(test_iota_outbound_ttl_is_not_a_round_trip_limit) {
+    fixture f;
+    make_serial(&f);
+    swarm_config *c = &f.c;
+    two_stage t = two_stage_times(c);
+    double R = nm_to_s(t.f0 + 2 * t.hop + t.l1);
+    c->activation_timeout_s = 0.5 * R;
+    c->max_sim_s = 200 * R;
+    c->timeout_roundtrip = 0;
+    c->cache_ttl_s = 0;
+    sim_summary iota = run(c, NULL);
+    ck_assert_int_eq((int64_t)iota.microbatches_lost, 0);
+    ck_assert_int_eq((int64_t)iota.microbatches_trained, (int64_t)c->H * c->accum);
+    c->timeout_roundtrip = 1;
+    sim_summary rt = run(c, NULL);
+    ck_assert_int_eq((int64_t)rt.microbatches_trained, 0);
+    ck_assert_int_gt((int64_t)rt.microbatches_lost, 0);
+}
+END_TEST
+
+/* The outbound TTL drops activations parked in their sender's queue. With slot_at =
+ * forward, a forward queue of 1 and a stage 1 that is 50x slower than stage 0, stage 0's
+ * third microbatch waits for stage 1 to start its second: about one stage-1 forward.
+ * A TTL of a tenth of that loses parked ones; a TTL of 100 of them loses none. */
+START_TEST(test_iota_outbound_ttl_drops_parked) {
+    fixture f;
+    make(&f, 3, 1);
+    swarm_config *c = &f.c;
+    f.peers[1].peak_flops = 10e12 / 50;
+    c->cache_capacity = 3;
+    c->slot_at_forward = 1;
+    c->forward_queue = 1;
+    c->cache_full_wait_s = 0;
+    c->timeout_roundtrip = 0;
+    c->cache_ttl_s = 0;
+    c->compute.opt_bytes_per_param = 0;
+    c->sync = "ring";
+    c->cycles_target = 1;
+    double f1 = km_task_flops(&c->model, &c->split, &c->boundary, 1, KM_TASK_FORWARD,
+                              c->microbatch_tokens) /
+                (10e12 / 50 * 0.5);
+    c->activation_timeout_s = 100 * f1;
+    sim_summary ok = run(c, NULL);
+    ck_assert_int_eq((int64_t)ok.microbatches_lost, 0);
+    ck_assert_int_ge((int64_t)ok.microbatches_trained, (int64_t)c->H * c->accum); /* drain */
+    c->activation_timeout_s = 0.1 * f1;
+    sim_summary bad = run(c, NULL);
+    ck_assert_int_gt((int64_t)bad.microbatches_lost, 0);
+    ck_assert_int_eq(bad.complete, 1); /* lost ones are replaced: the phase still ends */
+    ck_assert_double_eq(bad.microbatches_injected, bad.microbatches_trained +
+                                                       bad.microbatches_lost +
+                                                       bad.microbatches_in_flight);
+}
+END_TEST
+
+/* slot_at = forward with microbatches one at a time gives the same closed form as a
+ * reservation at routing (nothing waits), and with more in flight the receivers never
+ * refuse work forever (no deadlock: the run completes, nothing lost). */
+START_TEST(test_iota_slot_at_forward) {
+    fixture f;
+    make_serial(&f);
+    swarm_config *c = &f.c;
+    two_stage t = two_stage_times(c);
+    c->slot_at_forward = 1;
+    sim_summary s = run(c, NULL);
+    int64_t n = (int64_t)c->H * c->accum;
+    double expect = nm_to_s((t.f0 + t.hop + t.l1 + t.hop + t.b0) * n);
+    ck_assert_msg(fabs(s.time_training_s - expect) <= 1e-9 * (double)n * 4 + 1e-9,
+                  "training phase %.9f s, closed form %.9f s", s.time_training_s, expect);
+    fixture g;
+    make(&g, 4, 2);
+    g.c.slot_at_forward = 1;
+    g.c.cache_full_wait_s = 1.0;
+    sim_summary m = run(&g.c, NULL);
+    ck_assert_int_eq(m.complete, 1);
+    ck_assert_int_eq((int64_t)m.microbatches_lost, 0);
+    ck_assert_int_eq(m.cycles, 2);
+}
+END_TEST
+
+/* Unless keep_cache_on_local_step, an inner step wipes the peer's cache: with 4 in
+ * flight and steps every 2 backwards, microbatches are lost; with the flag none are. */
+START_TEST(test_iota_cache_wipe_on_local_step) {
+    fixture f;
+    make(&f, 2, 1);
+    swarm_config *c = &f.c;
+    c->accum = 2;
+    c->sync = "ring";
+    c->keep_cache_on_local_step = 1;
+    sim_summary keep = run(c, NULL);
+    ck_assert_int_eq((int64_t)keep.microbatches_lost, 0);
+    c->keep_cache_on_local_step = 0;
+    sim_summary wipe = run(c, NULL);
+    ck_assert_int_gt((int64_t)wipe.microbatches_lost, 0);
+    ck_assert_int_eq(wipe.complete, 1);
+    ck_assert_double_eq(wipe.microbatches_injected, wipe.microbatches_trained +
+                                                        wipe.microbatches_lost +
+                                                        wipe.microbatches_in_flight);
+    ck_assert_int_ge((int64_t)wipe.microbatches_trained, (int64_t)c->H * c->accum * 2);
+}
+END_TEST
+
+/* Phase end: drain resolves every microbatch in flight (more than the target trained,
+ * none lost); discard (IOTA) drops them: exactly the target trained, the rest lost. */
+START_TEST(test_iota_phase_end_discard) {
+    fixture f;
+    make(&f, 2, 1);
+    swarm_config *c = &f.c;
+    c->sync = "ring";
+    c->cycles_target = 1;
+    sim_summary drain = run(c, NULL);
+    int64_t target = (int64_t)c->H * c->accum;
+    ck_assert_int_gt((int64_t)drain.microbatches_trained, target);
+    ck_assert_int_eq((int64_t)drain.microbatches_lost, 0);
+    c->phase_drain = 0;
+    sim_summary disc = run(c, NULL);
+    ck_assert_int_eq((int64_t)disc.microbatches_trained, target);
+    ck_assert_int_eq((int64_t)disc.microbatches_lost, (int64_t)disc.microbatches_injected - target);
+    ck_assert_int_gt((int64_t)disc.microbatches_lost, 0);
+    ck_assert_double_lt(disc.time_training_s, drain.time_training_s);
+}
+END_TEST
+
+/* The layer-0 fetch period: on one fused stage whose task takes d < P, microbatches start
+ * P apart, so the phase lasts (N - 1) P + d; per-microbatch overheads add their time to
+ * each task (two stages: fetch + target + 2 hops of serialisation per microbatch). */
+START_TEST(test_iota_overheads) {
+    fixture f;
+    make(&f, 1, 1);
+    swarm_config *c = &f.c;
+    c->split.n_stages = 1;
+    c->split.blocks[0] = c->model.n_blocks;
+    c->compute.opt_bytes_per_param = 0;
+    c->sync = "ring";
+    c->cycles_target = 1;
+    double d = nm_to_s(dur_ns(km_task_flops(&c->model, &c->split, &c->boundary, 0,
+                                            KM_TASK_LAST_FUSED, c->microbatch_tokens),
+                              10e12 * 0.5));
+    c->inject_period_s = 3 * d;
+    sim_summary s = run(c, NULL);
+    int64_t n = (int64_t)c->H * c->accum;
+    ck_assert_double_eq_tol(s.time_training_s, (double)(n - 1) * 3 * d + d, 1e-6);
+
+    make_serial(&f);
+    two_stage t = two_stage_times(c);
+    c->stage0_fetch_s = 0.25;
+    c->last_target_s = 0.5;
+    c->per_hop_s = 0.125;
+    sim_summary o = run(c, NULL);
+    n = (int64_t)c->H * c->accum;
+    double expect = nm_to_s((t.f0 + t.hop + t.l1 + t.hop + t.b0) * n) + n * (0.25 + 0.5 + 0.25);
+    ck_assert_double_eq_tol(o.time_training_s, expect, 1e-6);
+}
+END_TEST
+
+/* auto_max_cache: a cache of 1 that may grow until 3 backwards. Stage 0 starts one
+ * microbatch per fetch period P = R / 4 (R the round trip) until its third backward:
+ * several in flight instead of 1, so the target is reached sooner; the cache then stays
+ * at that size, and under discard what is in flight at the end is lost. (With P near 0
+ * it would take ~1024 at once and their transfers would share the links: slower.) */
+START_TEST(test_iota_auto_max_cache) {
+    fixture f;
+    make_serial(&f);
+    swarm_config *c = &f.c;
+    two_stage t = two_stage_times(c);
+    c->phase_drain = 0;
+    c->inject_period_s = nm_to_s(t.f0 + 2 * t.hop + t.l1) / 4;
+    sim_summary fixed = run(c, NULL);
+    ck_assert_int_eq((int64_t)fixed.microbatches_lost, 0);
+    c->auto_max_cache = 1;
+    sim_summary grown = run(c, NULL);
+    ck_assert_int_eq(grown.complete, 1);
+    ck_assert_int_eq((int64_t)grown.microbatches_trained, (int64_t)c->H * c->accum);
+    ck_assert_int_gt((int64_t)grown.microbatches_lost, 0);
+    ck_assert_double_lt(grown.time_training_s, fixed.time_training_s);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("swarm");
     TCase *tc = tcase_create("core");
@@ -361,6 +614,14 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_compression_bytes_and_speed);
     tcase_add_test(tc, test_ddp_closed_form);
+    tcase_add_test(tc, test_iota_cache_ttl_per_stage);
+    tcase_add_test(tc, test_iota_outbound_ttl_is_not_a_round_trip_limit);
+    tcase_add_test(tc, test_iota_outbound_ttl_drops_parked);
+    tcase_add_test(tc, test_iota_slot_at_forward);
+    tcase_add_test(tc, test_iota_cache_wipe_on_local_step);
+    tcase_add_test(tc, test_iota_phase_end_discard);
+    tcase_add_test(tc, test_iota_overheads);
+    tcase_add_test(tc, test_iota_auto_max_cache);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -329,7 +329,7 @@ START_TEST(test_merge_refuses_bad_input) {
     expect_refused(out, notsweep, 3, "not an HDF5 file");
     char *gone = su_path("nonexistent.h5");
     const char *absent[] = {sh[0], gone, sh[2]};
-    expect_refused(out, absent, 3, "cannot open");
+    expect_refused(out, absent, 3, "No such file");
     expect_refused(out, NULL, 0, "no shard files given");
     /* the output: one of the shards, another file, a shard file, another sweep */
     const char *all[] = {sh[0], sh[1], sh[2]};
