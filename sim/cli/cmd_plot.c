@@ -170,7 +170,11 @@ int cmd_plot(int argc, char **argv) {
     size_t nt = 0, ns = 0, nst = 0, nfit = 0;
     char err[2048];
     for (size_t i = 0; i < nf && !rc; i++) {
-        if (sweep_file_probe(files[i])) {
+        /* every probe below opens the file: a FIFO or a device is refused first */
+        if (sim_file_check(files[i], err, sizeof err)) {
+            fprintf(stderr, "orionsim: %s\n", err);
+            rc = EXIT_INPUT;
+        } else if (sweep_file_probe(files[i])) {
             /* read it whole now: a bad sweep file is bad input, refused before drawing */
             sweep_meta m;
             sweep_point *pts = NULL;
