@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "sim/base/fields.h"
@@ -560,8 +561,13 @@ int sweep_file_read(const char *path, sweep_meta *meta, sweep_point **pts, size_
     memset(meta, 0, sizeof *meta);
     *pts = NULL;
     *n = 0;
-    hid_t f = h5u_file_open_read(path, NULL, probe_reads, NULL, err, errlen);
-    if (f < 0) return -1;
+    char why[1024];
+    hid_t f = h5u_file_open_read(path, NULL, probe_reads, NULL, why, sizeof why);
+    if (f < 0) {
+        /* a missing or unreadable file: "cannot open: reason"; else the reason alone */
+        snprintf(err, errlen, "%s%s", access(path, R_OK) ? "cannot open: " : "", why);
+        return -1;
+    }
     return read_file(f, meta, pts, n, err, errlen);
 }
 
