@@ -68,6 +68,11 @@ static int fail(FILE *err, const char *path, long line, const char *col, const c
 
 /* The whole file, NUL-terminated; NULL with a message on err. */
 static char *read_all(const char *path, size_t *len, FILE *err) {
+    struct stat st0;
+    if (stat(path, &st0) == 0 && !S_ISREG(st0.st_mode)) { /* a FIFO blocks, /dev/zero never ends */
+        fprintf(err, "%s: cannot open: not a regular file\n", path);
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(err, "%s: cannot open: %s\n", path, strerror(errno));

@@ -25,6 +25,7 @@ while read -r file cmd want; do
   case "$cmd" in
     run) case "$file" in output-trace*) set -- run "$path" --quiet ;; *) set -- run "$path" -o "$tmp/out.h5" --quiet ;; esac ;;
     plot) set -- plot "$path" -o "$tmp/plot" ;;
+    flows-csv) set -- flows flows-network.cfg "$path" -o "$tmp/out.csv" ;;
     export-trace) set -- export-trace "$path" -o "$tmp/out.json" ;;
     sweep) cp "$path" "$tmp/sweep.h5" && set -- sweep ../../scenarios/tiny.cfg --vary training.H=1,2 -j1 -q -o "$tmp/sweep.h5" ;;
     *) set -- "$cmd" "$path" ;;
