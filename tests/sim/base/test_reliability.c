@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/cli/commands.h"
 #include "sim/base/fsutil.h"
 #include "sim/base/interrupt.h"
 #include "sim/scenario/scenario.h"
@@ -172,6 +173,29 @@ START_TEST(test_peers_validated) {
 }
 END_TEST
 
+/* run never replaces a file that is not an orionsim trace without --force */
+START_TEST(test_run_keeps_foreign_file) {
+    write_text("notes.txt", "my notes\n");
+    char out[256];
+    snprintf(out, sizeof out, "%s", path_in("notes.txt"));
+    char *plain[] = {"run", "scenarios/tiny.cfg", "-q", "--no-colocated", "-o", out, NULL};
+    ck_assert_int_eq(cmd_run(6, plain), EXIT_INPUT);
+    char *t = sim_file_read(out, 1024, NULL, (char[256]){0}, 256);
+    ck_assert_str_eq(t, "my notes\n");
+    free(t);
+    char *forced[] = {"run", "scenarios/tiny.cfg", "-q", "--no-colocated", "--force", "-o", out,
+                      NULL};
+    ck_assert_int_eq(cmd_run(7, forced), EXIT_OK);
+    ck_assert_int_eq(cmd_run(6, plain), EXIT_OK); /* now an orionsim trace: replaced */
+    char *set[] = {"run",   "scenarios/tiny.cfg",
+                   "-q",    "--no-colocated",
+                   "--set", "output.trace=\"/tmp/orionsim-escaped.h5\"",
+                   NULL};
+    ck_assert_int_eq(cmd_run(6, set), EXIT_INPUT); /* confined to the working directory */
+    ck_assert_int_ne(access("/tmp/orionsim-escaped.h5", F_OK), 0);
+}
+END_TEST
+
 static int setup(void) {
     snprintf(dir, sizeof dir, "/tmp/orionsim-rel-XXXXXX");
     return mkdtemp(dir) ? 0 : 1;
@@ -194,6 +218,7 @@ static Suite *reliability_suite(void) {
     tcase_add_test(tc, test_memory_estimate);
     tcase_add_test(tc, test_sigterm_stops);
     tcase_add_test(tc, test_peers_validated);
+    tcase_add_test(tc, test_run_keeps_foreign_file);
     suite_add_tcase(s, tc);
     return s;
 }
