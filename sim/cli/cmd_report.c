@@ -214,6 +214,10 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
             char val[64];
             fmt_value(val, sizeof val, f, v);
             int r = ref_index(ref, f->name);
+            /* a reference key that names a summary field of another definition
+             * (speed_vs_colocated) is compared in the like-for-like table only */
+            const fit_compare_fig *cf = r >= 0 ? fit_compare_find(f->name) : NULL;
+            if (cf && strcmp(cf->sim_name, f->name)) r = -1;
             fprintf(out, r >= 0 ? "  %-24s %-24s" : "  %-24s %s", f->name, val);
             if (r >= 0) {
                 used[r] = 1;

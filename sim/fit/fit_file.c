@@ -209,24 +209,9 @@ int fit_file_write(const char *path, const fit_data *d, char *err, size_t errlen
 
 /* ---- reading -------------------------------------------------------------------------- */
 
-static hid_t open_ro(const char *path) {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) return H5I_INVALID_HID;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
-    return f;
-}
-
 int fit_file_probe(const char *path) {
-    h5u_quiet();
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return 0;
-    fclose(fp);
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return 0;
-    }
-    hid_t f = open_ro(path);
+    char why[512];
+    hid_t f = h5u_file_open_read(path, NULL, NULL, NULL, why, sizeof why);
     if (f < 0) {
         H5Eclear2(H5E_DEFAULT);
         return 0;
@@ -240,10 +225,11 @@ int fit_file_probe(const char *path) {
 int fit_file_read(const char *path, fit_data *d, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
     h5u_quiet();
-    hid_t f = open_ro(path);
+    char why[512];
+    hid_t f = h5u_file_open_read(path, NULL, NULL, NULL, why, sizeof why);
     if (f < 0) {
         H5Eclear2(H5E_DEFAULT);
-        snprintf(err, errlen, "cannot open as HDF5");
+        snprintf(err, errlen, "%s", why);
         return -1;
     }
     fit_meta *m = &d->meta;

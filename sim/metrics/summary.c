@@ -94,10 +94,17 @@ const sim_field sim_summary_fields[] = {
     F64(boundary_recon_error, "fraction", G_LOSS,
         "mean relative reconstruction error ||x - dec(enc(x))|| / ||x|| over stage boundaries "
         "(NaN unless live)"),
+    F64(mfu_best_training_window, "fraction", G_MFU,
+        "best MFU over a window of mfu_window_s with every peer up throughout, over the window's "
+        "training-phase time only (Orion's \"38% peak sustained over 6 h without churn\"); NaN "
+        "when no window qualifies"),
+    F64(speed_vs_colocated_training, "fraction", G_MFU,
+        "mfu_training / mfu_colocated: the report's \"speed of the same GPUs co-located\" "
+        "(30.8% / 65% = 38% / 82% = ~47% co-located)"),
 };
 const size_t sim_summary_n_fields = sizeof sim_summary_fields / sizeof sim_summary_fields[0];
 
-_Static_assert(sizeof(sim_summary) == 2 * sizeof(int32_t) + 42 * sizeof(double),
+_Static_assert(sizeof(sim_summary) == 2 * sizeof(int32_t) + 44 * sizeof(double),
                "sim_summary must have no padding: keep the int32 fields in pairs");
 
 void sim_summary_init(sim_summary *s) {
@@ -106,6 +113,8 @@ void sim_summary_init(sim_summary *s) {
     s->val_loss_final = NAN;
     s->resbm_loss_gap = NAN;
     s->boundary_recon_error = NAN;
+    s->mfu_best_training_window = NAN;
+    s->speed_vs_colocated_training = NAN;
 }
 
 const sim_field *sim_summary_field(const char *name) {

@@ -75,6 +75,9 @@ typedef struct {
     double val_loss_final;
     double resbm_loss_gap;
     double boundary_recon_error;
+    /* like-for-like figures (issue 12; appended: names are published, order is not) */
+    double mfu_best_training_window;
+    double speed_vs_colocated_training;
 } sim_summary;
 
 /* Report groups, in print order; every field's `group` is one of these pointers. */
@@ -85,7 +88,8 @@ extern const sim_field sim_summary_fields[];
 extern const size_t sim_summary_n_fields;
 
 /* Zero every figure; NaN for the figures that are NaN unless set (loss_final,
- * val_loss_final, resbm_loss_gap, boundary_recon_error). */
+ * val_loss_final, resbm_loss_gap, boundary_recon_error, mfu_best_training_window,
+ * speed_vs_colocated_training). */
 void sim_summary_init(sim_summary *s);
 
 /* The field named `name`, or NULL. */

@@ -86,10 +86,12 @@ static void colocated_baseline(const swarm_config *cfg, volatile int *stop, sim_
     if (swarm_run(&base, NULL, &bs, stop, berr, sizeof berr) == EXIT_OK && bs.mfu_overall > 0) {
         sum->mfu_colocated = bs.mfu_overall;
         sum->speed_vs_colocated = sum->mfu_overall / bs.mfu_overall;
+        sum->speed_vs_colocated_training = sum->mfu_training / bs.mfu_overall;
     } else {
         fprintf(stderr, "orionsim: co-located baseline failed: %s\n", berr[0] ? berr : "no MFU");
         sum->mfu_colocated = NAN;
         sum->speed_vs_colocated = NAN;
+        sum->speed_vs_colocated_training = NAN;
     }
 }
 
@@ -98,6 +100,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     sim_summary_init(sum);
     sum->mfu_colocated = NAN;
     sum->speed_vs_colocated = NAN;
+    sum->speed_vs_colocated_training = NAN;
     err[0] = 0;
     const int live_mode = sc->compute.mode == SIM_COMPUTE_LIVE;
     double eff[SIM_EFF_KINDS];
@@ -167,6 +170,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     else {
         sum->mfu_colocated = NAN;
         sum->speed_vs_colocated = NAN;
+        sum->speed_vs_colocated_training = NAN;
     }
     sum->wall_time_s = now_wall() - t0;
     stopped = stop && *stop;

@@ -713,8 +713,12 @@ static int write_file(study_ctx *c, const study_tables *t, const char *scenario_
 
 int study_file_probe(const char *path) {
     h5u_quiet();
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return 0;
+    char why[512]; /* refuses FIFOs and corrupt files before HDF5 opens them */
+    hid_t f = h5u_file_open_read(path, NULL, NULL, NULL, why, sizeof why);
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
     int ok = h5u_attr_exists(f, "study_schema_version") > 0;
     H5Fclose(f);
     return ok;

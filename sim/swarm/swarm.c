@@ -120,11 +120,12 @@ static int setup(swarm *sw) {
     sw->net = nm_net_new(sw->sim, c->net.n_regions > 0 ? c->net.n_regions : 1);
     for (int a = 0; a < c->net.n_regions; a++)
         for (int b = 0; b < c->net.n_regions; b++)
-            nm_net_set_region_latency(sw->net, a, b, nm_from_s(c->net.latency_s[a * c->net.n_regions + b]));
+            nm_net_set_region_latency(sw->net, a, b,
+                                      nm_from_s(c->net.latency_s[a * c->net.n_regions + b]));
     for (int i = 0; i < c->n_peers; i++)
         nm_net_add_node(sw->net, c->peers[i].region, c->peers[i].up_bps, c->peers[i].down_bps);
-    sw->storage =
-        nm_net_add_node(sw->net, c->net.storage_region, c->net.storage_up_bps, c->net.storage_down_bps);
+    sw->storage = nm_net_add_node(sw->net, c->net.storage_region, c->net.storage_up_bps,
+                                  c->net.storage_down_bps);
     if (c->net.tcp_window_bytes > 0) nm_net_set_tcp_window(sw->net, c->net.tcp_window_bytes);
     if (c->net.ideal_network) nm_net_set_ideal(sw->net, 1);
 
@@ -273,6 +274,9 @@ static void teardown(swarm *sw) {
     free(sw->m.ts_t);
     free(sw->m.ts_tokens);
     free(sw->m.ts_peak);
+    free(sw->m.ts_peak_train);
+    free(sw->m.ts_downs);
+    free(sw->m.ts_allup);
 }
 
 int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,

@@ -11,7 +11,8 @@
 
 static void start_step(swarm *sw, peer *p) {
     double flops = (double)sw->cfg->accum * sw->flops[KM_TASK_LAST_FUSED];
-    double rate = swarm_peer_peak(sw, p) * sw->cfg->compute.efficiency[KM_TASK_LAST_FUSED] * p->speed_fault;
+    double rate =
+        swarm_peer_peak(sw, p) * sw->cfg->compute.efficiency[KM_TASK_LAST_FUSED] * p->speed_fault;
     swarm_start_gpu_task(sw, p, &swarm_train_ddp, TASK_DDP_STEP, -1, flops, flops / rate);
 }
 

@@ -277,6 +277,10 @@ struct swarm {
         nm_time peak_t;                /* time the integrals were last advanced to */
         nm_timer sample_timer;
         double *ts_t, *ts_tokens, *ts_peak;
+        double *ts_peak_train;   /* peak_integral_training at each sample */
+        int64_t *ts_downs;       /* down_events at each sample */
+        unsigned char *ts_allup; /* every peer up at the sample */
+        int64_t down_events;     /* peers that went down so far */
         int n_ts, cap_ts;
         int64_t last_sample_tokens;
         nm_time last_sample_t;

@@ -56,11 +56,20 @@ void swarm_on_sample(nm_sim *sim, void *ctx, uint64_t arg) {
         sw->m.ts_t = xrealloc(sw->m.ts_t, sizeof *sw->m.ts_t * (size_t)sw->m.cap_ts);
         sw->m.ts_tokens = xrealloc(sw->m.ts_tokens, sizeof *sw->m.ts_tokens * (size_t)sw->m.cap_ts);
         sw->m.ts_peak = xrealloc(sw->m.ts_peak, sizeof *sw->m.ts_peak * (size_t)sw->m.cap_ts);
+        sw->m.ts_peak_train =
+            xrealloc(sw->m.ts_peak_train, sizeof *sw->m.ts_peak_train * (size_t)sw->m.cap_ts);
+        sw->m.ts_downs = xrealloc(sw->m.ts_downs, sizeof *sw->m.ts_downs * (size_t)sw->m.cap_ts);
+        sw->m.ts_allup = xrealloc(sw->m.ts_allup, sizeof *sw->m.ts_allup * (size_t)sw->m.cap_ts);
     }
     int i = sw->m.n_ts++;
     sw->m.ts_t[i] = nm_to_s(now);
     sw->m.ts_tokens[i] = (double)sw->count.tokens_trained;
     sw->m.ts_peak[i] = sw->m.peak_integral;
+    sw->m.ts_peak_train[i] = sw->m.peak_integral_training;
+    sw->m.ts_downs[i] = sw->m.down_events;
+    int up = 1;
+    for (int k = 0; k < sw->n_peers && up; k++) up = sw->peers[k].state != PEER_DOWN;
+    sw->m.ts_allup[i] = (unsigned char)up;
     if (sw->sink && sw->sink->sample) {
         double W = sw->cfg->mfu_window_s;
         int j = i;
@@ -119,6 +128,28 @@ static double best_window_mfu(const swarm *sw, double W) {
     return best;
 }
 
+/* The like-for-like peak (Orion's "38% ... over a 6-hour window without churn"): windows
+ * of W (or the run, if shorter) with every peer up at the start and none going down
+ * inside, MFU over the window's training-phase time (the peak integral over training
+ * phases only, so sync time is left out of the denominator). NaN if none qualifies. */
+static double best_training_window_mfu(const swarm *sw, double W) {
+    double best = NAN;
+    int n = sw->m.n_ts;
+    if (n < 2) return NAN;
+    if (sw->m.ts_t[n - 1] - sw->m.ts_t[0] < W) W = sw->m.ts_t[n - 1] - sw->m.ts_t[0];
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+        while (j < n && sw->m.ts_t[j] - sw->m.ts_t[i] < W - 1e-9) j++;
+        if (j >= n) break;
+        if (!sw->m.ts_allup[i] || sw->m.ts_downs[j] != sw->m.ts_downs[i]) continue;
+        double dp = sw->m.ts_peak_train[j] - sw->m.ts_peak_train[i];
+        if (dp <= 0) continue;
+        double m = (sw->m.ts_tokens[j] - sw->m.ts_tokens[i]) * sw->m.fpt / dp;
+        if (isnan(best) || m > best) best = m;
+    }
+    return best;
+}
+
 void swarm_fill_summary(swarm *sw, sim_summary *s) {
     const swarm_config *c = sw->cfg;
     nm_time now = nm_now(sw->sim);
@@ -158,6 +189,7 @@ void swarm_fill_summary(swarm *sw, sim_summary *s) {
         sw->m.peak_integral > 0 ? s->tokens_trained * sw->m.fpt / sw->m.peak_integral : 0;
     s->mfu_window_s = c->mfu_window_s;
     s->mfu_best_window = best_window_mfu(sw, c->mfu_window_s);
+    s->mfu_best_training_window = best_training_window_mfu(sw, c->mfu_window_s);
     s->utilisation = T > 0 ? ptime[SWARM_PHASE_TRAINING] / T : 0;
     s->time_training_s = ptime[SWARM_PHASE_TRAINING];
     s->time_uploading_s = ptime[SWARM_PHASE_UPLOADING];

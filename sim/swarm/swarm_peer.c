@@ -97,9 +97,10 @@ static const swarm_xfer_kind XK_JOIN = {"download weights", SWARM_EV_DOWNLOAD_WE
 
 void swarm_rejoin(swarm *sw, peer *p) {
     p->state = PEER_JOINING;
-    xfer_start(sw, &XK_JOIN, -2, p->id,
-               (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->outer.weight_bytes_per_param),
-               -1, -1);
+    xfer_start(
+        sw, &XK_JOIN, -2, p->id,
+        (int64_t)ceil((double)sw->stage_params[p->stage] * sw->cfg->outer.weight_bytes_per_param),
+        -1, -1);
 }
 
 /* ---- faults ---- */
@@ -107,6 +108,7 @@ void swarm_rejoin(swarm *sw, peer *p) {
 static void peer_down(swarm *sw, peer *p) {
     if (p->state == PEER_DOWN) return;
     swarm_peak_advance(sw);
+    sw->m.down_events++;
     sw->m.peak_present -= swarm_peer_peak(sw, p);
     swarm_acct_leave(sw, p);
     sw->train->peer_down(sw, p);

@@ -34,9 +34,10 @@ static int sync_active(const swarm *sw) {
  * one pass applies the outer step (merge_bytes_per_param: weights, momentum, average).
  * Compressed pseudo-gradients thus cost in proportion to their size. */
 double swarm_merge_seconds(const swarm *sw, const peer *p, double n_params, int n_sub) {
-    double bytes =
-        n_params * (n_sub * sw->cfg->outer.pg_bytes_per_param * 5.0 + sw->cfg->compute.merge_bytes_per_param);
-    return bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->compute.merge_efficiency * p->speed_fault);
+    double bytes = n_params * (n_sub * sw->cfg->outer.pg_bytes_per_param * 5.0 +
+                               sw->cfg->compute.merge_bytes_per_param);
+    return bytes /
+           (sw->cfg->peers[p->id].mem_bw * sw->cfg->compute.merge_efficiency * p->speed_fault);
 }
 
 int swarm_sync_eligible(const swarm *sw, const peer *p) {
@@ -126,10 +127,11 @@ static void check_uploads(swarm *sw) {
         return;
     }
     if (!sw->sy.quorum_reached &&
-        sw->sy.uploads_done >= (int)ceil(sw->cfg->outer.upload_quorum * sw->sy.uploads_expected - 1e-9)) {
+        sw->sy.uploads_done >=
+            (int)ceil(sw->cfg->outer.upload_quorum * sw->sy.uploads_expected - 1e-9)) {
         sw->sy.quorum_reached = 1;
-        sw->sy.upload_timer =
-            nm_schedule_in(sw->sim, nm_from_s(sw->cfg->outer.upload_timeout_s), on_upload_timeout, sw, 0);
+        sw->sy.upload_timer = nm_schedule_in(sw->sim, nm_from_s(sw->cfg->outer.upload_timeout_s),
+                                             on_upload_timeout, sw, 0);
     }
 }
 

@@ -45,7 +45,8 @@ static partition *part_at(swarm *sw, int stage, int j) {
 
 static void bf_init(swarm *sw) {
     sw->sy.priv =
-        xcalloc((size_t)sw->n_stages * (size_t)(sw->cfg->outer.partitions > 0 ? sw->cfg->outer.partitions : 1),
+        xcalloc((size_t)sw->n_stages *
+                    (size_t)(sw->cfg->outer.partitions > 0 ? sw->cfg->outer.partitions : 1),
                 sizeof(partition));
 }
 
@@ -105,7 +106,8 @@ static void download_part_done(swarm *sw, const xfer *x, int ok) {
     if (o == pt->n_owners || !pt->owner_alive[o]) return;
     if (ok) pt->downloads_ok[o]++;
     if (--pt->downloads_left[o] == 0) {
-        if (pt->downloads_ok[o] >= (int)ceil(sw->cfg->outer.merge_quorum * pt->n_submitters - 1e-9) &&
+        if (pt->downloads_ok[o] >=
+                (int)ceil(sw->cfg->outer.merge_quorum * pt->n_submitters - 1e-9) &&
             pt->downloads_ok[o] > 0)
             merge_ready(sw, p, x->part);
         else owner_gone(sw, p->stage, x->part, o);
@@ -176,7 +178,8 @@ static void partition_available(swarm *sw, int s, int j, int by) {
     if (pt->available || pt->dead) return;
     pt->available = 1;
     pt->merged_by = by;
-    int64_t bytes = (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->outer.weight_bytes_per_param);
+    int64_t bytes =
+        (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->outer.weight_bytes_per_param);
     for (int r = 0; r < sw->R; r++) {
         peer *p = &sw->peers[sw->stage_peers[s * sw->R + r]];
         if (p->state == PEER_SYNCING && !p->sync.done)

@@ -73,7 +73,8 @@ static void round_start(swarm *sw, int s) {
     ring_state *r = state(sw);
     int n = r->n[s];
     int *m = &r->members[s * sw->R];
-    int64_t bytes = (int64_t)ceil((double)sw->stage_params[s] * sw->cfg->outer.pg_bytes_per_param / n);
+    int64_t bytes =
+        (int64_t)ceil((double)sw->stage_params[s] * sw->cfg->outer.pg_bytes_per_param / n);
     r->left[s] = n;
     for (int i = 0; i < n; i++) xfer_start(sw, &XK_RING, m[i], m[(i + 1) % n], bytes, -1, s);
 }

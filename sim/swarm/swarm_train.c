@@ -318,7 +318,8 @@ static void start_task(swarm *sw, peer *p, enum task_kind kind, int64_t mb) {
         }
     } else if (kind == TASK_OPTIMIZER) { /* memory-bound: bytes / (memory bandwidth x efficiency) */
         double bytes = (double)sw->stage_params[p->stage] * sw->cfg->compute.opt_bytes_per_param;
-        secs = bytes / (sw->cfg->peers[p->id].mem_bw * sw->cfg->compute.efficiency[kk] * p->speed_fault);
+        secs = bytes /
+               (sw->cfg->peers[p->id].mem_bw * sw->cfg->compute.efficiency[kk] * p->speed_fault);
     } else {
         secs = flops / (swarm_peer_peak(sw, p) * sw->cfg->compute.efficiency[kk] * p->speed_fault);
     }

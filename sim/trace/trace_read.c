@@ -223,19 +223,57 @@ static void summary_from_tables(trace_file *tf, sim_summary *s) {
     free(ts);
 }
 
+/* Summary fields the file lacks (a trace written before they were added) are left out of
+ * the memory type and keep sim_summary_init's values (NaN for figures). */
 int trace_read_summary(trace_file *tf, sim_summary *s) {
-    void *recs = NULL;
-    size_t n = 0;
-    if (h5u_table_read(tf->file, "summary", sim_summary_fields, sim_summary_n_fields,
-                       sizeof(sim_summary), &recs, &n, tf->err, sizeof tf->err))
-        return -1;
-    if (n != 1) {
-        free(recs);
-        snprintf(tf->err, sizeof tf->err, "table /summary has %zu rows, expected 1", n);
+    sim_summary_init(s);
+    if (!link_exists(tf->file, "summary")) {
+        snprintf(tf->err, sizeof tf->err, "table /summary is missing");
         return -1;
     }
-    memcpy(s, recs, sizeof *s);
-    free(recs);
+    hid_t d = H5Dopen2(tf->file, "summary", H5P_DEFAULT);
+    if (d < 0) return H5U_FAIL(tf->err, sizeof tf->err, "cannot open table", "/summary");
+    hid_t ft = H5Dget_type(d), sp = H5Dget_space(d), mt = H5I_INVALID_HID;
+    int rc = 0;
+    hsize_t dims[1] = {0};
+    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_COMPOUND ||
+        H5Sget_simple_extent_ndims(sp) != 1) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(tf->err, sizeof tf->err, "/summary is not a table (1-D compound dataset)");
+        rc = -1;
+    } else {
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        if (dims[0] != 1) {
+            snprintf(tf->err, sizeof tf->err, "table /summary has %llu rows, expected 1",
+                     (unsigned long long)dims[0]);
+            rc = -1;
+        }
+    }
+    size_t present = 0;
+    if (!rc) {
+        mt = H5Tcreate(H5T_COMPOUND, sizeof(sim_summary));
+        if (mt < 0) rc = H5U_FAIL(tf->err, sizeof tf->err, "cannot make memory type", "/summary");
+        for (size_t i = 0; i < sim_summary_n_fields && !rc; i++) {
+            if (H5Tget_member_index(ft, sim_summary_fields[i].name) < 0) {
+                H5Eclear2(H5E_DEFAULT);
+                continue;
+            }
+            present++;
+            if (h5u_compound_insert(mt, &sim_summary_fields[i], 1, 0, H5U_MEM))
+                rc = H5U_FAIL(tf->err, sizeof tf->err, "cannot make memory type", "/summary");
+        }
+        if (!rc && !present) {
+            snprintf(tf->err, sizeof tf->err, "table /summary has none of the summary fields");
+            rc = -1;
+        }
+    }
+    if (!rc && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0)
+        rc = H5U_FAIL(tf->err, sizeof tf->err, "cannot read table", "/summary");
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    if (rc) return -1;
     if (!tf->info.complete && s->cycles == 0 && s->sim_time_s == 0 && s->tokens_trained == 0)
         summary_from_tables(tf, s);
     return 0;

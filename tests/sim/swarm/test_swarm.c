@@ -150,7 +150,6 @@ static sim_summary run(const swarm_config *c, trace *tr) {
     return s;
 }
 
-
 /* 2 stages x 1 replica, cache of 1 at every peer, optimizer and sync free: each
  * microbatch runs alone, so the phase lasts N x (F0 + hop + L1 + hop + B0) where a hop is
  * latency + bytes*8/bw, each rounded as the engine rounds it. */
@@ -603,6 +602,20 @@ START_TEST(test_iota_auto_max_cache) {
 }
 END_TEST
 
+/* The like-for-like peak window: over the same window, leaving the sync time out of the
+ * denominator can only raise the MFU; with churn, a window must hold no outage. */
+START_TEST(test_best_training_window) {
+    fixture f;
+    make(&f, 2, 2);
+    f.c.mfu_window_s = 0.5;
+    sim_summary s = run(&f.c, NULL);
+    ck_assert(!isnan(s.mfu_best_training_window));
+    ck_assert_double_ge(s.mfu_best_training_window, s.mfu_best_window - 1e-12);
+    ck_assert_double_le(s.mfu_best_training_window, 1.0);
+    ck_assert_double_gt(s.time_uploading_s + s.time_merging_s, 0); /* there was sync time */
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("swarm");
     TCase *tc = tcase_create("core");
@@ -622,6 +635,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_iota_phase_end_discard);
     tcase_add_test(tc, test_iota_overheads);
     tcase_add_test(tc, test_iota_auto_max_cache);
+    tcase_add_test(tc, test_best_training_window);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -310,7 +310,7 @@ START_TEST(test_layouts) {
         ck_assert_ptr_eq(sim_summary_field(f->name), f);
     }
     ck_assert_ptr_null(sim_summary_field("no_such_field"));
-    ck_assert_uint_eq(sim_summary_n_fields, 44);
+    ck_assert_uint_eq(sim_summary_n_fields, 46);
     ck_assert_str_eq(trace_event_kind_names[TRACE_EV_DOWNLOAD_WEIGHTS], "download_weights");
     ck_assert_str_eq(trace_event_kind_names[TRACE_EV_DROPPED], "dropped");
 }
