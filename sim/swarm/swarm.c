@@ -69,6 +69,10 @@ void swarm_cycle_done(swarm *sw) {
         swarm_fail(sw, "flushing the trace failed");
     check_finished(sw);
     if (sw->ph.finished) return;
+    if (sw->stop_flag && *sw->stop_flag) { /* stopped (e.g. after a live checkpoint): here */
+        nm_stop(sw->sim);
+        return;
+    }
     sw->ph.cycle++;
     /* peers that came back during the sync fetch the merged weights first */
     for (int i = 0; i < sw->n_peers; i++) {
