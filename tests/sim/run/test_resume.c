@@ -22,71 +22,9 @@
 #include "sim/run/run.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_read.h"
+#include "tests/sim/run/resume_testutil.h"
 #include "tests/sim/scenario/scenario_testutil.h"
 #include "tests/check_main.h"
-
-/* tmpdir/NAME_train.bin (+ _val.bin): bytes of a repetitive English text. */
-static const char *write_corpus(const char *name) {
-    static const char *const words[] = {"the ",  "jury ", "said ", "that ", "a ",
-                                        "vote ", "was ",  "held ", "in ",   "May. "};
-    enum { N_TRAIN = 30000, N_VAL = 4000 };
-    int32_t *tok = xmalloc(sizeof *tok * (N_TRAIN + N_VAL));
-    uint64_t x = 7;
-    for (int i = 0; i < N_TRAIN + N_VAL;) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        for (const char *w = words[(x >> 33) % 10]; *w && i < N_TRAIN + N_VAL; w++)
-            tok[i++] = (unsigned char)*w;
-    }
-    char path[PATH_MAX + 64], err[512];
-    snprintf(path, sizeof path, "%s/%s_val.bin", g_tmpdir, name);
-    ck_assert_msg(live_tokens_write_bin(path, tok + N_TRAIN, N_VAL, err, sizeof err) == 0, "%s",
-                  err);
-    snprintf(path, sizeof path, "%s/%s_train.bin", g_tmpdir, name);
-    ck_assert_msg(live_tokens_write_bin(path, tok, N_TRAIN, err, sizeof err) == 0, "%s", err);
-    free(tok);
-    g_files[g_n_files] = xstrdup(path);
-    return g_files[g_n_files++];
-}
-
-/* The live scenario: 2 stages x 2 replicas, 4 cycles, churn (peers go down and rejoin). */
-static const char *scenario(const char *name, const char *mode) {
-    const char *data = write_corpus(name);
-    char text[4096];
-    snprintf(text, sizeof text,
-             "name = \"%s\";\nseed = 5;\n"
-             "model = { d_model = 32; n_blocks = 2; n_heads = 2; n_kv_heads = 1; ffn = 64; "
-             "vocab = 256; };\n"
-             "pipeline = { stages = 2; cache_capacity = 4; };\n"
-             "compression = { method = \"resbm\"; ratio = 4; };\n"
-             "training = { seq_len = 16; microbatch_seqs = 2; H = 4; accum = 2; cycles = 4; "
-             "min_local_steps = 1;\n"
-             "  activation_timeout_s = 5.0; data = \"%s\"; grad_clip = 1.0;\n"
-             "  optimizer = { kind = \"nadam\"; lr = 3e-3; beta1_rule = \"iota\"; }; };\n"
-             "sync = { algorithm = \"iota-butterfly\"; };\n"
-             "network = { regions = [\"a\"]; latency_ms = ( [1.0] );\n"
-             "  storage = { region = \"a\"; up_mbps = 1000.0; down_mbps = 1000.0; }; };\n"
-             "swarm = { replicas = 2; device = \"A100-80GB\"; region = \"a\"; device_table = "
-             "\"%%DEV%%\";\n"
-             "  bandwidth = { kind = \"fixed\"; up_mbps = 100.0; down_mbps = 100.0; }; };\n"
-             "compute = { mode = \"%s\"; backend = \"cpu\"; live_time = \"modeled\"; "
-             "val_microbatches = 4;\n"
-             "  efficiency = { forward = 0.5; backward = 0.5; recompute = 0.5; optimizer = 0.8; "
-             "merge = 0.8; }; };\n"
-             "faults = { churn = { enabled = true; mtbf_h = 0.00002; mttr_h = 0.000004; }; };\n"
-             "metrics = { colocated_baseline = false; sample_s = 0.01; mfu_window_h = 0.0001; "
-             "};\n",
-             name, data, mode);
-    char fname[128];
-    snprintf(fname, sizeof fname, "%s.cfg", name);
-    return tu_write(fname, text);
-}
-
-static const char *tmp_path(const char *name) {
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/%s", g_tmpdir, name);
-    g_files[g_n_files] = xstrdup(p);
-    return g_files[g_n_files++];
-}
 
 typedef struct {
     int rc;
@@ -115,64 +53,13 @@ static void run(const char *cfg, const char **sets, int n_sets, const char *trac
     sim_scenario_free(&sc);
 }
 
-/* Every field of the summaries but the wall time, bit for bit. */
-static void same_summary(const sim_summary *a, const sim_summary *b) {
-    for (size_t i = 0; i < sim_summary_n_fields; i++) {
-        const sim_field *f = &sim_summary_fields[i];
-        if (!strcmp(f->name, "wall_time_s")) continue;
-        ck_assert_msg(
-            memcmp((const char *)a + f->offset, (const char *)b + f->offset, f->size) == 0,
-            "summary %s: %.17g vs %.17g", f->name, sim_summary_get(a, f), sim_summary_get(b, f));
-    }
-}
-
-static char *table_csv(trace_file *tf, const char *table) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(m);
-    ck_assert_int_eq(trace_read_table_csv(tf, table, m), 0);
-    fclose(m);
-    return buf;
-}
-
-/* Every table of the two traces (summary: wall time aside, above), value for value. */
-static void same_tables(const char *pa, const char *pb, size_t *loss_rows) {
-    trace_file *a, *b;
-    char err[512];
-    ck_assert_msg(trace_read_open(pa, &a, err, sizeof err) == 0, "%s", err);
-    ck_assert_msg(trace_read_open(pb, &b, err, sizeof err) == 0, "%s", err);
-    char **na, **nb;
-    size_t n, m;
-    ck_assert_int_eq(trace_read_tables(a, &na, &n), 0);
-    ck_assert_int_eq(trace_read_tables(b, &nb, &m), 0);
-    ck_assert_uint_eq(n, m);
-    for (size_t i = 0; i < n; i++) {
-        ck_assert_str_eq(na[i], nb[i]);
-        if (!strcmp(na[i], "summary")) continue;
-        char *ta = table_csv(a, na[i]), *tb = table_csv(b, nb[i]);
-        ck_assert_msg(!strcmp(ta, tb), "table %s differs between %s and %s", na[i], pa, pb);
-        free(ta);
-        free(tb);
-    }
-    sim_summary sa, sb;
-    ck_assert_int_eq(trace_read_summary(a, &sa), 0);
-    ck_assert_int_eq(trace_read_summary(b, &sb), 0);
-    same_summary(&sa, &sb);
-    if (loss_rows) *loss_rows = (size_t)trace_read_rows(a, "loss");
-    trace_read_free_names(na, n);
-    trace_read_free_names(nb, m);
-    trace_read_close(a);
-    trace_read_close(b);
-}
-
 /* Checkpoints every 3 cycles of a 4-cycle run, resumed from the one after cycle 3: the
  * same summary, losses and tables as the uninterrupted run, bit for bit. */
 START_TEST(test_resume_bit_identical) {
-    const char *cfg = scenario("ident", "live");
-    const char *ta = tmp_path("ident_a.h5"), *tb = tmp_path("ident_b.h5"),
-               *tc = tmp_path("ident_c.h5"), *kb = tmp_path("ident_b.ckpt.h5"),
-               *kc = tmp_path("ident_c.ckpt.h5");
+    const char *cfg = rt_scenario("ident", "live", 4);
+    const char *ta = rt_path("ident_a.h5"), *tb = rt_path("ident_b.h5"),
+               *tc = rt_path("ident_c.h5"), *kb = rt_path("ident_b.ckpt.h5"),
+               *kc = rt_path("ident_c.ckpt.h5");
     run_out a, b, c;
     run(cfg, NULL, 0, ta, NULL, NULL, 0, &a);
     ck_assert_msg(a.rc == 0, "%s", a.err);
@@ -183,7 +70,7 @@ START_TEST(test_resume_bit_identical) {
     ck_assert_msg(b.rc == 0, "%s", b.err);
     ck_assert_int_eq(b.info.written, 1);
     ck_assert_int_eq(b.info.last_cycle, 2);
-    same_summary(&a.sum, &b.sum); /* writing checkpoints changes nothing */
+    rt_same_summary(&a.sum, &b.sum); /* writing checkpoints changes nothing */
     /* resumed without the output.* override: it is not part of the identity */
     run(cfg, NULL, 0, tc, kc, kb, 0, &c);
     ck_assert_msg(c.rc == 0, "%s", c.err);
@@ -195,7 +82,7 @@ START_TEST(test_resume_bit_identical) {
                   "final losses %.17g / %.17g vs %.17g / %.17g", a.sum.loss_final,
                   a.sum.val_loss_final, c.sum.loss_final, c.sum.val_loss_final);
     ck_assert(isfinite(c.sum.loss_final));
-    same_summary(&a.sum, &c.sum);
+    rt_same_summary(&a.sum, &c.sum);
     /* the churn did its part: peers went down (and rejoined) in the replayed cycles */
     trace_file *tf;
     char err[512];
@@ -211,8 +98,8 @@ START_TEST(test_resume_bit_identical) {
     free(recs);
     trace_read_close(tf);
     size_t rows = 0;
-    same_tables(ta, tb, NULL);
-    same_tables(ta, tc, &rows);
+    rt_same_tables(ta, tb, NULL);
+    rt_same_tables(ta, tc, &rows);
     ck_assert_uint_gt(rows, 20);
 }
 END_TEST
@@ -220,9 +107,9 @@ END_TEST
 /* The request flag (SIGINT/SIGTERM in `orionsim run`): a checkpoint at the next cycle
  * end, then the run stops there; resumed, it ends as the uninterrupted run. */
 START_TEST(test_resume_after_request) {
-    const char *cfg = scenario("req", "live");
-    const char *ta = tmp_path("req_a.h5"), *tb = tmp_path("req_b.h5"), *tc = tmp_path("req_c.h5"),
-               *kb = tmp_path("req_b.ckpt.h5");
+    const char *cfg = rt_scenario("req", "live", 4);
+    const char *ta = rt_path("req_a.h5"), *tb = rt_path("req_b.h5"), *tc = rt_path("req_c.h5"),
+               *kb = rt_path("req_b.ckpt.h5");
     run_out a, b, c;
     run(cfg, NULL, 0, ta, NULL, NULL, 0, &a);
     ck_assert_msg(a.rc == 0, "%s", a.err);
@@ -234,19 +121,31 @@ START_TEST(test_resume_after_request) {
     ck_assert_int_eq(b.stop, 1);
     ck_assert_int_eq(b.sum.complete, 0);
     ck_assert_int_eq(b.sum.cycles, 1);
-    run(cfg, NULL, 0, tc, NULL, kb, 0, &c);
+    /* the resumed run checkpoints in turn (every cycle: after cycles 2, 3 and 4) */
+    const char *kc = rt_path("req_c.ckpt.h5"), *td = rt_path("req_d.h5");
+    const char *every[] = {"output.checkpoint_every=1"};
+    run(cfg, every, 1, tc, kc, kb, 0, &c);
     ck_assert_msg(c.rc == 0, "%s", c.err);
     ck_assert_int_eq(c.info.resumed_cycle, 0);
-    same_summary(&a.sum, &c.sum);
-    same_tables(ta, tc, NULL);
+    ck_assert_int_eq(c.info.written, 3);
+    ck_assert_int_eq(c.info.last_cycle, 3);
+    rt_same_summary(&a.sum, &c.sum);
+    rt_same_tables(ta, tc, NULL);
+    /* and resuming from the checkpoint of the last cycle end just ends the run */
+    run_out d;
+    run(cfg, NULL, 0, td, NULL, kc, 0, &d);
+    ck_assert_msg(d.rc == 0, "%s", d.err);
+    ck_assert_int_eq(d.info.resumed_cycle, 3);
+    rt_same_summary(&a.sum, &d.sum);
+    rt_same_tables(ta, td, NULL);
 }
 END_TEST
 
 /* The layout results/README.md documents: per peer and stage a flat fp32 vector whose
  * tensor table tiles it; the attributes a reader needs. */
 START_TEST(test_checkpoint_layout) {
-    const char *cfg = scenario("lay", "live");
-    const char *t = tmp_path("lay.h5"), *k = tmp_path("lay.ckpt.h5");
+    const char *cfg = rt_scenario("lay", "live", 4);
+    const char *t = rt_path("lay.h5"), *k = rt_path("lay.ckpt.h5");
     run_out o;
     const char *every[] = {"output.checkpoint_every=2"};
     run(cfg, every, 1, t, k, NULL, 0, &o);
@@ -360,8 +259,8 @@ static void refused(const char *cfg, const char **sets, int n_sets, const char *
 }
 
 START_TEST(test_resume_refused) {
-    const char *cfg = scenario("bad", "live");
-    const char *t = tmp_path("bad.h5"), *k = tmp_path("bad.ckpt.h5"), *x = tmp_path("bad_x.h5");
+    const char *cfg = rt_scenario("bad", "live", 4);
+    const char *t = rt_path("bad.h5"), *k = rt_path("bad.ckpt.h5"), *x = rt_path("bad_x.h5");
     run_out o;
     const char *every[] = {"output.checkpoint_every=1"};
     run(cfg, every, 1, t, k, NULL, 0, &o);
@@ -369,10 +268,10 @@ START_TEST(test_resume_refused) {
     /* another scenario: an override, or another file */
     const char *seed[] = {"seed=6"};
     refused(cfg, seed, 1, k, t, "another scenario");
-    const char *other = scenario("bad2", "live");
+    const char *other = rt_scenario("bad2", "live", 4);
     refused(other, NULL, 0, k, t, "another scenario");
     /* a modeled scenario has no checkpoints */
-    const char *modeled = scenario("bad3", "modeled");
+    const char *modeled = rt_scenario("bad3", "modeled", 4);
     refused(modeled, NULL, 0, k, t, "modeled");
     /* truncated: half of the file, or its first kilobyte */
     long len;
@@ -384,7 +283,7 @@ START_TEST(test_resume_refused) {
     /* not HDF5 at all, a missing file */
     copy_file(cfg, x, -1);
     refused(cfg, NULL, 0, x, t, "not an HDF5 file");
-    refused(cfg, NULL, 0, tmp_path("none.h5"), t, "cannot read");
+    refused(cfg, NULL, 0, rt_path("none.h5"), t, "cannot read");
     /* another schema version; a file whose writing was cut short (no `complete`) */
     char err[512];
     copy_file(k, x, -1);
