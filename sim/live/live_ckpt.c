@@ -492,10 +492,11 @@ static void first_difference(const char *a, const char *b, char *out, size_t len
         b++;
     }
     int na = (int)strcspn(la, "\n"), nb = (int)strcspn(lb, "\n");
-    snprintf(out, len,
-             "line %d of the scenario text: the checkpoint's %s '%.*s', this run's %s '%.*s'", line,
-             *la ? "reads" : "ends before;", na > 120 ? 120 : na, la,
-             *lb ? "reads" : "ends before;", nb > 120 ? 120 : nb, lb);
+    char qa[160], qb[160];
+    snprintf(qa, sizeof qa, *la ? "reads '%.*s'" : "ends there", na > 120 ? 120 : na, la);
+    snprintf(qb, sizeof qb, *lb ? "reads '%.*s'" : "ends there", nb > 120 ? 120 : nb, lb);
+    snprintf(out, len, "line %d of the scenario text: the checkpoint's %s, this run's %s", line, qa,
+             qb);
 }
 
 static int read_contents(live_ckpt_file *c, hid_t f, const char *identity, const live_config *lc,

@@ -179,7 +179,8 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
         cfg.live = NULL; /* the co-located baseline times the same fleet, modeled */
     }
     int stopped = stop && *stop;
-    if (rc == EXIT_OK && !stopped && o->colocated && sc->metrics.colocated_baseline)
+    int asked = o->checkpoint_flag && *o->checkpoint_flag; /* a stop asked after the last cycle */
+    if (rc == EXIT_OK && !stopped && !asked && o->colocated && sc->metrics.colocated_baseline)
         colocated_baseline(&cfg, stop, sum);
     else {
         sum->mfu_colocated = NAN;

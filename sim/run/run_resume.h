@@ -1,8 +1,8 @@
 /* sim/run/run_resume.h: checkpoints and resume of live runs, as sim_run_scenario does them.
  *
  * The scenario's identity, what a checkpoint must match to be resumed: the text of every
- * file the scenario was read from (as the trace stores it) followed by the --set
- * overrides, output.* excepted (where the trace and checkpoints go, how often, does not
+ * file the scenario was read from, in order (not their paths, so that a run resumed from
+ * another directory matches), followed by the --set overrides, output.* excepted (where the trace and checkpoints go, how often, does not
  * change the run). The checkpoint itself, and the replay that resumes it, are live
  * mode's (sim/live/live_ckpt.h).
  *
