@@ -170,8 +170,8 @@ static uint64_t data_hash(const live_data *d) {
 }
 
 /* A 1-D dataset of n elements at `name` (intermediate groups are created). */
-static int ds_write(hid_t f, const char *name, hid_t mem, hid_t file, const void *v, size_t n,
-                    char *err, size_t errlen) {
+static int ds_write(hid_t f, const char *name, hid_t mem, hid_t file, const void *v, size_t write,
+                    size_t n, char *err, size_t errlen) {
     hsize_t dims[1] = {n};
     hid_t sp = H5Screate_simple(1, dims, NULL);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
@@ -184,7 +184,7 @@ static int ds_write(hid_t f, const char *name, hid_t mem, hid_t file, const void
     H5Pclose(lcpl);
     H5Sclose(sp);
     if (d < 0) return H5U_FAIL(err, errlen, "cannot create dataset", name);
-    herr_t rc = n ? H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
+    herr_t rc = write ? H5Dwrite(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
     H5Dclose(d);
     if (rc < 0) return H5U_FAIL(err, errlen, "cannot write dataset", name);
     return 0;
@@ -228,7 +228,7 @@ static int ds_write_table(hid_t f, const char *name, const sim_field *fl, size_t
                           const void *v, size_t n, char *err, size_t errlen) {
     hid_t mt = h5u_compound(fl, nf, rec, H5U_MEM), ft = h5u_compound(fl, nf, rec, H5U_FILE);
     int rc = (mt < 0 || ft < 0) ? H5U_FAIL(err, errlen, "cannot make the type of", name)
-                                : ds_write(f, name, mt, ft, v, n, err, errlen);
+                                : ds_write(f, name, mt, ft, v, n, n, err, errlen);
     if (mt >= 0) H5Tclose(mt);
     if (ft >= 0) H5Tclose(ft);
     return rc;
@@ -300,10 +300,16 @@ static float *download(live *L, int dev, const float *p, size_t n) {
     return h;
 }
 
+/* A tensor of all +0.0 bits (a gradient after a sync) is left unwritten: HDF5 reads the
+ * dataset's fill value, 0, and the file does not store it. */
 static int write_f32(live *L, hid_t f, const char *name, int dev, const float *p, size_t n,
                      char *err, size_t errlen) {
     float *h = download(L, dev, p, n);
-    int rc = ds_write(f, name, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, h, n, err, errlen);
+    size_t nz = 0;
+    const uint32_t *bits = (const uint32_t *)h;
+    while (nz < n && bits[nz] == 0) nz++;
+    int rc =
+        ds_write(f, name, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE, h, nz == n ? 0 : n, n, err, errlen);
     free(h);
     return rc;
 }
@@ -375,8 +381,8 @@ static int write_contents(live *L, hid_t f, int cycle, nm_time now, int64_t toke
             if (write_f32(L, f, name, p->dev, src[k], n, err, errlen)) return -1;
         }
         snprintf(name, sizeof name, "/peers/%d/accum", i);
-        if (ds_write(f, name, H5T_NATIVE_INT64, H5T_STD_I64LE, p->accum, (size_t)p->n_accum, err,
-                     errlen))
+        if (ds_write(f, name, H5T_NATIVE_INT64, H5T_STD_I64LE, p->accum, (size_t)p->n_accum,
+                     (size_t)p->n_accum, err, errlen))
             return -1;
         ck_peer cp = {.stage = p->stage,
                       .replica = p->replica,
@@ -398,7 +404,7 @@ static int write_contents(live *L, hid_t f, int cycle, nm_time now, int64_t toke
     }
     /* live mode's statistics, rows and task log */
     if (ds_write(f, "/live/recent_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, L->recent.loss,
-                 (size_t)L->recent.cap, err, errlen) ||
+                 (size_t)L->recent.cap, (size_t)L->recent.cap, err, errlen) ||
         ds_write_table(f, "/live/loss", loss_fields, NF(loss_fields), sizeof(live_loss_row),
                        ck->loss.v, ck->loss.n, err, errlen) ||
         ds_write_table(f, "/live/boundaries", boundary_fields, NF(boundary_fields),

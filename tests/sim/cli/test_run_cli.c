@@ -47,7 +47,7 @@ static int run_cli(const char **args, int n) {
     return cmd_run(n, argv);
 }
 
-/* A 30-cycle live run stopped by `sig`, resumed, compared with the uninterrupted run. */
+/* An 8-cycle live run stopped by `sig`, resumed, compared with the uninterrupted run. */
 static void stop_and_resume(const char *name, int sig) {
     char cname[64], ta[64], tb[64], tc[64], kb[64];
     snprintf(cname, sizeof cname, "%s", name);
@@ -55,7 +55,7 @@ static void stop_and_resume(const char *name, int sig) {
     snprintf(tb, sizeof tb, "%s_b.h5", name);
     snprintf(tc, sizeof tc, "%s_c.h5", name);
     snprintf(kb, sizeof kb, "%s_b.ckpt.h5", name);
-    const char *cfg = rt_scenario(cname, "live", 30);
+    const char *cfg = rt_scenario(cname, "live", 8);
     const char *pa = rt_path(ta), *pb = rt_path(tb), *pc = rt_path(tc), *pk = rt_path(kb);
     const char *full[] = {"run", cfg, "-q", "--no-colocated", "-o", pa};
     ck_assert_int_eq(run_cli(full, 6), EXIT_OK);
@@ -76,13 +76,13 @@ static void stop_and_resume(const char *name, int sig) {
     ck_assert_int_eq(trace_read_summary(tf, &sb), 0);
     trace_read_close(tf);
     ck_assert_int_eq(sb.complete, 0);
-    ck_assert_msg(sb.cycles >= 1 && sb.cycles < 30, "stopped after %d cycles", sb.cycles);
+    ck_assert_msg(sb.cycles >= 1 && sb.cycles < 8, "stopped after %d cycles", sb.cycles);
 
     const char *resumed[] = {"run", cfg, "-q", "--no-colocated", "-o", pc, "--resume", pk};
     ck_assert_int_eq(run_cli(resumed, 8), EXIT_OK);
     size_t rows = 0;
     rt_same_tables(pa, pc, &rows);
-    ck_assert_uint_gt(rows, 100);
+    ck_assert_uint_gt(rows, 30);
 }
 
 START_TEST(test_sigint_then_resume) { stop_and_resume("sigint", SIGINT); }
@@ -112,7 +112,7 @@ END_TEST
 static Suite *suite(void) {
     Suite *s = suite_create("run_cli");
     TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, 600);
     tcase_add_unchecked_fixture(tc, tu_setup_dirs, tu_cleanup_dirs);
     tcase_add_test(tc, test_sigint_then_resume);
     tcase_add_test(tc, test_sigterm_then_resume);
