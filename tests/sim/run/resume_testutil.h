@@ -47,7 +47,7 @@ static inline const char *rt_scenario(const char *name, const char *mode, int cy
              "name = \"%s\";\nseed = 5;\n"
              "model = { d_model = 32; n_blocks = 2; n_heads = 2; n_kv_heads = 1; ffn = 64; "
              "vocab = 256; };\n"
-             "pipeline = { stages = 2; cache_capacity = 4; };\n"
+             "pipeline = { stages = 2; cache_capacity = 4; slot_at = \"route\"; };\n"
              "compression = { method = \"resbm\"; ratio = 4; };\n"
              "training = { seq_len = 16; microbatch_seqs = 2; H = 4; accum = 2; cycles = %d; "
              "min_local_steps = 1;\n"
