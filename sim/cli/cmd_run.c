@@ -2,14 +2,17 @@
  *
  * The run itself, co-located baseline included, is sim_run_scenario (sim/run/run.h), which
  * sweep workers share. SIGINT or SIGTERM (sim/base/interrupt.h) stops the run at the next
- * safe point and closes the trace marked incomplete.
+ * safe point and closes the trace marked incomplete; a live run first finishes its cycle
+ * and writes a checkpoint (a second signal stops it at once), which --resume continues
+ * (sim/run/run_resume.h).
  *
  * Before anything is allocated: the memory the run needs is estimated from the scenario
  * (sim_scenario_memory) and a run that cannot fit in this machine's memory is refused
  * with the estimate. The trace path: -o as given; output.trace from the scenario is
  * confined to the working directory (no absolute path, no "..", no symbolic link out of
  * it). An existing file there that is not an orionsim trace or sweep file is never
- * overwritten without --force.
+ * overwritten without --force; the same holds for the checkpoint path of a live run (an
+ * existing file there must be an orionsim checkpoint).
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include "sim/cli/commands.h"
+#include "sim/live/live_ckpt.h"
 #include "sim/run/run.h"
 #include "sim/scenario/scenario.h"
 #include "sim/metrics/summary.h"
@@ -30,6 +34,13 @@
 #include "sim/base/util.h"
 
 #define MAX_SETS 256
+
+/* The default checkpoint path: TRACE with .h5 replaced by .ckpt.h5. */
+static void checkpoint_path_of(const char *tpath, char *out, size_t len) {
+    size_t n = strlen(tpath);
+    if (n > 3 && !strcmp(tpath + n - 3, ".h5")) n -= 3;
+    snprintf(out, len, "%.*s.ckpt.h5", (int)n, tpath);
+}
 
 static void usage(FILE *f) {
     fprintf(
@@ -42,6 +53,12 @@ static void usage(FILE *f) {
         "  --profile FILE        kernel profile (from `orionsim calibrate`) for task efficiencies\n"
         "  --no-colocated        skip the co-located baseline run (speed_vs_colocated = NaN)\n"
         "  --force               overwrite an existing file that is not an orionsim trace\n"
+        "                        (or, at the checkpoint path, not an orionsim checkpoint)\n"
+        "  --resume CKPT         live runs: continue from a checkpoint of this same scenario\n"
+        "                        (same --set overrides); bit-identical with live_time = modeled\n"
+        "  --checkpoint FILE     live runs: where checkpoints go (default: the trace path with\n"
+        "                        .ckpt.h5 for .h5), every output.checkpoint_every cycles and\n"
+        "                        at the cycle end after SIGINT/SIGTERM\n"
         "  -q, --quiet           no progress bar, no summary line\n"
         "  -h, --help            this text\n\n"
         "Then: orionsim report TRACE\n");
@@ -109,8 +126,25 @@ static int out_replaceable(const char *out, int force, char *why, size_t len) {
     return -1;
 }
 
+/* The same for the checkpoint path: only an orionsim checkpoint is replaced (or --force). */
+static int ckpt_replaceable(const char *path, int force, char *why, size_t len) {
+    struct stat st;
+    if (lstat(path, &st)) return 0;
+    if (S_ISLNK(st.st_mode) && stat(path, &st)) return 0;
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, len, "%.400s exists and is not a regular file; not overwritten", path);
+        return -1;
+    }
+    if (force || st.st_size == 0 || live_ckpt_probe(path)) return 0;
+    snprintf(why, len,
+             "%.400s exists and is not an orionsim checkpoint; not overwritten (--checkpoint "
+             "FILE elsewhere, or --force replaces it)",
+             path);
+    return -1;
+}
+
 int cmd_run(int argc, char **argv) {
-    const char *scen = NULL, *out = NULL, *profile = NULL;
+    const char *scen = NULL, *out = NULL, *profile = NULL, *resume = NULL, *ckpt = NULL;
     const char *sets[MAX_SETS];
     int n_sets = 0, quiet = 0, colocated = 1, force = 0;
     char seedset[64];
@@ -136,6 +170,10 @@ int cmd_run(int argc, char **argv) {
             sets[n_sets++] = seedset;
         } else if (!strcmp(a, "--profile") && i + 1 < argc) {
             profile = argv[++i];
+        } else if (!strcmp(a, "--resume") && i + 1 < argc) {
+            resume = argv[++i];
+        } else if (!strcmp(a, "--checkpoint") && i + 1 < argc) {
+            ckpt = argv[++i];
         } else if (!strcmp(a, "--no-colocated")) {
             colocated = 0;
         } else if (!strcmp(a, "--force")) {
@@ -195,23 +233,65 @@ int cmd_run(int argc, char **argv) {
         return EXIT_INPUT;
     }
 
+    const int live = sc.compute.mode == SIM_COMPUTE_LIVE;
+    char ckpt_def[1024];
+    if (live && !ckpt) {
+        checkpoint_path_of(out, ckpt_def, sizeof ckpt_def);
+        ckpt = ckpt_def;
+    }
+    if (!live && (ckpt || sc.output.checkpoint_every > 0))
+        fprintf(stderr,
+                "orionsim: note: checkpoints are for live runs; %s is modeled (no "
+                "checkpoint written)\n",
+                scen);
+    if (live && ckpt_replaceable(ckpt, force, why, sizeof why)) {
+        fprintf(stderr, "orionsim: %s\n", why);
+        sim_scenario_free(&sc);
+        return EXIT_INPUT;
+    }
+
+    /* live: the first signal asks for a checkpoint at the next cycle end (live mode then
+     * raises the stop flag), a second one stops at once; otherwise the first stops */
     volatile int *interrupted = sim_interrupt_install();
+    volatile int *stop = live ? sim_interrupt_again() : interrupted;
+    if (live)
+        sim_interrupt_set_notice("orionsim: stopping at the end of this cycle to write a "
+                                 "checkpoint (signal again to stop now, without one)");
 
     sim_summary sum;
+    live_ckpt_info ck;
+    memset(&ck, 0, sizeof ck);
+    ck.last_cycle = ck.resumed_cycle = -1;
     sim_run_opts ro = {.scenario_path = scen,
                        .profile = profile,
                        .trace_path = out,
                        .colocated = colocated,
                        .progress = !quiet,
-                       .stop_flag = interrupted};
+                       .stop_flag = stop,
+                       .checkpoint_path = live ? ckpt : NULL,
+                       .checkpoint_flag = live ? interrupted : NULL,
+                       .resume_path = resume,
+                       .checkpoint_info = &ck};
     rc = sim_run_scenario(&sc, &ro, &sum, err, sizeof err);
     sim_interrupt_restore();
-    int stopped = *interrupted;
+    int stopped = *stop;
 
     if (rc != EXIT_OK) fprintf(stderr, "orionsim: %s: %s\n", scen, err);
-    else if (stopped)
+    else if (stopped && ck.stopped)
+        fprintf(stderr,
+                "orionsim: stopped (%s) after cycle %d; %s is marked incomplete; checkpoint %s "
+                "(continue: orionsim run %s --resume %s, with the same --set options)\n",
+                sim_interrupt_name(), ck.last_cycle + 1, out, ckpt, scen, ckpt);
+    else if (stopped) {
         fprintf(stderr, "orionsim: interrupted (%s); %s is marked incomplete\n",
                 sim_interrupt_name(), out);
+        if (ck.written > 0)
+            fprintf(stderr, "orionsim: the last checkpoint, after cycle %d, is %s (--resume %s)\n",
+                    ck.last_cycle + 1, ckpt, ckpt);
+    }
+    if (rc == EXIT_OK && ck.resumed_cycle >= 0 && !quiet)
+        fprintf(stderr, "orionsim: resumed after cycle %d of %s (%lld tasks replayed)\n",
+                ck.resumed_cycle + 1, resume, (long long)ck.tasks_replayed);
     if (rc == EXIT_OK && !stopped && !sum.complete && err[0])
         fprintf(stderr, "orionsim: %s: %s\n", scen, err);
     if (rc == EXIT_OK && !stopped && !quiet)

@@ -458,6 +458,7 @@ int live_open(const live_config *o, const swarm_config *cfg, const live_sink *si
 }
 
 static void live_free_all(live *L) {
+    live_ckpt_free(L);
     if (L->mbs) {
         for (int64_t i = 0; i < L->cap_mbs; i++) {
             lmb *m = L->mbs[i];

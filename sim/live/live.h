@@ -79,6 +79,9 @@
  * fused steps' losses in that step); at every cycle end the validation loss of the
  * merged model (global weights of every stage) on the held-out microbatches, and the
  * mean relative reconstruction error of every boundary on them.
+ *
+ * Checkpoints and resume (at cycle ends; replay of the logged task durations):
+ * sim/live/live_ckpt.h, which wraps the hooks live_open installs.
  */
 #ifndef SIM_LIVE_H
 #define SIM_LIVE_H

@@ -107,6 +107,7 @@ typedef struct live {
     nm_time last_t;
     live_step_fn step_fn;
     void *step_ctx;
+    struct live_ckpt *ck; /* checkpoints and resume (live_ckpt.c), NULL when not attached */
 } live;
 
 /* sim/live/live.c */
@@ -122,6 +123,9 @@ void live_free_grad(live *L, lmb *m, int s);
 void live_move(live *L, int dst_dev, void *dst, int src_dev, const void *src, size_t bytes);
 void live_move_f32(live *L, int dst_dev, float *dst, int src_dev, const float *src, size_t n);
 size_t live_in_bytes(const live *L, int s);
+
+/* sim/live/live_ckpt.c */
+void live_ckpt_free(live *L);
 
 /* sim/live/live_task.c */
 double live_task(void *ctx, const swarm_task_info *t);

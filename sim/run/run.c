@@ -10,6 +10,7 @@
 #include "sim/calibrate/kernel_profile.h"
 #include "sim/live/live.h"
 #include "sim/run/run_config.h"
+#include "sim/run/run_resume.h"
 #include "sim/swarm/swarm.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_sink.h"
@@ -114,6 +115,13 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     swarm_config cfg;
     scenario_to_swarm(sc, effp, &cfg);
     cfg.progress = o->progress;
+    run_resume rr; /* a checkpoint to resume is checked before anything is written */
+    int prc = run_resume_prepare(sc, o, &cfg, &rr, err, errlen);
+    if (prc) {
+        run_resume_free(&rr);
+        swarm_config_free(&cfg);
+        return prc;
+    }
     trace *tr = NULL;
     if (o->trace_path) {
         trace_meta meta = {.orionsim_version = ORIONSIM_VERSION,
@@ -123,6 +131,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
         tr = trace_open(o->trace_path, &meta);
         if (!tr) {
             snprintf(err, errlen, "%s: cannot create the trace", o->trace_path);
+            run_resume_free(&rr);
             swarm_config_free(&cfg);
             return EXIT_RUN;
         }
@@ -135,6 +144,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
             trace_set_events_window(tr, cfg.events_cycles)) {
             trace_abandon(tr);
             snprintf(err, errlen, "%s: cannot write the trace", o->trace_path);
+            run_resume_free(&rr);
             swarm_config_free(&cfg);
             return EXIT_RUN;
         }
@@ -148,8 +158,11 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
         live_sink ls;
         if (tr) trace_live_sink_make(tr, &ls);
         int lrc = live_open(&lc, &cfg, tr ? &ls : NULL, &live_ops, err, errlen);
+        if (!lrc) lrc = run_resume_attach(sc, o, &rr, &live_ops, err, errlen);
         if (lrc) {
             if (tr) trace_abandon(tr);
+            live_close(&live_ops);
+            run_resume_free(&rr);
             swarm_config_free(&cfg);
             return lrc;
         }
@@ -160,12 +173,14 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     swarm_sink sink;
     if (tr) trace_sink_make(tr, &sink);
     int rc = swarm_run(&cfg, tr ? &sink : NULL, sum, stop, err, errlen);
+    if (live_mode) rc = run_resume_finish(o, &rr, &live_ops, rc, err, errlen);
     if (live_mode) {
         live_fill_summary(&live_ops, sum);
         cfg.live = NULL; /* the co-located baseline times the same fleet, modeled */
     }
     int stopped = stop && *stop;
-    if (rc == EXIT_OK && !stopped && o->colocated && sc->metrics.colocated_baseline)
+    int asked = o->checkpoint_flag && *o->checkpoint_flag; /* a stop asked after the last cycle */
+    if (rc == EXIT_OK && !stopped && !asked && o->colocated && sc->metrics.colocated_baseline)
         colocated_baseline(&cfg, stop, sum);
     else {
         sum->mfu_colocated = NAN;
@@ -182,6 +197,7 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     }
     if (rc != EXIT_OK && !err[0]) snprintf(err, errlen, "the run failed");
     if (live_mode) live_close(&live_ops);
+    run_resume_free(&rr);
     swarm_config_free(&cfg);
     return rc;
 }

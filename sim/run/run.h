@@ -8,15 +8,17 @@
  * faults for 2 cycles (its MFU is steady from the first cycle on); speed_vs_colocated is
  * mfu_overall / that MFU. Without the baseline both figures are NaN. wall_time_s covers
  * both runs. The trace is closed complete only when the run ended normally and
- * stop_flag was not raised.
+ * stop_flag was not raised. Live runs write checkpoints and resume from one as
+ * sim/run/run_resume.h says; a bad checkpoint is refused before the trace is created.
  */
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
 
 #include <stddef.h>
 
-#include "sim/scenario/scenario.h"
+#include "sim/live/live_ckpt.h"
 #include "sim/metrics/summary.h"
+#include "sim/scenario/scenario.h"
 
 typedef struct {
     const char *scenario_path; /* the trace's scenario_path attribute */
@@ -25,6 +27,12 @@ typedef struct {
     int colocated;             /* run the co-located baseline (if the scenario asks for it) */
     int progress;              /* progress bar on stderr */
     volatile int *stop_flag;   /* polled (SIGINT); may be NULL */
+    /* live runs (sim/run/run_resume.h): */
+    const char *checkpoint_path;     /* NULL: no checkpoints */
+    volatile int *checkpoint_flag;   /* raised: checkpoint at the next cycle end, then stop
+                                      (raises stop_flag); may be NULL */
+    const char *resume_path;         /* continue from this checkpoint; NULL: from the start */
+    live_ckpt_info *checkpoint_info; /* filled after the run when not NULL */
 } sim_run_opts;
 
 /* Returns EXIT_OK (also when stopped by stop_flag: the summary says complete = 0),

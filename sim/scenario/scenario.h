@@ -243,6 +243,7 @@ typedef struct {
     sim_events_window events;
     int events_cycles; /* events = first only, else 0 */
     sim_flush flush;
+    int checkpoint_every; /* live runs: cycles between checkpoints (0: none) */
 } sim_output;
 
 typedef struct {

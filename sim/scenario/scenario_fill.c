@@ -294,6 +294,7 @@ static int fill_metrics_output(sr_ctx *c, sim_scenario *sc) {
     }
     SC_TRY(sr_enum(c, NULL, "output.flush", &flush));
     sc->output.flush = (sim_flush)flush;
+    SC_TRY(sc_get_int(c, NULL, "output.checkpoint_every", &sc->output.checkpoint_every));
     return 0;
 }
 

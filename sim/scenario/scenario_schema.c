@@ -268,6 +268,7 @@ const sk_entry sk_schema[] = {
 {"output.events", SK_ENUM, 0, 0, 0, "\"all\"", "", "all|none|first", "events table: every event, none, or the first events_cycles cycles"},
 {"output.events_cycles", SK_INT, 0, 1, 1000000, NULL, "cycles", NULL, "cycles kept in the events table (events = \"first\" only)"},
 {"output.flush", SK_ENUM, 0, 0, 0, "\"phase\"", "", "phase|cycle", "flush the trace after every phase or every cycle"},
+{"output.checkpoint_every", SK_INT, 0, 0, MAXINT, "0", "cycles", NULL, "live runs: write a checkpoint every N cycles (0: only when stopped by SIGINT/SIGTERM); resume with run --resume"},
 
 /* ---- reference ---- */
 {"reference", SK_GROUP, 0, 0, 0, NULL, "", NULL, "published figures of the run: the check, never an input (not inherited through base)"},

@@ -69,6 +69,10 @@ void swarm_cycle_done(swarm *sw) {
         swarm_fail(sw, "flushing the trace failed");
     check_finished(sw);
     if (sw->ph.finished) return;
+    if (sw->stop_flag && *sw->stop_flag) { /* stopped (e.g. after a live checkpoint): here */
+        nm_stop(sw->sim);
+        return;
+    }
     sw->ph.cycle++;
     /* peers that came back during the sync fetch the merged weights first */
     for (int i = 0; i < sw->n_peers; i++) {
@@ -334,6 +338,7 @@ int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
         }
         nm_time until = now + chunk < limit ? now + chunk : limit;
         nm_run_until(sw.sim, until);
+        if (stop_flag && *stop_flag) continue; /* stopped at a cycle end: not a stall */
         if (!sw.ph.finished && !sw.failed && nm_pending(sw.sim) <= 1 && sw.m.sample_timer &&
             nm_timer_time(sw.sim, sw.m.sample_timer) >= 0 && nm_net_live_flows(sw.net) == 0 &&
             !swarm_any_task(&sw)) {

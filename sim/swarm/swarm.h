@@ -273,7 +273,8 @@ extern const char *const swarm_phase_names[SWARM_PHASES];
  * not a failure: the run stops, out->complete = 0 and err says why (EXIT_OK). Fills the
  * summary (figures that need a second run, like speed vs co-located, are filled by
  * sim/run/run.c). Returns 0, or EXIT_RUN with err filled. `stop_flag`, when not NULL, is
- * polled (SIGINT). */
+ * polled (SIGINT) between chunks of simulated time and at every cycle end, after the live
+ * cycle_end hook (live checkpoints raise it there to stop at that cycle end). */
 int swarm_run(const swarm_config *cfg, const swarm_sink *sink, sim_summary *out,
               volatile int *stop_flag, char *err, size_t errlen);
 
