@@ -163,6 +163,10 @@ static void print_summary(const sim_scenario *sc) {
     }
     printf("\n");
     print_faults(sc);
+    sim_memory_estimate mem = sim_scenario_memory(sc);
+    printf("  memory        about %.3g MB for the run (%.3g MB per peer, estimated before "
+           "allocating)\n",
+           mem.total_bytes / 1e6, mem.per_peer_bytes / 1e6);
     if (sc->n_sets) {
         printf("  overrides    ");
         for (int i = 0; i < sc->n_sets; i++) printf(" --set %s", sc->sets[i]);
