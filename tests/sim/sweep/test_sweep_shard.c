@@ -71,7 +71,7 @@ static const char *const grid2x3[] = {"training.H=2,4", "compression.ratio=2,4,1
 static char **run_shards(int n, const char *const *vary, size_t nv) {
     char **paths = xcalloc((size_t)n, sizeof *paths);
     for (int i = 0; i < n; i++) {
-        char name[32];
+        char name[64];
         snprintf(name, sizeof name, "shard-%d-of-%d.h5", i, n);
         paths[i] = su_path(name);
         sweep_stats st;
