@@ -230,7 +230,9 @@ fuzz: fuzz-build
 # ---- benchmarks ----------------------------------------------------------------------
 BENCH_SRC := $(wildcard tools/bench_*.c)
 BENCH_BIN := $(patsubst tools/%.c,$(BUILD)/%,$(BENCH_SRC))
-$(BUILD)/bench_%: $(BUILD)/obj/tools/bench_%.o $(LIBS_ORDER)
+# tools/kbench_*.c: parts of the benchmarks (bench_kernels' per-op breakdown), linked into each.
+BENCH_HELP := $(call obj,$(wildcard tools/kbench_*.c))
+$(BUILD)/bench_%: $(BUILD)/obj/tools/bench_%.o $(BENCH_HELP) $(LIBS_ORDER)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -287,7 +289,8 @@ bundle:
 	    $(BUNDLE_LDFLAGS) $(BUNDLE_LIBS) || exit 1; done
 	for b in $(notdir $(BENCH_BIN)); do \
 	  $(MAKE) --no-print-directory BUILD=build/bundle-obj build/bundle-obj/$$b >/dev/null && \
-	  $(CC) -o build/bundle/$$b build/bundle-obj/obj/tools/$$b.o build/bundle-obj/libsim.a \
+	  $(CC) -o build/bundle/$$b build/bundle-obj/obj/tools/$$b.o \
+	    $(patsubst $(BUILD)/%,build/bundle-obj/%,$(BENCH_HELP)) build/bundle-obj/libsim.a \
 	    build/bundle-obj/libkernels.a build/bundle-obj/libnetmodel.a $(BUNDLE_LDFLAGS) $(BUNDLE_LIBS) || exit 1; done
 	if [ -f build/bundle-obj/liborionsim-cuda.so ]; then cp build/bundle-obj/liborionsim-cuda.so build/bundle/; fi
 	cp scenarios/*.cfg build/bundle/scenarios/ 2>/dev/null || true
