@@ -146,8 +146,11 @@ START_TEST(variants_inherit_their_base) {
     ck_assert_int_eq(v.training.H, 100);
     ck_assert_int_eq(v.training.accum, base.training.accum);
     ck_assert_int_eq(v.compression.boundary.k, 144);
-    ck_assert_int_eq(v.n_sources, 2);
-    ck_assert_str_eq(v.sources[1].path, "scenarios/orion-100b.cfg");
+    /* variant -> the fitted replay -> the literal one */
+    ck_assert_int_eq(v.n_sources, 3);
+    ck_assert_str_eq(v.sources[1].path, "scenarios/orion-100b-fit.cfg");
+    ck_assert_str_eq(v.sources[2].path, "scenarios/orion-100b.cfg");
+    ck_assert_int_eq(v.pipeline.cache_capacity, 22);
     /* published figures are not inherited */
     ck_assert(!v.reference.present);
     ck_assert(isnan(v.reference.mfu));
