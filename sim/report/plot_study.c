@@ -141,48 +141,73 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
         free(prefix);
         gp_vars_free(&vs);
     }
-    /* gaps of the ResBM boundaries against k and the ratio, of the widths that have one */
+    /* gaps of the ResBM boundaries against k and the ratio: one series per model width
+     * and fixed MLP hidden width ("resbm:kK:hH"; 0 = the scenario's rule), of those
+     * that have one */
     any = 0;
-    widths[0] = 0;
-    for (size_t i = 0; i < nw && !rc; i++) {
-        snprintf(name, sizeof name, "%s-gap-d%d.csv", stem, w[i]);
-        if (!(f = open_csv(c, name, err, errlen))) {
-            rc = -1;
-            break;
-        }
-        fprintf(f, "k,ratio,gap,gap_ci,val_gap,val_gap_ci,n\n");
-        /* ascending k */
-        int last = 0, mine = 0;
-        for (;;) {
-            const study_stat_rec *best = NULL;
-            for (size_t r = 0; r < ns; r++)
-                if (st[r].width == w[i] && !strcmp(st[r].method, "resbm") && st[r].k > last &&
-                    (!best || st[r].k < best->k))
-                    best = &st[r];
-            if (!best) break;
-            last = best->k;
-            if (!best->n_pairs) continue;
-            fprintf(f, "%d,", best->k);
-            num(f, best->ratio);
-            fputc(',', f);
-            num(f, best->gap_mean);
-            fputc(',', f);
-            num(f, isnan(best->gap_ci) ? 0 : best->gap_ci);
-            fputc(',', f);
-            num(f, best->val_gap_mean);
-            fputc(',', f);
-            num(f, isnan(best->val_gap_ci) ? 0 : best->val_gap_ci);
-            fprintf(f, ",%d\n", best->n_pairs);
-            if (!mine) sprintf(widths + strlen(widths), "%s%d", widths[0] ? " " : "", w[i]);
-            any = mine = 1;
-        }
-        fclose(f);
+    int hid[16], nh = 0;
+    for (size_t r = 0; r < ns; r++) {
+        int h = study_spec_hidden(st[r].boundary), j = 0;
+        while (j < nh && hid[j] != h) j++;
+        if (j == nh && nh < 16) hid[nh++] = h;
     }
+    qsort(hid, (size_t)nh, sizeof *hid, cmp_int);
+    size_t scap = 32 * (nw * (size_t)nh + 1);
+    char *series = xcalloc(scap, 1), *slabels = xcalloc(scap, 1);
+    for (size_t i = 0; i < nw && !rc; i++)
+        for (int hi = 0; hi < nh && !rc; hi++) {
+            char tok[32];
+            if (hid[hi]) snprintf(tok, sizeof tok, "%d-h%d", w[i], hid[hi]);
+            else snprintf(tok, sizeof tok, "%d", w[i]);
+            snprintf(name, sizeof name, "%s-gap-d%s.csv", stem, tok);
+            /* ascending k */
+            int last = 0, mine = 0;
+            f = NULL;
+            for (;;) {
+                const study_stat_rec *best = NULL;
+                for (size_t r = 0; r < ns; r++)
+                    if (st[r].width == w[i] && !strcmp(st[r].method, "resbm") &&
+                        study_spec_hidden(st[r].boundary) == hid[hi] && st[r].k > last &&
+                        (!best || st[r].k < best->k))
+                        best = &st[r];
+                if (!best) break;
+                last = best->k;
+                if (!best->n_pairs) continue;
+                if (!f) {
+                    if (!(f = open_csv(c, name, err, errlen))) {
+                        rc = -1;
+                        break;
+                    }
+                    fprintf(f, "k,ratio,gap,gap_ci,val_gap,val_gap_ci,n\n");
+                }
+                fprintf(f, "%d,", best->k);
+                num(f, best->ratio);
+                fputc(',', f);
+                num(f, best->gap_mean);
+                fputc(',', f);
+                num(f, isnan(best->gap_ci) ? 0 : best->gap_ci);
+                fputc(',', f);
+                num(f, best->val_gap_mean);
+                fputc(',', f);
+                num(f, isnan(best->val_gap_ci) ? 0 : best->val_gap_ci);
+                fprintf(f, ",%d\n", best->n_pairs);
+                if (!mine) {
+                    sprintf(series + strlen(series), "%s%s", series[0] ? " " : "", tok);
+                    if (hid[hi])
+                        sprintf(slabels + strlen(slabels), "%sd%d/hidden%d", slabels[0] ? " " : "",
+                                w[i], hid[hi]);
+                    else sprintf(slabels + strlen(slabels), "%sd%d", slabels[0] ? " " : "", w[i]);
+                }
+                any = mine = 1;
+            }
+            if (f) fclose(f);
+        }
     if (!rc && !any) plot_skip(c, "study gap", "no ResBM boundary has a paired baseline");
     else if (!rc) {
         char *prefix = plot_path(c->datadir, stem);
         gp_var_str(&vs, "prefix", prefix);
-        gp_var_str(&vs, "widths", widths);
+        gp_var_str(&vs, "widths", series);
+        gp_var_str(&vs, "labels", slabels);
         gp_var_str(&vs, "title", stem);
         snprintf(name, sizeof name, "%s-gap", stem);
         char *out = plot_path(c->outdir, name);
@@ -192,6 +217,8 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
         free(prefix);
         gp_vars_free(&vs);
     }
+    free(series);
+    free(slabels);
     free(labels);
     free(widths);
     free(bd);

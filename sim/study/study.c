@@ -119,17 +119,28 @@ int study_boundaries_parse(const char *s, study_boundary **out, size_t *n, char 
         char *colon = strchr(tok, ':');
         const char *arg = colon ? colon + 1 : NULL;
         if (colon) *colon = 0;
+        char *hcolon = colon ? strchr(colon + 1, ':') : NULL; /* resbm:...:hH */
+        long hv = 0;
+        int bad_hidden = 0;
+        if (hcolon) {
+            *hcolon = 0;
+            bad_hidden = hcolon[1] != 'h' || sim_parse_long(hcolon + 2, &hv) || hv < 1 ||
+                         hv > 1 << 20 || strcmp(tok, "resbm");
+        }
         int m = -1;
         for (int i = 0; i < 4; i++)
             if (!strcmp(tok, study_method_names[i])) m = i;
         long v = 0;
         int by_k = arg && arg[0] == 'k';
-        if (m < 0 || (m == KM_COMP_NONE || m == KM_COMP_INT8 ? arg != NULL : arg == NULL) ||
+        if (m < 0 || bad_hidden ||
+            (m == KM_COMP_NONE || m == KM_COMP_INT8 ? arg != NULL : arg == NULL) ||
             (arg && (sim_parse_long(arg + by_k, &v) || v < 1 || v > 1 << 20))) {
             if (colon) *colon = ':';
+            if (hcolon) *hcolon = ':';
             snprintf(err, errlen,
                      "--boundaries %s: '%s' is not a boundary (none, int8, resbm:RATIO, "
-                     "resbm:kK, linear:RATIO, linear:kK; RATIO and K positive integers)",
+                     "resbm:kK, linear:RATIO, linear:kK, and resbm:RATIO:hH or resbm:kK:hH "
+                     "for a fixed MLP hidden width H; RATIO, K and H positive integers)",
                      s, tok);
             rc = -1;
             break;
@@ -139,8 +150,11 @@ int study_boundaries_parse(const char *s, study_boundary **out, size_t *n, char 
             if (by_k) x.k = (int)v;
             else x.ratio = (int)v;
         }
-        snprintf(x.spec, sizeof x.spec, "%s%s%s", study_method_names[m], arg ? ":" : "",
-                 arg ? arg : "");
+        x.hidden = (int)hv;
+        if (hv) snprintf(x.spec, sizeof x.spec, "%s:%s:h%ld", study_method_names[m], arg, hv);
+        else
+            snprintf(x.spec, sizeof x.spec, "%s%s%s", study_method_names[m], arg ? ":" : "",
+                     arg ? arg : "");
         for (size_t j = 0; j < k; j++)
             if (!strcmp(b[j].spec, x.spec)) {
                 snprintf(err, errlen, "--boundaries %s: '%s' is listed twice", s, x.spec);
@@ -163,6 +177,14 @@ int study_boundaries_parse(const char *s, study_boundary **out, size_t *n, char 
     *out = b;
     *n = k;
     return 0;
+}
+
+int study_spec_hidden(const char *spec) {
+    const char *c = strchr(spec, ':');
+    c = c ? strchr(c + 1, ':') : NULL;
+    long v = 0;
+    if (!c || c[1] != 'h' || sim_parse_long(c + 2, &v) || v < 1 || v > 1 << 20) return 0;
+    return (int)v;
 }
 
 int study_boundary_at(const study_boundary *b, int d, int *ratio, int *k, char *err,
@@ -231,8 +253,9 @@ char *study_xprintf(const char *fmt, ...) {
 }
 
 /* Keys the study sets per run: a --set of one of them is refused. */
-static const char *const own_keys[] = {"model.d_model", "model.ffn", "compression.method",
-                                       "compression.ratio", "seed"};
+static const char *const own_keys[] = {"model.d_model",     "model.ffn",
+                                       "compression.method", "compression.ratio",
+                                       "compression.hidden", "seed"};
 
 static int check_sets(const study_opts *o, int widths_given, char *err, size_t errlen) {
     for (size_t i = 0; i < o->n_sets; i++) {
@@ -251,6 +274,7 @@ static int check_sets(const study_opts *o, int widths_given, char *err, size_t e
                          o->sets[i], own_keys[j],
                          j < 2   ? "use --widths"
                          : j < 4 ? "use --boundaries"
+                         : j < 5 ? "it applies to ResBM only: use --boundaries resbm:kK:hH"
                                  : "seeds are the scenario's seed + 0, 1, ...; set the base "
                                    "seed in the scenario");
                 return -1;
@@ -441,7 +465,7 @@ static int plan(study_ctx *c, const sim_scenario *base, char *err, size_t errlen
                 r->seed_index = s;
                 r->seed = base->seed + (uint64_t)s;
                 study_boundary_at(&c->bd[b], r->width, &r->ratio, &r->k, err, errlen);
-                r->sets = xcalloc(o->n_sets + 5, sizeof *r->sets);
+                r->sets = xcalloc(o->n_sets + 6, sizeof *r->sets);
                 for (size_t i = 0; i < o->n_sets; i++) r->sets[r->n_sets++] = xstrdup(o->sets[i]);
                 if (o->widths) {
                     r->sets[r->n_sets++] = study_xprintf("model.d_model=%d", r->width);
@@ -450,6 +474,9 @@ static int plan(study_ctx *c, const sim_scenario *base, char *err, size_t errlen
                 r->sets[r->n_sets++] =
                     study_xprintf("compression.method=%s", study_method_names[c->bd[b].method]);
                 r->sets[r->n_sets++] = study_xprintf("compression.ratio=%d", r->ratio);
+                if (c->bd[b].hidden)
+                    r->sets[r->n_sets++] =
+                        study_xprintf("compression.hidden=%d", c->bd[b].hidden);
                 r->sets[r->n_sets++] = study_xprintf("seed=%llu", (unsigned long long)r->seed);
                 char name[STUDY_NAME_LEN];
                 snprintf(name, sizeof name, "%s", c->bd[b].spec);

@@ -137,9 +137,14 @@ typedef struct {
     int method;                /* km_compression */
     int ratio;                 /* > 0 when given by ratio */
     int k;                     /* > 0 when given by k */
+    int hidden;                /* ResBM MLP hidden width fixed at every model width (":hH");
+                                  0: the scenario's rule (compression.hidden, default k) */
 } study_boundary;
 
-/* Parse "none,resbm:16,...". 0, or -1 with err. *out malloc'd, "none" added first when
+/* The fixed hidden width a boundary spec names ("resbm:k64:h256" -> 256), 0 if none. */
+int study_spec_hidden(const char *spec);
+
+/* Parse "none,resbm:16,resbm:k8:h256,...". 0, or -1 with err. *out malloc'd, "none" added first when
  * missing. */
 int study_boundaries_parse(const char *s, study_boundary **out, size_t *n, char *err,
                            size_t errlen);

@@ -15,6 +15,7 @@
 #include "sim/live/live_data.h"
 #include "sim/study/study.h"
 #include "sim/study/study_stats.h"
+#include "sim/trace/trace_read.h"
 #include "tests/check_main.h"
 
 /* ---- statistics ------------------------------------------------------------------------ */
@@ -115,9 +116,25 @@ START_TEST(test_boundaries) {
     ck_assert_int_eq(study_boundary_at(&b[1], 96, &r, &k, err, sizeof err), 0);
     ck_assert_int_eq(r, 48);
     free(b);
-    const char *bad[] = {"",        "foo",      "resbm",  "int8:4",
-                         "resbm:0", "resbm:k0", "none:1", "resbm:16,resbm:16",
-                         "resbm:x", "resbm:16,"};
+    /* a fixed ResBM hidden width: resbm only, a positive integer after ":h" */
+    ck_assert_int_eq(study_boundaries_parse("resbm:k8,resbm:k8:h24,resbm:16:h8", &b, &n, err,
+                                            sizeof err),
+                     0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(b[1].hidden, 0);
+    ck_assert_str_eq(b[2].spec, "resbm:k8:h24");
+    ck_assert_int_eq(b[2].k, 8);
+    ck_assert_int_eq(b[2].hidden, 24);
+    ck_assert_int_eq(b[3].ratio, 16);
+    ck_assert_int_eq(b[3].hidden, 8);
+    ck_assert_int_eq(study_spec_hidden(b[2].spec), 24);
+    ck_assert_int_eq(study_spec_hidden(b[1].spec), 0);
+    ck_assert_int_eq(study_spec_hidden("none"), 0);
+    free(b);
+    const char *bad[] = {"",           "foo",         "resbm",        "int8:4",
+                         "resbm:0",    "resbm:k0",    "none:1",       "resbm:16,resbm:16",
+                         "resbm:x",    "resbm:16,",   "linear:64:h8", "resbm:k8:x4",
+                         "resbm:k8:h0", "resbm:k8:h", "int8:h4",      "resbm:k8:h4:h4"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
         ck_assert_msg(study_boundaries_parse(bad[i], &b, &n, err, sizeof err) == -1,
@@ -245,7 +262,51 @@ START_TEST(test_bad_input) {
     o.sets = sets;
     o.n_sets = 1;
     expect_input(o, "the study sets seed itself");
+    const char *hsets[] = {"compression.hidden=16"};
+    o.sets = hsets;
+    expect_input(o, "use --boundaries resbm:kK:hH");
     ck_assert_int_ne(access(out, F_OK), 0); /* nothing written */
+}
+END_TEST
+
+/* resbm:k8:h4 runs with compression.hidden = 4 (fewer boundary parameters than the
+ * default hidden = k = 8), the baseline and resbm:k8 without it. */
+START_TEST(test_study_fixed_hidden) {
+    char out[128], err[4096] = "";
+    snprintf(out, sizeof out, "%s/h.h5", tmpdir);
+    study_opts o = opts(scen, out);
+    o.seeds = 1;
+    o.boundaries = "resbm:k8,resbm:k8:h4";
+    study_stats_count st;
+    int rc = study_run(&o, &st, err, sizeof err);
+    ck_assert_msg(rc == EXIT_OK, "exit %d: %s", rc, err);
+    ck_assert_uint_eq(st.ran, 3);
+    study_stat_rec *s;
+    study_curve_rec *cv;
+    size_t ns, nc;
+    ck_assert_int_eq(study_file_read(out, &s, &ns, &cv, &nc, err, sizeof err), 0);
+    ck_assert_uint_eq(ns, 3);
+    ck_assert_str_eq(s[1].boundary, "resbm:k8");
+    ck_assert_str_eq(s[2].boundary, "resbm:k8:h4");
+    ck_assert_int_eq(s[2].k, 8);
+    ck_assert_double_eq(s[2].ratio, 4.0);
+    ck_assert(isfinite(s[1].loss_mean) && isfinite(s[2].loss_mean));
+    ck_assert(s[1].loss_mean != s[2].loss_mean); /* another boundary MLP, another loss */
+    free(s);
+    free(cv);
+    /* the run's trace records the width it ran with */
+    char tpath[256];
+    snprintf(tpath, sizeof tpath, "%s/h-runs/d32_resbm-k8-h4_seed5.h5", tmpdir);
+    trace_file *tf = NULL;
+    ck_assert_msg(trace_read_open(tpath, &tf, err, sizeof err) == 0, "%s", err);
+    char **ovr;
+    size_t n_ovr;
+    ck_assert_int_eq(trace_read_overrides(tf, &ovr, &n_ovr), 0);
+    int seen = 0;
+    for (size_t i = 0; i < n_ovr; i++) seen += !strcmp(ovr[i], "compression.hidden=4");
+    ck_assert_int_eq(seen, 1);
+    trace_read_free_names(ovr, n_ovr);
+    trace_read_close(tf);
 }
 END_TEST
 
@@ -319,9 +380,9 @@ START_TEST(test_study_end_to_end) {
     ck_assert_uint_eq(st.kept, 4);
     ck_assert_uint_eq(st.ran, 0);
     /* a lost trace runs again, alone */
-    char trace[256];
-    snprintf(trace, sizeof trace, "%s/s-runs/d32_resbm-4_seed6.h5", tmpdir);
-    ck_assert_int_eq(unlink(trace), 0);
+    char tpath[256];
+    snprintf(tpath, sizeof tpath, "%s/s-runs/d32_resbm-4_seed6.h5", tmpdir);
+    ck_assert_int_eq(unlink(tpath), 0);
     rc = study_run(&o, &st, err, sizeof err);
     ck_assert_msg(rc == EXIT_OK, "exit %d: %s", rc, err);
     ck_assert_uint_eq(st.kept, 3);
@@ -355,6 +416,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_boundaries);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_study_end_to_end);
+    tcase_add_test(tc, test_study_fixed_hidden);
     suite_add_tcase(s, tc);
     return s;
 }
