@@ -253,7 +253,7 @@ char *study_xprintf(const char *fmt, ...) {
 }
 
 /* Keys the study sets per run: a --set of one of them is refused. */
-static const char *const own_keys[] = {"model.d_model",     "model.ffn",
+static const char *const own_keys[] = {"model.d_model",      "model.ffn",
                                        "compression.method", "compression.ratio",
                                        "compression.hidden", "seed"};
 
@@ -475,8 +475,7 @@ static int plan(study_ctx *c, const sim_scenario *base, char *err, size_t errlen
                     study_xprintf("compression.method=%s", study_method_names[c->bd[b].method]);
                 r->sets[r->n_sets++] = study_xprintf("compression.ratio=%d", r->ratio);
                 if (c->bd[b].hidden)
-                    r->sets[r->n_sets++] =
-                        study_xprintf("compression.hidden=%d", c->bd[b].hidden);
+                    r->sets[r->n_sets++] = study_xprintf("compression.hidden=%d", c->bd[b].hidden);
                 r->sets[r->n_sets++] = study_xprintf("seed=%llu", (unsigned long long)r->seed);
                 char name[STUDY_NAME_LEN];
                 snprintf(name, sizeof name, "%s", c->bd[b].spec);

@@ -117,9 +117,8 @@ START_TEST(test_boundaries) {
     ck_assert_int_eq(r, 48);
     free(b);
     /* a fixed ResBM hidden width: resbm only, a positive integer after ":h" */
-    ck_assert_int_eq(study_boundaries_parse("resbm:k8,resbm:k8:h24,resbm:16:h8", &b, &n, err,
-                                            sizeof err),
-                     0);
+    ck_assert_int_eq(
+        study_boundaries_parse("resbm:k8,resbm:k8:h24,resbm:16:h8", &b, &n, err, sizeof err), 0);
     ck_assert_uint_eq(n, 4);
     ck_assert_int_eq(b[1].hidden, 0);
     ck_assert_str_eq(b[2].spec, "resbm:k8:h24");
@@ -131,10 +130,22 @@ START_TEST(test_boundaries) {
     ck_assert_int_eq(study_spec_hidden(b[1].spec), 0);
     ck_assert_int_eq(study_spec_hidden("none"), 0);
     free(b);
-    const char *bad[] = {"",           "foo",         "resbm",        "int8:4",
-                         "resbm:0",    "resbm:k0",    "none:1",       "resbm:16,resbm:16",
-                         "resbm:x",    "resbm:16,",   "linear:64:h8", "resbm:k8:x4",
-                         "resbm:k8:h0", "resbm:k8:h", "int8:h4",      "resbm:k8:h4:h4"};
+    const char *bad[] = {"",
+                         "foo",
+                         "resbm",
+                         "int8:4",
+                         "resbm:0",
+                         "resbm:k0",
+                         "none:1",
+                         "resbm:16,resbm:16",
+                         "resbm:x",
+                         "resbm:16,",
+                         "linear:64:h8",
+                         "resbm:k8:x4",
+                         "resbm:k8:h0",
+                         "resbm:k8:h",
+                         "int8:h4",
+                         "resbm:k8:h4:h4"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
         ck_assert_msg(study_boundaries_parse(bad[i], &b, &n, err, sizeof err) == -1,
@@ -159,7 +170,8 @@ static void write_scenario(const char *path, const char *mode, const char *datap
             "name = \"studytest\";\nseed = 5;\n"
             "model = { d_model = 32; n_blocks = 2; n_heads = 2; n_kv_heads = 1; ffn = 64; vocab "
             "= 256; };\n"
-            "pipeline = { stages = 2; cache_capacity = 4; routing = \"fixed\"; slot_at = \"route\"; };\n"
+            "pipeline = { stages = 2; cache_capacity = 4; routing = \"fixed\"; slot_at = "
+            "\"route\"; };\n"
             "compression = { method = \"none\"; };\n"
             "training = { seq_len = 16; microbatch_seqs = 2; H = 4; accum = 2; cycles = 1; "
             "min_local_steps = 1;\n"
