@@ -39,7 +39,9 @@ static void usage(FILE *f) {
             "  -j, --jobs N, -jN      worker processes (default: the number of online cores)\n"
             "  --seed S                the design's seed (default 1)\n"
             "  --design N              design points (default 10 x keys, at least 8)\n"
-            "  --max-evals N           points in all (default design + 20 x keys)\n"
+            "  --starts S              refine from the S best design points that are at least\n"
+            "                          two design cells apart (default 1)\n"
+            "  --max-evals N           points in all (default design + 20 x keys x starts)\n"
             "  --force                 replace FILE when it holds another fit\n"
             "  -q, --quiet             no progress lines\n"
             "  -h, --help              this text\n\n"
@@ -113,7 +115,7 @@ int cmd_fit(int argc, char **argv) {
         } else if ((!strcmp(a, "--free") || !strcmp(a, "--hold-out") || !strcmp(a, "--set") ||
                     !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "-j") ||
                     !strcmp(a, "--jobs") || !strcmp(a, "--seed") || !strcmp(a, "--design") ||
-                    !strcmp(a, "--max-evals")) &&
+                    !strcmp(a, "--max-evals") || !strcmp(a, "--starts")) &&
                    !more) {
             fprintf(stderr, "orionsim fit: %s needs a value\n", a);
             return EXIT_INPUT;
@@ -138,6 +140,9 @@ int cmd_fit(int argc, char **argv) {
         } else if (!strcmp(a, "--design")) {
             if (need_int(a, argv[++i], 2, &v)) return EXIT_INPUT;
             o.design = (int)v;
+        } else if (!strcmp(a, "--starts")) {
+            if (need_int(a, argv[++i], 1, &v)) return EXIT_INPUT;
+            o.starts = (int)v;
         } else if (!strcmp(a, "--max-evals")) {
             if (need_int(a, argv[++i], 1, &v)) return EXIT_INPUT;
             o.max_evals = (int)v;
@@ -180,8 +185,9 @@ int cmd_fit(int argc, char **argv) {
         fprintf(stderr, "orionsim fit: %s\n", err);
         return rc;
     }
-    fprintf(stderr, "fit: %zu points (%zu run now), %zu consistent, %.1f s wall\n", st.evaluated,
-            st.ran, st.consistent, st.wall_s);
+    fprintf(stderr,
+            "fit: %zu points (%zu run now), %zu consistent, %zu refinement start%s, %.1f s wall\n",
+            st.evaluated, st.ran, st.consistent, st.starts, st.starts == 1 ? "" : "s", st.wall_s);
     print_result(o.output);
     return EXIT_OK;
 }

@@ -1,5 +1,5 @@
-/* sim/fit/fit.c: the fit driver: free keys, design, compass search, evaluation in worker
- * processes, resume and the fit file (see fit.h). */
+/* sim/fit/fit.c: the fit driver: free keys, evaluation of points in worker processes,
+ * resume and the fit file (see fit.h); the search itself is sim/fit/fit_search.c. */
 #include "sim/fit/fit.h"
 
 #include <math.h>
@@ -499,64 +499,13 @@ static int resume(fit_ctx *c, char *err, size_t errlen) {
 
 /* ---- the search ----------------------------------------------------------------------- */
 
-static int search(fit_ctx *c, fit_stats *st, char *err, size_t errlen) {
-    const fit_opts *o = c->o;
-    size_t d = c->d;
-    size_t n0 = o->design > 0 ? (size_t)o->design : (10 * d < 8 ? 8 : 10 * d);
-    size_t budget = o->max_evals > 0 ? (size_t)o->max_evals : n0 + 20 * d;
-    double *x = xcalloc(n0 * d, sizeof *x);
-    double *f = xcalloc(n0, sizeof *f);
-    fit_design_lhs(n0, d, o->seed, x);
-    c->batch_stage = "design";
-    c->batch_iter = 0;
-    int rc = evaluate(c, x, n0, f, err, errlen);
-    size_t used = n0;
-    double *cen = xcalloc(d, sizeof *cen);
-    double fc = INFINITY;
-    for (size_t i = 0; i < n0; i++)
-        if (f[i] < fc) {
-            fc = f[i];
-            memcpy(cen, x + i * d, d * sizeof *cen);
-        }
-    double h = 0.5 / pow((double)n0, 1.0 / (double)d);
-    double *y = xcalloc(2 * d * d, sizeof *y);
-    double *fy = xcalloc(2 * d, sizeof *fy);
-    int iter = 0;
-    while (!rc && isfinite(fc) && h >= 1.0 / 256 && used < budget) {
-        size_t m = 0;
-        for (size_t k = 0; k < d; k++)
-            for (int s = -1; s <= 1; s += 2) {
-                double v = cen[k] + s * h;
-                v = v < 0 ? 0 : v > 1 ? 1 : v;
-                if (v == cen[k]) continue;
-                memcpy(y + m * d, cen, d * sizeof *cen);
-                y[m * d + k] = v;
-                m++;
-            }
-        if (used + m > budget) m = budget - used;
-        if (!m) break;
-        c->batch_stage = "refine";
-        c->batch_iter = ++iter;
-        rc = evaluate(c, y, m, fy, err, errlen);
-        used += m;
-        size_t bi = 0;
-        for (size_t i = 1; i < m; i++)
-            if (fy[i] < fy[bi]) bi = i;
-        if (!rc && fy[bi] < fc - 1e-12 * (1 + fc)) {
-            fc = fy[bi];
-            memcpy(cen, y + bi * d, d * sizeof *cen);
-        } else {
-            h /= 2;
-        }
-    }
-    free(x);
-    free(f);
-    free(cen);
-    free(y);
-    free(fy);
-    if (rc) return rc;
-    st->best_chi2 = fc;
-    return 0;
+/* fit_search's evaluation callback: the batch is run and recorded under its stage. */
+static int search_eval(void *ctx, const char *stage, int iter, const double *x, size_t n,
+                       double *chi2, char *err, size_t errlen) {
+    fit_ctx *c = ctx;
+    c->batch_stage = stage;
+    c->batch_iter = iter;
+    return evaluate(c, x, n, chi2, err, errlen);
 }
 
 /* ---- the command ---------------------------------------------------------------------- */
@@ -572,6 +521,20 @@ int fit_run(const fit_opts *o, fit_stats *st, char *err, size_t errlen) {
     if (!o->n_free) {
         snprintf(err, errlen, "no --free KEY=LO:HI given");
         return EXIT_INPUT;
+    }
+    if (o->design > 100000 || o->max_evals > 1000000) {
+        snprintf(err, errlen, "--%s %d: at most %d (each point is a whole replay)",
+                 o->design > 100000 ? "design" : "max-evals",
+                 o->design > 100000 ? o->design : o->max_evals,
+                 o->design > 100000 ? 100000 : 1000000);
+        return EXIT_INPUT;
+    }
+    {
+        size_t d = o->n_free, n0 = o->design > 0 ? (size_t)o->design : (10 * d < 8 ? 8 : 10 * d);
+        if (o->starts > 0 && (size_t)o->starts > n0) {
+            snprintf(err, errlen, "--starts %d: at most the %zu design points", o->starts, n0);
+            return EXIT_INPUT;
+        }
     }
     c.fr = xcalloc(o->n_free, sizeof *c.fr);
     int rc = 0;
@@ -631,7 +594,7 @@ int fit_run(const fit_opts *o, fit_stats *st, char *err, size_t errlen) {
         }
     }
     if (!rc) {
-        rc = search(&c, st, err, errlen) ? EXIT_RUN : 0;
+        rc = fit_search(o, c.d, search_eval, &c, st, err, errlen) ? EXIT_RUN : 0;
         c.data.meta.complete = rc == 0;
         save(&c);
         if (!rc && c.write_failed) {

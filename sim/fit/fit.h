@@ -19,11 +19,14 @@
  *   1. design: a scrambled Latin hypercube of N points in the unit cube of the free keys
  *      (one random permutation per key and a random offset inside each cell, drawn from
  *      netmodel's RNG, stream "fit"), N = 10 x keys (at least 8) unless --design;
- *   2. refinement: a compass (pattern) search from the best design point: the 2 x keys
- *      points at +-step along each key, evaluated together; move to the best if it
- *      improves chi2, else halve the step; from step 1/(2 N^(1/keys)) down to 1/256 of
- *      the range, or until --max-evals points have been evaluated (default design + 20 x
- *      keys).
+ *   2. refinement: a compass (pattern) search from each of the --starts S best design
+ *      points that lie at least two cells (2 x the first step, max-norm) from every
+ *      better start (default S = 1: the best design point alone): the 2 x keys points at
+ *      +-step along each key, the polls of all starts evaluated together as one batch;
+ *      each start moves to its best poll if it improves its chi2, else halves its step;
+ *      from step 1/(2 N^(1/keys)) down to 1/256 of the range, or until --max-evals points
+ *      have been evaluated (default design + 20 x keys x S). The search is local around
+ *      each start; more starts guard against a basin the best design point misses.
  * A point is identified by the text of its values (%.6g; integers exactly); two points
  * with the same text are one evaluation.
  *
@@ -56,7 +59,8 @@ typedef struct {
     int jobs;
     uint64_t seed;
     int design;    /* design points; 0: 10 x keys, at least 8 */
-    int max_evals; /* 0: design + 20 x keys */
+    int max_evals; /* 0: design + 20 x keys x starts */
+    int starts;    /* refinement starts; 0: 1 */
     int force;     /* replace an output that comes from another fit */
     int progress;
     volatile int *stop_flag;
@@ -67,8 +71,19 @@ typedef struct {
     size_t ran;       /* run now */
     size_t consistent;
     double best_chi2;
+    size_t starts; /* refinement starts used (fewer than asked when the design has fewer
+                      separated finite points) */
     double wall_s;
 } fit_stats;
+
+/* Evaluate n points x (n x d, unit cube) as one batch: chi2[i] of each (INFINITY for a
+ * point that failed). stage is "design" or "refine", iter the refinement step. 0, or an
+ * exit code with err. */
+typedef int (*fit_eval_fn)(void *ctx, const char *stage, int iter, const double *x, size_t n,
+                           double *chi2, char *err, size_t errlen);
+/* The search of step 1 and 2 above over d free keys; sets st->best_chi2 and st->starts. */
+int fit_search(const fit_opts *o, size_t d, fit_eval_fn eval, void *ctx, fit_stats *st, char *err,
+               size_t errlen);
 
 /* EXIT_OK; EXIT_INPUT for bad arguments or scenario (err names the key, and file:line
  * where there is one); EXIT_RUN when interrupted or the file cannot be written. */

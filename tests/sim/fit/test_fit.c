@@ -198,6 +198,48 @@ START_TEST(fit_recovers_a_known_value_and_predicts_a_held_out_figure) {
 }
 END_TEST
 
+/* Two basins in the unit square: a wide, shallow one at (0.25, 0.25) (minimum 1) and a
+ * narrow, deep one at (0.8, 0.7) (minimum 0). Counts evaluations. */
+static size_t g_evals;
+static double two_basins(const double *p) {
+    double a = (p[0] - 0.25) * (p[0] - 0.25) + (p[1] - 0.25) * (p[1] - 0.25);
+    double b = (p[0] - 0.8) * (p[0] - 0.8) + (p[1] - 0.7) * (p[1] - 0.7);
+    return fmin(1 + 4 * a, 40 * b + (b > 0.02 ? 1.5 : 0));
+}
+static int eval_two_basins(void *ctx, const char *stage, int iter, const double *x, size_t n,
+                           double *chi2, char *err, size_t errlen) {
+    (void)ctx, (void)iter, (void)err, (void)errlen;
+    ck_assert(!strcmp(stage, "design") || !strcmp(stage, "refine"));
+    for (size_t i = 0; i < n; i++) chi2[i] = two_basins(x + 2 * i);
+    g_evals += n;
+    return 0;
+}
+
+START_TEST(search_starts_find_the_other_basin) {
+    /* a coarse design (6 points): its best point lies in the wide basin, so one start
+     * converges there (chi2 -> 1); a second, separated start reaches the deep one (-> 0) */
+    fit_opts o = {.design = 6, .seed = 3, .starts = 1};
+    fit_stats one, three;
+    char err[256];
+    g_evals = 0;
+    ck_assert_int_eq(fit_search(&o, 2, eval_two_basins, NULL, &one, err, sizeof err), 0);
+    size_t evals_one = g_evals;
+    ck_assert_uint_eq(one.starts, 1);
+    ck_assert_uint_le(evals_one, 6 + 20 * 2); /* the default budget */
+    ck_assert_msg(fabs(one.best_chi2 - 1) < 1e-3, "one start: chi2 %g", one.best_chi2);
+    o.starts = 3;
+    g_evals = 0;
+    ck_assert_int_eq(fit_search(&o, 2, eval_two_basins, NULL, &three, err, sizeof err), 0);
+    ck_assert_uint_ge(three.starts, 2);
+    ck_assert_uint_le(g_evals, 6 + 20 * 2 * 3);
+    ck_assert_msg(three.best_chi2 < 1e-3, "three starts: chi2 %g", three.best_chi2);
+    /* deterministic */
+    fit_stats again;
+    ck_assert_int_eq(fit_search(&o, 2, eval_two_basins, NULL, &again, err, sizeof err), 0);
+    ck_assert_double_eq(again.best_chi2, three.best_chi2);
+}
+END_TEST
+
 START_TEST(fit_bad_input_exits_2_naming_the_key) {
     const char *cfg = synthetic_reference();
     char out[PATH_MAX + 32], err[4096];
@@ -236,6 +278,16 @@ START_TEST(fit_bad_input_exits_2_naming_the_key) {
     ck_assert_msg(strstr(err, "upper end of the range does not load") &&
                       strstr(err, "compute.efficiency.forward"),
                   "%s", err);
+    /* more starts than design points, a design too large */
+    o.free_args = frees;
+    o.starts = 9;
+    o.design = 8;
+    ck_assert_int_eq(fit_run(&o, &st, err, sizeof err), EXIT_INPUT);
+    ck_assert_msg(strstr(err, "--starts 9: at most the 8 design points"), "%s", err);
+    o.starts = 0;
+    o.design = 200000;
+    ck_assert_int_eq(fit_run(&o, &st, err, sizeof err), EXIT_INPUT);
+    ck_assert_msg(strstr(err, "--design 200000: at most 100000"), "%s", err);
     ck_assert_int_ne(access(out, F_OK), 0); /* nothing written */
 }
 END_TEST
@@ -248,6 +300,7 @@ static Suite *fit_suite(void) {
     tcase_add_test(tc, latin_hypercube_fills_every_cell_once);
     tcase_add_test(tc, fit_recovers_a_known_value_and_predicts_a_held_out_figure);
     tcase_add_test(tc, fit_bad_input_exits_2_naming_the_key);
+    tcase_add_test(tc, search_starts_find_the_other_basin);
     suite_add_tcase(s, tc);
     return s;
 }
