@@ -150,8 +150,9 @@ static void print_summary(const sim_scenario *sc) {
            sim_dtype_name(sc->sync.dtype));
     if (sc->sync.compression_ratio > 1) printf(" / %g", sc->sync.compression_ratio);
     if (sc->sync.algorithm == SIM_SYNC_IOTA_BUTTERFLY)
-        printf(", %d partitions x %d owners, quorum %.2g / %.2g", sc->sync.partitions,
-               sc->sync.owners, sc->sync.upload_quorum, sc->sync.merge_quorum);
+        printf(", %d partitions x %d owners publishing %s, quorum %.2g / %.2g", sc->sync.partitions,
+               sc->sync.owners, sc->sync.publish == SIM_PUBLISH_UPDATE ? "the update" : "weights",
+               sc->sync.upload_quorum, sc->sync.merge_quorum);
     printf("\n");
     print_fleet(sc);
     printf("  compute       %s", sc->compute.mode == SIM_COMPUTE_MODELED ? "modeled" : "live");

@@ -33,7 +33,12 @@
  * averaged in fp32 and the outer optimizer (sync.outer: Nesterov / SGD / average, with
  * IOTA's linear momentum warm-up over the stage's merges) updates the stage's global
  * weights; every receiver takes the merged partitions, and keeps its local values on
- * partitions that were not merged. As IOTA does (macrocosm-os/iota,
+ * partitions that were not merged. With sync.publish = "update" a receiver adds the
+ * published merged update to its copy of the previous global weights instead of
+ * downloading the weights: the same numbers, since live mode averages the
+ * pseudo-gradients exactly (sync.dtype and compression_ratio size the transfers only),
+ * so the same code serves both (test_live.c, test_live_publish_update). As IOTA does
+ * (macrocosm-os/iota,
  * base_neuron.download_and_set_global_weights -> set_model_weights_and_optimizer_state
  * with optimizer_state=None), receivers KEEP their inner optimizer state (moments and
  * step count) and start a fresh gradient accumulation. A peer that went down loses its

@@ -61,7 +61,8 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
         c->net.storage_down_bps = sc->network.storage_down_bytes_per_s * 8.0;
         c->net.storage_region = sc->network.storage_region;
     } else {
-        c->net.storage_up_bps = c->net.storage_down_bps = 1e15; /* no storage declared: not a bottleneck */
+        c->net.storage_up_bps = c->net.storage_down_bps =
+            1e15; /* no storage declared: not a bottleneck */
     }
     c->net.tcp_window_bytes = sc->network.tcp_window_bytes;
     c->net.ideal_network = sc->network.model == SIM_NET_IDEAL;
@@ -113,6 +114,7 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
     c->outer.pg_bytes_per_param = sc->sync.pg_bytes_per_param;
     c->outer.weight_bytes_per_param = sim_dtype_bytes(sc->sync.weights_dtype);
     c->outer.upload_momentum = sc->sync.upload_momentum;
+    c->outer.publish_update = sc->sync.publish == SIM_PUBLISH_UPDATE;
     c->outer.partitions = sc->sync.partitions;
     c->outer.owners = sc->sync.owners;
     c->outer.upload_quorum = sc->sync.upload_quorum;

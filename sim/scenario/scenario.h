@@ -28,6 +28,8 @@
 typedef enum { SIM_ROUTE_IOTA = 0, SIM_ROUTE_SWARM, SIM_ROUTE_FIXED } sim_routing;
 typedef enum { SIM_SYNC_IOTA_BUTTERFLY = 0, SIM_SYNC_RING, SIM_SYNC_DDP } sim_sync_algo;
 typedef enum { SIM_DDP_RING = 0, SIM_DDP_STORAGE } sim_ddp_transport;
+/* What butterfly owners publish after merging a partition (sync.publish). */
+typedef enum { SIM_PUBLISH_WEIGHTS = 0, SIM_PUBLISH_UPDATE } sim_publish;
 typedef enum { SIM_DTYPE_FP32 = 0, SIM_DTYPE_BF16, SIM_DTYPE_FP16, SIM_DTYPE_INT8 } sim_dtype;
 typedef enum { SIM_OPT_NADAM = 0, SIM_OPT_ADAMW } sim_inner_opt;
 typedef enum { SIM_BETA1_CONSTANT = 0, SIM_BETA1_IOTA } sim_beta1_rule;
@@ -169,6 +171,7 @@ typedef struct {
     double compression_ratio;
     double pg_bytes_per_param; /* bytes(dtype) / compression_ratio */
     sim_dtype weights_dtype;
+    sim_publish publish; /* owners publish merged weights (IOTA) or the compressed update */
     int partitions, owners;
     double upload_quorum, merge_quorum, upload_timeout_s;
     int upload_momentum;

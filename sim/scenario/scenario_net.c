@@ -125,6 +125,13 @@ int sc_fill_sync(sr_ctx *c, sim_scenario *sc) {
     s->pg_bytes_per_param = sim_dtype_bytes(s->dtype) / s->compression_ratio;
     SC_TRY(sr_enum(c, NULL, "sync.weights_dtype", &wdtype));
     s->weights_dtype = dtype_of_index(wdtype);
+    if (s->algorithm != SIM_SYNC_IOTA_BUTTERFLY)
+        SC_TRY(sr_refuse(c, NULL, "sync.publish",
+                         "sync.algorithm is not \"iota-butterfly\" (only its partition owners "
+                         "publish a merged result)"));
+    int publish = 0;
+    SC_TRY(sr_enum(c, NULL, "sync.publish", &publish));
+    s->publish = (sim_publish)publish;
 
     int st = sc_get_int(c, NULL, "sync.partitions", &s->partitions);
     SC_TRY(st);

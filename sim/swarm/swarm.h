@@ -122,6 +122,8 @@ typedef struct {
         double pg_bytes_per_param;     /* pseudo-gradient bytes per parameter on the wire */
         double weight_bytes_per_param; /* merged weights bytes per parameter */
         int upload_momentum;           /* owners also upload the outer momentum of a partition */
+        int publish_update;            /* 0: owners publish merged weights (weight bytes, IOTA);
+                                          1: the merged update, at pg_bytes_per_param */
         int partitions;                /* per stage (IOTA: 2 × replicas) */
         int owners;                    /* peers per partition (IOTA: 2) */
         double upload_quorum;          /* fraction of peers ready before the gate opens (0.8) */

@@ -11,6 +11,24 @@
  *              every available partition. A partition whose owners all died is skipped
  *              (the stage keeps its local values there). The phase ends when every
  *              present peer has all partitions of its stage.
+ *   publishing what an owner uploads after its merge (outer.publish_update):
+ *              weights  the merged weights of the partition (IOTA), weight bytes;
+ *              update   the merged outer update (new minus previous global weights),
+ *                       compressed like the pseudo-gradients (pg bytes per parameter);
+ *                       every peer adds it to its own copy of the previous global weights.
+ *              With upload_momentum the owner's upload also carries the partition's outer
+ *              momentum, in weight bytes, either way (peers do not download it).
+ *
+ * Bytes of one sync of a stage of P parameters, R replicas, p partitions of P/p each,
+ * o owners per partition, n submitters, pseudo-gradient bytes g per parameter, weight
+ * bytes w, m = 1 with upload_momentum, u = w (weights) or g (update):
+ *   every submitter uploads               P g
+ *   an owner of k partitions downloads    k n (P/p) g         (k = p o / R when R | p o)
+ *   and uploads                           k (P/p) (u + m w)
+ *   every peer of the stage downloads     P u
+ * (IOTA: p = 2R, o = 2, so k = 4 and an owner moves 4 n P g / 2R down, 4 P (u + m w) / 2R
+ * up). With each peer's links the only bottleneck and merges free, the phase is the
+ * slowest stage's four steps in sequence, each latency + bytes x 8 / bandwidth.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -36,6 +54,12 @@ static int64_t part_params(const swarm *sw, int stage, int j) {
     int P = sw->cfg->outer.partitions;
     int64_t base = n / P, rem = n % P;
     return base + (j < rem ? 1 : 0);
+}
+
+/* Bytes per parameter of what owners publish and every peer downloads. */
+static double published_bytes_per_param(const swarm *sw) {
+    return sw->cfg->outer.publish_update ? sw->cfg->outer.pg_bytes_per_param
+                                         : sw->cfg->outer.weight_bytes_per_param;
 }
 
 static partition *part_at(swarm *sw, int stage, int j) {
@@ -178,8 +202,7 @@ static void partition_available(swarm *sw, int s, int j, int by) {
     if (pt->available || pt->dead) return;
     pt->available = 1;
     pt->merged_by = by;
-    int64_t bytes =
-        (int64_t)ceil((double)part_params(sw, s, j) * sw->cfg->outer.weight_bytes_per_param);
+    int64_t bytes = (int64_t)ceil((double)part_params(sw, s, j) * published_bytes_per_param(sw));
     for (int r = 0; r < sw->R; r++) {
         peer *p = &sw->peers[sw->stage_peers[s * sw->R + r]];
         if (p->state == PEER_SYNCING && !p->sync.done)
@@ -209,9 +232,10 @@ static void bf_task_done(swarm *sw, peer *p) {
     swarm_emit(sw, p->id, SWARM_OTHER_NONE, SWARM_EV_MERGE, -1, 0, 0, t0, t1);
     partition *pt = part_at(sw, p->stage, j);
     if (!pt->available && !pt->dead) {
-        double mult = 1.0 + (sw->cfg->outer.upload_momentum ? 1.0 : 0.0);
-        int64_t bytes = (int64_t)ceil((double)part_params(sw, p->stage, j) *
-                                      sw->cfg->outer.weight_bytes_per_param * mult);
+        double per_param =
+            published_bytes_per_param(sw) +
+            (sw->cfg->outer.upload_momentum ? sw->cfg->outer.weight_bytes_per_param : 0.0);
+        int64_t bytes = (int64_t)ceil((double)part_params(sw, p->stage, j) * per_param);
         xfer_start(sw, &XK_UPLOAD_MERGED, p->id, -2, bytes, -1, j);
     }
     swarm_acct_enter(sw, p);

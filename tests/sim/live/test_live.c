@@ -266,8 +266,9 @@ END_TEST
  * slot reserved at routing (live mode's tensor bookkeeping), no fetch period (0.51 s
  * would outlast the churn test's 72-ms peers), no cache wipe per step and the drain
  * phase end (every completed backward then belongs to some inner step). */
-static const char *live_scenario(const char *name, const char *data, int cycles, int churn,
-                                 uint64_t seed) {
+/* sync: the scenario's sync group, or NULL for the butterfly's defaults. */
+static const char *live_scenario_sync(const char *name, const char *data, int cycles, int churn,
+                                      uint64_t seed, const char *sync) {
     char text[4096];
     snprintf(
         text, sizeof text,
@@ -281,7 +282,7 @@ static const char *live_scenario(const char *name, const char *data, int cycles,
         "min_local_steps = 1;\n"
         "  activation_timeout_s = 5.0; data = \"%s\"; grad_clip = 1.0; phase_end = \"drain\";\n"
         "  optimizer = { kind = \"adamw\"; lr = 3e-3; beta1_rule = \"iota\"; }; };\n"
-        "sync = { algorithm = \"iota-butterfly\"; };\n"
+        "%s\n"
         "network = { regions = [\"a\"]; latency_ms = ( [1.0] );\n"
         "  storage = { region = \"a\"; up_mbps = 1000.0; down_mbps = 1000.0; }; };\n"
         "swarm = { replicas = 2; device = \"A100-80GB\"; region = \"a\"; device_table = "
@@ -293,11 +294,17 @@ static const char *live_scenario(const char *name, const char *data, int cycles,
         "metrics = { colocated_baseline = false; sample_s = 0.01; mfu_window_h = 0.0001; };\n"
         "%s",
         name, (unsigned long long)seed, cycles, data,
+        sync ? sync : "sync = { algorithm = \"iota-butterfly\"; };",
         churn ? "faults = { churn = { enabled = true; mtbf_h = 0.00002; mttr_h = 0.000004; }; };\n"
               : "");
     char fname[128];
     snprintf(fname, sizeof fname, "%s.cfg", name);
     return tu_write(fname, text);
+}
+
+static const char *live_scenario(const char *name, const char *data, int cycles, int churn,
+                                 uint64_t seed) {
+    return live_scenario_sync(name, data, cycles, churn, seed, NULL);
 }
 
 typedef struct {
@@ -515,6 +522,34 @@ START_TEST(test_live_learns_through_churn) {
 }
 END_TEST
 
+/* sync.publish = "update": every peer adds the published merged update to its copy of
+ * the previous global weights, which gives the merged weights themselves (live mode
+ * averages pseudo-gradients exactly; compression only sizes the transfers). The same
+ * losses bit for bit, in a shorter sync. */
+START_TEST(test_live_publish_update) {
+    const char *data = write_corpus("pub", 30000, 4000);
+    const char *cw = live_scenario_sync(
+        "pubw", data, 2, 0, 7, "sync = { compression_ratio = 4.0; publish = \"weights\"; };");
+    const char *cu = live_scenario_sync(
+        "pubu", data, 2, 0, 7, "sync = { compression_ratio = 4.0; publish = \"update\"; };");
+    run_out w, u;
+    run_live(cw, NULL, -1, &w);
+    run_live(cu, NULL, -1, &u);
+    ck_assert_msg(w.rc == 0, "%s", w.err);
+    ck_assert_msg(u.rc == 0, "%s", u.err);
+    ck_assert_int_gt(u.st.merges, 0);
+    ck_assert_uint_gt(w.n_loss, 4);
+    ck_assert_uint_eq(w.n_loss, u.n_loss);
+    for (size_t i = 0; i < w.n_loss; i++)
+        ck_assert_msg(memcmp(&w.loss[i].loss, &u.loss[i].loss, sizeof(double)) == 0,
+                      "row %zu: %.17g vs %.17g", i, w.loss[i].loss, u.loss[i].loss);
+    ck_assert(memcmp(&w.st.val_loss_final, &u.st.val_loss_final, sizeof(double)) == 0);
+    ck_assert_double_lt(u.sum.time_merging_s, w.sum.time_merging_s);
+    run_free(&w);
+    run_free(&u);
+}
+END_TEST
+
 /* A NaN in the weights stops the run with an error naming peer, stage and step. */
 START_TEST(test_live_nan_guard) {
     const char *data = write_corpus("nan", 30000, 4000);
@@ -542,6 +577,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_live_determinism);
     tcase_add_test(tc, test_live_learns_through_churn);
     tcase_add_test(tc, test_live_nan_guard);
+    tcase_add_test(tc, test_live_publish_update);
     suite_add_tcase(s, tc);
     return s;
 }

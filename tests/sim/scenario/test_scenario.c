@@ -206,6 +206,11 @@ START_TEST(comparison_runs) {
     ck_assert_double_eq_tol(sim_scenario_peak_flops(&sc), 112 * 989e12, 1);
     ck_assert_double_eq(sc.reference.utilisation, 0.83);
     sim_scenario_free(&sc);
+    tu_load_ok("scenarios/orion-100b-pgcomp4-update.cfg", NULL, 0, &sc);
+    ck_assert_int_eq(sc.sync.publish, SIM_PUBLISH_UPDATE);
+    ck_assert(!sc.sync.upload_momentum);
+    ck_assert_double_eq(sc.sync.pg_bytes_per_param, 0.5); /* bf16 / 4 */
+    sim_scenario_free(&sc);
     tu_load_ok("scenarios/covenant-72b.cfg", NULL, 0, &sc);
     ck_assert_int_eq(sc.sync.transport, SIM_DDP_STORAGE);
     ck_assert_double_eq_tol(sc.sync.pg_bytes_per_param, 4.0 / 146, 1e-12);
@@ -251,6 +256,7 @@ START_TEST(defaults) {
     ck_assert_double_eq(sc.sync.compression_ratio, 1.0);
     ck_assert_double_eq(sc.sync.upload_timeout_s, 300.0);
     ck_assert(sc.sync.upload_momentum);
+    ck_assert_int_eq(sc.sync.publish, SIM_PUBLISH_WEIGHTS); /* IOTA: owners publish weights */
     ck_assert_double_eq(sc.sync.outer.momentum, 0.9);
     ck_assert_double_eq(sc.sync.outer.momentum_start, 0.9); /* defaults to momentum */
     ck_assert_int_eq(sc.network.model, SIM_NET_FLUID);

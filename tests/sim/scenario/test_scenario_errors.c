@@ -133,6 +133,10 @@ static const bad_case cases[] = {
     {6, "sync = { algorithm = \"ddp\"; };", NULL, NULL, ":6: sync.algorithm",
      "pipeline.stages = 1"},
     {6, "sync = { transport = \"storage\"; };", NULL, NULL, ":6: sync.transport", "not used when"},
+    {6, "sync = { algorithm = \"ring\"; publish = \"update\"; };", NULL, NULL, ":6: sync.publish",
+     "only its partition owners publish"},
+    {6, "sync = { publish = \"delta\"; };", NULL, NULL, ":6: sync.publish",
+     "is not one of weights|update"},
     {8, "};", NULL, NULL, "network.storage", "required when sync.algorithm = \"iota-butterfly\""},
     /* ---- network ---- */
     {7, NET "latency_ms = ( [1.0, 2.0] );", NULL, NULL, ":7: network.latency_ms",
