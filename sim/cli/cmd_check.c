@@ -153,6 +153,7 @@ static void print_summary(const sim_scenario *sc) {
         printf(", %d partitions x %d owners publishing %s, quorum %.2g / %.2g", sc->sync.partitions,
                sc->sync.owners, sc->sync.publish == SIM_PUBLISH_UPDATE ? "the update" : "weights",
                sc->sync.upload_quorum, sc->sync.merge_quorum);
+    if (sc->sync.overlap) printf(", overlapped with the next round's training");
     printf("\n");
     print_fleet(sc);
     printf("  compute       %s", sc->compute.mode == SIM_COMPUTE_MODELED ? "modeled" : "live");

@@ -111,6 +111,7 @@ void scenario_to_swarm(const sim_scenario *sc, const double *eff_override, swarm
               : !ddp                                  ? "iota-butterfly"
               : sc->sync.transport == SIM_DDP_STORAGE ? "storage"
                                                       : "ring";
+    c->schedule = sc->sync.overlap ? "overlap" : "sequential";
     c->outer.pg_bytes_per_param = sc->sync.pg_bytes_per_param;
     c->outer.weight_bytes_per_param = sim_dtype_bytes(sc->sync.weights_dtype);
     c->outer.upload_momentum = sc->sync.upload_momentum;

@@ -172,6 +172,7 @@ typedef struct {
     double pg_bytes_per_param; /* bytes(dtype) / compression_ratio */
     sim_dtype weights_dtype;
     sim_publish publish; /* owners publish merged weights (IOTA) or the compressed update */
+    int overlap;         /* ddp: the exchange of round r runs under round r+1's training */
     int partitions, owners;
     double upload_quorum, merge_quorum, upload_timeout_s;
     int upload_momentum;

@@ -147,6 +147,14 @@ int sc_fill_compute(sr_ctx *c, sim_scenario *sc) {
                        "live runs keep the slot reserved at routing; set pipeline.slot_at = "
                        "\"route\"");
     }
+    if (cp->mode == SIM_COMPUTE_LIVE && sc->sync.overlap) {
+        sn_node *n = sr_node(c, NULL, "sync.overlap");
+        return sr_fail(c, n ? n : sr_node(c, NULL, "compute.mode"), "sync.overlap",
+                       "is not supported with compute.mode = \"live\": live runs apply each outer "
+                       "step when its own exchange ends, before the next round trains; the "
+                       "one-round-delayed outer step of an overlapped exchange is modeled only "
+                       "(compute.mode = \"modeled\")");
+    }
     int st = sr_path(c, NULL, "compute.kernel_profile", &cp->kernel_profile);
     SC_TRY(st);
     if (st == 1) SC_TRY(sc_check_readable(c, NULL, "compute.kernel_profile", cp->kernel_profile));

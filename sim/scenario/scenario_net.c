@@ -132,6 +132,12 @@ int sc_fill_sync(sr_ctx *c, sim_scenario *sc) {
     int publish = 0;
     SC_TRY(sr_enum(c, NULL, "sync.publish", &publish));
     s->publish = (sim_publish)publish;
+    if (s->algorithm != SIM_SYNC_DDP)
+        SC_TRY(sr_refuse(c, NULL, "sync.overlap",
+                         "sync.algorithm is not \"ddp\" (the pipeline's peers stop training for "
+                         "its uploading and merging phases: IOTA's orchestrator moves every miner "
+                         "between them)"));
+    SC_TRY(sr_bool(c, NULL, "sync.overlap", &s->overlap));
 
     int st = sc_get_int(c, NULL, "sync.partitions", &s->partitions);
     SC_TRY(st);

@@ -140,6 +140,8 @@ const sk_entry sk_schema[] = {
 {"sync.weights_dtype", SK_ENUM, 0, 0, 0, "\"bf16\"", "", "fp32|bf16|fp16", "dtype of merged weights (and momentum) uploaded and downloaded"},
 {"sync.publish", SK_ENUM, 0, 0, 0, "\"weights\"", "", "weights|update",
  "iota-butterfly: what an owner uploads after merging a partition and every peer of the stage downloads. weights = the merged weights in weights_dtype (IOTA); update = the merged outer update (new minus previous global weights) compressed like the pseudo-gradients (sync.dtype / compression_ratio bytes per parameter), which every peer adds to its own copy of the previous global weights. upload_momentum still adds the momentum (weights_dtype) to the owner's upload"},
+{"sync.overlap", SK_BOOL, 0, 0, 0, "false", "", NULL,
+ "ddp only: the exchange of round r runs while the peers train round r+1 from the pre-merge weights, and is applied when both are done (a one-round-delayed outer step); the peers wait only if it outlasts the training phase. Hidden exchange time counts as training time, the wait as sync (sim/swarm/swarm_schedule.c)"},
 {"sync.partitions", SK_INT, 0, 1, 65536, "(2 x swarm.replicas)", "", NULL, "partitions per stage (iota-butterfly)"},
 {"sync.owners", SK_INT, 0, 1, 65536, "2", "peers", NULL, "peers that merge each partition (iota-butterfly); at most swarm.replicas"},
 {"sync.upload_quorum", SK_FLOAT, LO, 0, 1, "0.8", "", NULL, "share of peers ready before uploading opens (IOTA)"},

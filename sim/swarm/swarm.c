@@ -38,43 +38,39 @@ void swarm_phase_change(swarm *sw, swarm_phase phase) {
         sw->ph.training_phase_sum += dur;
         sw->ph.sync_start = now;
     }
+    /* a sync phase belongs to the round it exchanges (overlap: the round before) */
+    int sync = sw->ph.phase == SWARM_PHASE_UPLOADING || sw->ph.phase == SWARM_PHASE_MERGING;
+    int cycle = sync ? sw->sy.cycle : sw->ph.cycle;
     if (sw->sink && sw->sink->phase &&
-        sw->sink->phase(sw->sink->ctx, sw->ph.cycle, sw->ph.phase, sw->ph.phase_start, now))
+        sw->sink->phase(sw->sink->ctx, cycle, sw->ph.phase, sw->ph.phase_start, now))
         swarm_fail(sw, "writing the trace failed");
     sw->ph.phase = phase;
     sw->ph.phase_start = now;
     swarm_acct_rebucket(sw);
 }
 
-static void check_finished(swarm *sw) {
+int swarm_check_finished(swarm *sw) {
     const swarm_config *c = sw->cfg;
     if ((c->tokens_target > 0 && sw->count.tokens_trained >= c->tokens_target) ||
         (c->cycles_target > 0 && sw->ph.cycles_done >= c->cycles_target)) {
         sw->ph.finished = 1;
         nm_stop(sw->sim);
     }
+    return sw->ph.finished;
 }
 
-void swarm_cycle_done(swarm *sw) {
-    nm_time now = nm_now(sw->sim);
+void swarm_cycle_count(swarm *sw, double exposed_s) {
     sw->ph.n_sync_phases++;
-    sw->ph.sync_phase_sum += nm_to_s(now - sw->ph.sync_start);
+    sw->ph.sync_phase_sum += exposed_s;
     sw->ph.cycles_done++;
     const swarm_live_ops *L = sw->cfg->live;
-    if (L && L->cycle_end && L->cycle_end(L->ctx, sw->ph.cycle, now, sw->count.tokens_trained))
+    if (L && L->cycle_end &&
+        L->cycle_end(L->ctx, sw->ph.cycle, nm_now(sw->sim), sw->count.tokens_trained))
         swarm_fail(sw, "live: end of cycle %d: %s", sw->ph.cycle,
                    L->error ? L->error(L->ctx) : "failed");
-    swarm_phase_change(sw, SWARM_PHASE_TRAINING);
-    if (sw->sink && sw->sink->cycle_end && sw->sink->cycle_end(sw->sink->ctx))
-        swarm_fail(sw, "flushing the trace failed");
-    check_finished(sw);
-    if (sw->ph.finished) return;
-    if (sw->stop_flag && *sw->stop_flag) { /* stopped (e.g. after a live checkpoint): here */
-        nm_stop(sw->sim);
-        return;
-    }
-    sw->ph.cycle++;
-    /* peers that came back during the sync fetch the merged weights first */
+}
+
+void swarm_rejoin_waiting(swarm *sw) {
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
         if (p->state == PEER_WAITING && p->stale) {
@@ -83,6 +79,21 @@ void swarm_cycle_done(swarm *sw) {
             swarm_acct_enter(sw, p);
         }
     }
+}
+
+/* The sequential schedule's end of an exchange: the next training phase. */
+void swarm_cycle_done(swarm *sw) {
+    swarm_cycle_count(sw, nm_to_s(nm_now(sw->sim) - sw->ph.sync_start));
+    swarm_phase_change(sw, SWARM_PHASE_TRAINING);
+    if (sw->sink && sw->sink->cycle_end && sw->sink->cycle_end(sw->sink->ctx))
+        swarm_fail(sw, "flushing the trace failed");
+    if (swarm_check_finished(sw)) return;
+    if (sw->stop_flag && *sw->stop_flag) { /* stopped (e.g. after a live checkpoint): here */
+        nm_stop(sw->sim);
+        return;
+    }
+    sw->ph.cycle++;
+    swarm_rejoin_waiting(sw); /* peers that came back during the sync fetch the merged weights */
     sw->train->begin_phase(sw);
 }
 
@@ -94,14 +105,27 @@ static int choose_algorithms(swarm *sw) {
     sw->train = swarm_training_find(c->training);
     sw->sync = swarm_sync_find(c->sync);
     sw->router = swarm_router_find(c->routing);
+    const char *sched = c->schedule ? c->schedule : "sequential";
+    sw->sched = swarm_schedule_find(sched);
     const char *what = !sw->train    ? "training"
                        : !sw->sync   ? "sync"
                        : !sw->router ? "routing"
+                       : !sw->sched  ? "schedule"
                                      : NULL;
     if (what) {
-        const char *name = !sw->train ? c->training : !sw->sync ? c->sync : c->routing;
+        const char *name = !sw->train    ? c->training
+                           : !sw->sync   ? c->sync
+                           : !sw->router ? c->routing
+                                         : sched;
         snprintf(sw->err, sw->errlen, "swarm: unknown %s algorithm '%s'", what,
                  name ? name : "(none)");
+        return -1;
+    }
+    if (sw->sched == &swarm_schedule_overlap && sw->train->pipelined) {
+        snprintf(sw->err, sw->errlen,
+                 "swarm: the overlap schedule needs a data-parallel trainer (training '%s' "
+                 "stops for its sync)",
+                 c->training);
         return -1;
     }
     return 0;

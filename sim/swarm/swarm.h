@@ -18,6 +18,9 @@
  *              Nesterov step), upload the merged partition; every peer then downloads
  *              its stage's merged weights.  (ring: a ring all-reduce per stage; ddp:
  *              every peer holds the whole model and all-reduces with every other.)
+ * The schedule (swarm_schedule.c) says how the two follow each other: "sequential" (the
+ * next training phase waits for the sync) or "overlap" (DDP runs: the exchange of round
+ * r runs while the peers train round r+1, applied at the end of round r+1).
  *
  * Durations of compute tasks come from a swarm_compute source: modeled (hardware FLOPs /
  * (peak × efficiency × speed)) or live (real kernels, sim/live/live.c). Everything the swarm
@@ -116,9 +119,10 @@ typedef struct {
     double max_sim_s;      /* safety stop on simulated time (0: none) */
 
     /* sync */
-    const char *training;              /* "pipeline" (IOTA) | "ddp" (every node the whole model) */
-    const char *sync;                  /* "iota-butterfly" | "ring" | "storage" (swarm_sync_*.c) */
-    struct {                           /* the outer step: what travels and who merges */
+    const char *training; /* "pipeline" (IOTA) | "ddp" (every node the whole model) */
+    const char *sync;     /* "iota-butterfly" | "ring" | "storage" (swarm_sync_*.c) */
+    const char *schedule; /* "sequential" (NULL: the default) | "overlap" (swarm_schedule.c) */
+    struct {              /* the outer step: what travels and who merges */
         double pg_bytes_per_param;     /* pseudo-gradient bytes per parameter on the wire */
         double weight_bytes_per_param; /* merged weights bytes per parameter */
         int upload_momentum;           /* owners also upload the outer momentum of a partition */

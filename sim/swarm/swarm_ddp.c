@@ -27,7 +27,7 @@ static void on_check(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)arg;
     swarm *sw = ctx;
     sw->ph.check_pending = 0;
-    if (sw->ph.phase == SWARM_PHASE_TRAINING && phase_done(sw)) sw->sync->begin_phase(sw);
+    if (sw->ph.phase == SWARM_PHASE_TRAINING && phase_done(sw)) sw->sched->training_done(sw);
 }
 
 static void check(swarm *sw) {

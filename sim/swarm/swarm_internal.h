@@ -13,6 +13,8 @@
  *   sync       "iota-butterfly" (swarm_sync_butterfly.c), "ring" (swarm_sync_ring.c),
  *              "storage" (swarm_sync_storage.c); their shared part is swarm_sync.c
  *   routing    "iota", "swarm", "fixed" (swarm_route.c)
+ *   schedule   "sequential", "overlap" (swarm_schedule.c): training and sync in turn, or
+ *              the exchange of round r under round r+1's training
  * A GPU task remembers the table that started it, and a transfer its kind
  * (swarm_xfer_kind), which names the handler of its end: nothing in the core switches
  * on an algorithm, a task or a transfer. A new sync algorithm is a new file with its
@@ -89,7 +91,19 @@ typedef struct swarm_phase_ops {
     /* Live mode, at the end of a sync: stage s's submitters (*n_subs), and for each of
      * its *n_parts partitions whether it was merged (part_ok). Arrays hold R entries. */
     void (*live_stage)(swarm *sw, int s, int *subs, int *n_subs, int *part_ok, int *n_parts);
+    /* Sync under the overlap schedule: the exchange stopped being hidden under a
+     * training phase; start the GPU work (merges) it deferred while the peers trained. */
+    void (*resume)(swarm *sw);
 } swarm_phase_ops;
+
+/* How training phases and exchanges follow each other (swarm_schedule.c). */
+typedef struct swarm_schedule {
+    const char *name;
+    /* every peer finished the training phase of round ph.cycle (the trainers call it) */
+    void (*training_done)(swarm *sw);
+    /* the running exchange ended: every member has what it needs (swarm_sync.c calls it) */
+    void (*exchange_done)(swarm *sw);
+} swarm_schedule;
 
 /* Routing of activations to the next stage (swarm_route.c). */
 typedef struct swarm_router {
@@ -115,10 +129,12 @@ typedef struct swarm_xfer_kind {
 const swarm_phase_ops *swarm_training_find(const char *name);
 const swarm_phase_ops *swarm_sync_find(const char *name);
 const swarm_router *swarm_router_find(const char *name);
+const swarm_schedule *swarm_schedule_find(const char *name);
 
 extern const swarm_phase_ops swarm_train_pipeline, swarm_train_ddp;
 extern const swarm_phase_ops swarm_sync_butterfly, swarm_sync_ring, swarm_sync_storage;
 extern const swarm_router swarm_route_iota, swarm_route_swarm, swarm_route_fixed;
+extern const swarm_schedule swarm_schedule_sequential, swarm_schedule_overlap;
 
 /* ---- state ---- */
 
@@ -184,8 +200,10 @@ struct peer {
         int uploaded, upload_failed;
         int downloads_left; /* merged partitions (or peers' updates) still to download */
         int done;
-        mbq merge_q;    /* partitions to merge */
-        int merge_part; /* partition of the running merge */
+        int member;      /* takes part in the running exchange (until done or down) */
+        int merge_ready; /* overlap: its merge waits for the end of the training phase */
+        mbq merge_q;     /* partitions to merge */
+        int merge_part;  /* partition of the running merge */
     } sync;
 };
 
@@ -207,6 +225,7 @@ struct swarm {
     const swarm_config *cfg;
     const swarm_phase_ops *train, *sync; /* the chosen algorithms */
     const swarm_router *router;
+    const swarm_schedule *sched;
     nm_sim *sim;
     nm_net *net;
     nm_faults *faults;
@@ -252,7 +271,8 @@ struct swarm {
         double phase_time[SWARM_PHASES];
         int n_training_phases, n_sync_phases;
         double training_phase_sum, sync_phase_sum;
-        nm_time sync_start;
+        nm_time sync_start; /* start of the sync time counted for the next exchange */
+        int last_round;     /* overlap: the target is reached, no training round follows */
     } ph;
 
     struct { /* what was trained (swarm_train.c, swarm_ddp.c) */
@@ -261,7 +281,11 @@ struct swarm {
         double wasted_flops;
     } count;
 
-    struct { /* synchronisation shared by the sync algorithms (swarm_sync.c) */
+    struct {               /* synchronisation shared by the sync algorithms (swarm_sync.c) */
+        int running;       /* an exchange is under way */
+        swarm_phase state; /* its step: uploading or merging */
+        int hidden;        /* it runs under a training phase (overlap): no phase of its own */
+        int cycle;         /* the round whose pseudo-gradients it exchanges */
         int uploads_expected, uploads_done, uploads_failed;
         nm_timer upload_timer;
         int quorum_reached;
@@ -300,6 +324,11 @@ void mbq_clear(mbq *q);
 void swarm_fail(swarm *sw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void swarm_phase_change(swarm *sw, swarm_phase phase);
 void swarm_cycle_done(swarm *sw);
+/* An exchange ended: count the cycle, exposed_s of it spent outside training phases
+ * (sequential: the whole sync); the live and sink end-of-cycle hooks. */
+void swarm_cycle_count(swarm *sw, double exposed_s);
+int swarm_check_finished(swarm *sw);  /* the target is reached: stop (1) */
+void swarm_rejoin_waiting(swarm *sw); /* peers back during the sync fetch the weights */
 
 /* sim/swarm/swarm_peer.c: peers, their GPU, faults and accounting */
 double swarm_peer_peak(const swarm *sw, const peer *p);
@@ -338,7 +367,11 @@ void route_observe(swarm *sw, peer *p, double flops, double task_s);
 /* The phase starts: trained peers -> SYNCING; 0 if nobody is left to sync (the phase
  * then ends by itself). */
 int swarm_sync_enter(swarm *sw, swarm_phase phase);
-int swarm_sync_in_phase(const swarm *sw); /* uploading or merging */
+int swarm_sync_in_phase(const swarm *sw); /* an exchange is running (uploading or merging) */
+/* The exchange moves to `phase` (uploading, merging); recorded as a phase unless hidden. */
+void swarm_sync_set_state(swarm *sw, swarm_phase phase);
+/* 1 if a member may use its GPU for the exchange now (not while it trains: overlap). */
+int swarm_sync_gpu_free(const swarm *sw);
 void swarm_sync_peer_finished(swarm *sw, peer *p);
 void swarm_sync_maybe_end(swarm *sw);
 void swarm_sync_upload_all(swarm *sw); /* every eligible peer uploads its pseudo-gradient */

@@ -127,7 +127,7 @@ static void peer_down(swarm *sw, peer *p) {
     p->notice = 0;
     p->down_since = nm_now(sw->sim);
     nm_net_set_node_up(sw->net, p->id, 0);
-    if (was == PEER_SYNCING) sw->sync->peer_down(sw, p);
+    if (was == PEER_SYNCING || p->sync.member) sw->sync->peer_down(sw, p);
     swarm_acct_enter(sw, p);
 }
 

@@ -13,8 +13,13 @@
  *              uploads) has arrived; uploads still running then are cancelled and do not
  *              count. The algorithm's uploads_settled handler then starts its merging;
  *   the end    live mode's real outer step of every stage (submitters and merged
- *              partitions from the algorithm's live_stage), sync flows cancelled, the
- *              cycle done.
+ *              partitions from the algorithm's live_stage), sync flows cancelled, and the
+ *              schedule's exchange_done (sequential: the cycle done, the next training).
+ * The exchange has its own state (sy.running, sy.state): under the sequential schedule
+ * its steps are the run's phases; under the overlap schedule it may run hidden under a
+ * training phase (sy.hidden), where its steps are not phases and its members (the peers
+ * that entered it, p->sync.member) train meanwhile, so its GPU work (merges) waits for
+ * swarm_sync_gpu_free.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,9 +29,14 @@
 
 static void sync_end(swarm *sw);
 
-static int sync_active(const swarm *sw) {
-    return sw->ph.phase == SWARM_PHASE_UPLOADING || sw->ph.phase == SWARM_PHASE_MERGING;
+static int sync_active(const swarm *sw) { return sw->sy.running; }
+
+void swarm_sync_set_state(swarm *sw, swarm_phase phase) {
+    sw->sy.state = phase;
+    if (!sw->sy.hidden) swarm_phase_change(sw, phase);
 }
+
+int swarm_sync_gpu_free(const swarm *sw) { return !sw->sy.hidden; }
 
 /* Seconds of a merge over n_params parameters from n_sub submitters: each submitter's
  * pseudo-gradient is read (pg bytes per parameter) and scatter-added into an fp32
@@ -41,7 +51,8 @@ double swarm_merge_seconds(const swarm *sw, const peer *p, double n_params, int 
 }
 
 int swarm_sync_eligible(const swarm *sw, const peer *p) {
-    return p->state == PEER_SYNCING && p->steps_this_cycle >= sw->cfg->min_local_steps;
+    return p->sync.member && p->state != PEER_DOWN &&
+           p->steps_this_cycle >= sw->cfg->min_local_steps;
 }
 
 /* ---- the end of the phase ---- */
@@ -70,6 +81,7 @@ void swarm_sync_peer_finished(swarm *sw, peer *p) {
 
 void swarm_sync_peer_gone(swarm *sw, peer *p) {
     mbq_clear(&p->sync.merge_q);
+    p->sync.member = p->sync.merge_ready = 0;
     if (!p->sync.done) {
         p->sync.done = 1;
         sw->sy.peers_left--;
@@ -79,7 +91,9 @@ void swarm_sync_peer_gone(swarm *sw, peer *p) {
 /* ---- entering ---- */
 
 int swarm_sync_enter(swarm *sw, swarm_phase phase) {
-    swarm_phase_change(sw, phase);
+    swarm_sync_set_state(sw, phase);
+    sw->sy.running = 1;
+    sw->sy.cycle = sw->ph.cycle;
     sw->sy.uploads_expected = sw->sy.uploads_done = sw->sy.uploads_failed = 0;
     sw->sy.quorum_reached = 0;
     sw->sy.peers_left = 0;
@@ -87,6 +101,7 @@ int swarm_sync_enter(swarm *sw, swarm_phase phase) {
         peer *p = &sw->peers[i];
         p->sync.uploaded = p->sync.upload_failed = 0;
         p->sync.done = 1;
+        p->sync.member = p->sync.merge_ready = 0;
         p->sync.downloads_left = 0;
         mbq_clear(&p->sync.merge_q);
         if (p->state == PEER_TRAINING || p->state == PEER_SYNCING) {
@@ -94,6 +109,7 @@ int swarm_sync_enter(swarm *sw, swarm_phase phase) {
             p->state = PEER_SYNCING;
             swarm_acct_enter(sw, p);
             p->sync.done = 0;
+            p->sync.member = 1;
             sw->sy.peers_left++;
         }
     }
@@ -114,11 +130,11 @@ static void on_upload_timeout(nm_sim *sim, void *ctx, uint64_t arg) {
     (void)arg;
     swarm *sw = ctx;
     sw->sy.upload_timer = 0;
-    if (sw->ph.phase == SWARM_PHASE_UPLOADING) begin_merging(sw);
+    if (sw->sy.running && sw->sy.state == SWARM_PHASE_UPLOADING) begin_merging(sw);
 }
 
 static void check_uploads(swarm *sw) {
-    if (sw->ph.phase != SWARM_PHASE_UPLOADING) return;
+    if (!sw->sy.running || sw->sy.state != SWARM_PHASE_UPLOADING) return;
     int settled = sw->sy.uploads_done + sw->sy.uploads_failed;
     if (settled >= sw->sy.uploads_expected) {
         if (sw->sy.upload_timer) nm_cancel(sw->sim, sw->sy.upload_timer);
@@ -152,7 +168,7 @@ static const swarm_xfer_kind XK_UPLOAD_PG = {"upload pseudo-gradient", SWARM_EV_
 
 static void begin_merging(swarm *sw) {
     xfer_cancel_kind(sw, &XK_UPLOAD_PG);
-    swarm_phase_change(sw, SWARM_PHASE_MERGING);
+    swarm_sync_set_state(sw, SWARM_PHASE_MERGING);
     sw->sync->uploads_settled(sw);
 }
 
@@ -203,7 +219,10 @@ static void sync_end(swarm *sw) {
     sw->sy.upload_timer = 0;
     live_merge(sw);
     xfer_cancel_group(sw, XG_SYNC);
-    swarm_cycle_done(sw);
+    sw->sy.running = 0;
+    for (int i = 0; i < sw->n_peers; i++)
+        sw->peers[i].sync.member = sw->peers[i].sync.merge_ready = 0;
+    sw->sched->exchange_done(sw);
 }
 
 int swarm_sync_in_phase(const swarm *sw) { return sync_active(sw); }

@@ -245,7 +245,7 @@ static void bf_task_done(swarm *sw, peer *p) {
 static void bf_peer_down(swarm *sw, peer *p) {
     if (!swarm_sync_in_phase(sw)) return;
     mbq_clear(&p->sync.merge_q);
-    if (sw->ph.phase == SWARM_PHASE_MERGING) {
+    if (sw->sy.state == SWARM_PHASE_MERGING) {
         for (int j = 0; j < sw->cfg->outer.partitions; j++) {
             partition *pt = part_at(sw, p->stage, j);
             for (int o = 0; o < pt->n_owners; o++)

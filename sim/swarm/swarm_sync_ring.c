@@ -46,7 +46,7 @@ static void stage_done(swarm *sw, int s, int ok) {
     r->ok[s] = ok;
     for (int i = 0; i < sw->R; i++) {
         peer *p = &sw->peers[sw->stage_peers[s * sw->R + i]];
-        if (p->state == PEER_SYNCING) swarm_sync_peer_finished(sw, p);
+        if (p->sync.member) swarm_sync_peer_finished(sw, p);
     }
 }
 

@@ -1,7 +1,9 @@
 /* sim/swarm/swarm_sync_storage.c: an all-gather of pseudo-gradients through object
  * storage, SparseLoCo-style (DDP comparison runs): every eligible peer uploads its
  * (compressed) pseudo-gradient, then downloads every other submitter's and applies the
- * average locally (a merge task); no merged weights travel. */
+ * average locally (a merge task); no merged weights travel. Under the overlap schedule a
+ * member that has every update while it still trains applies them when the training
+ * phase ends (resume). */
 #include <math.h>
 
 #include "sim/swarm/swarm_internal.h"
@@ -10,14 +12,29 @@ static void st_begin(swarm *sw) {
     if (swarm_sync_enter(sw, SWARM_PHASE_UPLOADING)) swarm_sync_upload_all(sw);
 }
 
-static void download_update_done(swarm *sw, const xfer *x, int ok) {
-    (void)ok;
-    peer *p = &sw->peers[x->dst];
-    if (p->state != PEER_SYNCING || p->sync.done || --p->sync.downloads_left > 0) return;
+/* Apply the average of the updates (and its own): a memory-bound GPU task. */
+static void start_apply(swarm *sw, peer *p) {
+    p->sync.merge_ready = 0;
     swarm_start_gpu_task(
         sw, p, &swarm_sync_storage, TASK_MERGE, -1, 0,
         swarm_merge_seconds(sw, p, (double)sw->stage_params[0], p->sync.merge_part + 1));
     p->sync.merge_part = -1;
+}
+
+static void download_update_done(swarm *sw, const xfer *x, int ok) {
+    (void)ok;
+    peer *p = &sw->peers[x->dst];
+    if (!p->sync.member || p->sync.done || --p->sync.downloads_left > 0) return;
+    if (swarm_sync_gpu_free(sw) && p->task == TASK_NONE) start_apply(sw, p);
+    else p->sync.merge_ready = 1; /* it trains: applied when the training phase ends */
+}
+
+static void st_resume(swarm *sw) {
+    for (int i = 0; i < sw->n_peers; i++) {
+        peer *p = &sw->peers[i];
+        if (p->sync.member && p->sync.merge_ready && !p->sync.done && p->task == TASK_NONE)
+            start_apply(sw, p);
+    }
 }
 
 static const swarm_xfer_kind XK_DOWNLOAD_UPDATE = {"download update", SWARM_EV_DOWNLOAD_PARTITION,
@@ -28,7 +45,7 @@ static void st_uploads_settled(swarm *sw) {
     int64_t bytes = (int64_t)ceil((double)sw->stage_params[0] * sw->cfg->outer.pg_bytes_per_param);
     for (int i = 0; i < sw->n_peers; i++) {
         peer *p = &sw->peers[i];
-        if (p->state != PEER_SYNCING || p->sync.done) continue;
+        if (!p->sync.member || p->sync.done) continue;
         p->sync.downloads_left = 0;
         for (int k = 0; k < sw->n_peers; k++)
             if (k != i && sw->peers[k].sync.uploaded) p->sync.downloads_left++;
@@ -76,4 +93,5 @@ const swarm_phase_ops swarm_sync_storage = {
     .task_done = st_task_done,
     .uploads_settled = st_uploads_settled,
     .live_stage = st_live_stage,
+    .resume = st_resume,
 };

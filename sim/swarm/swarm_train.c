@@ -655,7 +655,7 @@ static void on_check_drain(nm_sim *sim, void *ctx, uint64_t arg) {
     xfer_cancel_group(sw, XG_TRAINING);
     for (int i = 0; i < sw->n_peers; i++) train_kick(sw, &sw->peers[i]);
     if (any_gpu_busy(sw)) return;
-    sw->sync->begin_phase(sw);
+    sw->sched->training_done(sw);
 }
 
 static void check_drain(swarm *sw) {

@@ -212,6 +212,17 @@ START_TEST(comparison_runs) {
     ck_assert_double_eq(sc.sync.pg_bytes_per_param, 0.5); /* bf16 / 4 */
     sim_scenario_free(&sc);
     tu_load_ok("scenarios/covenant-72b.cfg", NULL, 0, &sc);
+    ck_assert(!sc.sync.overlap); /* the sources show no overlap (covenant-72b.cfg) */
+    sim_scenario_free(&sc);
+    const char *ov[] = {"sync.overlap=true"};
+    tu_load_ok("scenarios/covenant-72b.cfg", ov, 1, &sc);
+    ck_assert(sc.sync.overlap);
+    sim_scenario_free(&sc);
+    /* live runs refuse it, naming the key and why */
+    const char *live[] = {"sync.overlap=true", "compute.mode=live"};
+    tu_expect_error("scenarios/covenant-72b.cfg", live, 2, "sync.overlap",
+                    "not supported with compute.mode = \"live\"");
+    tu_load_ok("scenarios/covenant-72b.cfg", NULL, 0, &sc);
     ck_assert_int_eq(sc.sync.transport, SIM_DDP_STORAGE);
     ck_assert_double_eq_tol(sc.sync.pg_bytes_per_param, 4.0 / 146, 1e-12);
     ck_assert_int_eq(sc.training.H, 30);

@@ -137,6 +137,8 @@ static const bad_case cases[] = {
      "only its partition owners publish"},
     {6, "sync = { publish = \"delta\"; };", NULL, NULL, ":6: sync.publish",
      "is not one of weights|update"},
+    {6, "sync = { overlap = true; };", NULL, NULL, ":6: sync.overlap",
+     "not used when sync.algorithm is not \"ddp\""},
     {8, "};", NULL, NULL, "network.storage", "required when sync.algorithm = \"iota-butterfly\""},
     /* ---- network ---- */
     {7, NET "latency_ms = ( [1.0, 2.0] );", NULL, NULL, ":7: network.latency_ms",
