@@ -79,6 +79,19 @@ static void drop_alternatives(sn_node *base, sn_node *over) {
     }
 }
 
+/* A variant that gives a controlling key another value drops the base's dependent key
+ * (sk_dependents): the base's value applied only under the base's setting. */
+static void drop_dependents(sn_node *base, sn_node *over) {
+    for (int i = 0; i < sk_dependents_len; i++) {
+        const sk_dependent *d = &sk_dependents[i];
+        sn_node *bg = group_at(base, d->group), *og = group_at(over, d->group);
+        if (!bg || !og) continue;
+        sn_node *k = sn_member(og, d->key);
+        if (!k || (k->type == SN_STRING && !strcmp(k->s, d->value))) continue;
+        if (!sn_member(og, d->dependent)) sn_remove(bg, d->dependent);
+    }
+}
+
 /* Parse `path`, record its text (and its @includes'), follow `base` and merge. */
 static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, int depth, char *err,
                            size_t errlen) {
@@ -142,6 +155,7 @@ static sn_node *load_chain(sim_scenario *sc, const char *path, char **visited, i
     /* Published figures belong to one run: a variant does not inherit its base's. */
     sn_remove(merged, "reference");
     drop_alternatives(merged, root);
+    drop_dependents(merged, root);
     sn_merge(merged, root);
     /* messages about keys missing at the top level name this file, not its base */
     free(merged->file);

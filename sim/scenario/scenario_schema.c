@@ -329,5 +329,7 @@ const int sk_alternatives_len = (int)(sizeof sk_alternatives / sizeof sk_alterna
 
 const sk_dependent sk_dependents[] = {
     {"output", "events", "first", "events_cycles"},
+    {"pipeline", "slot_at", "forward", "forward_queue"},
+    {"pipeline", "slot_at", "forward", "cache_full_wait_s"},
 };
 const int sk_dependents_len = (int)(sizeof sk_dependents / sizeof sk_dependents[0]);

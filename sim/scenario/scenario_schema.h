@@ -65,7 +65,9 @@ extern const int sk_alternatives_len;
 /* Keys that only apply while another key of the same group has a given string value
  * (output.events_cycles only with output.events = "first"). A --set that gives the
  * controlling key another value drops the dependent key, so `--set output.events=all`
- * works on a file that also says events_cycles. */
+ * works on a file that also says events_cycles; so does a variant file (`base = ...`)
+ * that sets the controlling key: the base's dependent key goes, the variant's own stays
+ * (and is refused if it does not apply). */
 typedef struct {
     const char *group, *key, *value, *dependent;
 } sk_dependent;

@@ -395,6 +395,41 @@ START_TEST(set_drops_dependent_keys) {
 }
 END_TEST
 
+/* pipeline.forward_queue and cache_full_wait_s apply only with slot_at = "forward": the
+ * engine's previous rule (slot_at = "route") can be asked for with --set, or by a variant
+ * file, over a base that gives them; a file that gives them under "route" is refused. */
+START_TEST(slot_at_route_drops_the_forward_queue) {
+    sim_scenario sc;
+    tu_load_ok("scenarios/orion-100b.cfg", NULL, 0, &sc);
+    ck_assert_int_eq(sc.pipeline.forward_queue, 2);
+    sim_scenario_free(&sc);
+    const char *route[] = {"pipeline.slot_at=route"};
+    tu_load_ok("scenarios/orion-100b.cfg", route, 1, &sc);
+    ck_assert(!sc.pipeline.slot_at_forward);
+    sim_scenario_free(&sc);
+    const char *route_q[] = {"pipeline.slot_at=route", "pipeline.forward_queue=2"};
+    tu_expect_error("scenarios/orion-100b.cfg", route_q, 2, "pipeline.forward_queue", NULL);
+    /* a variant file */
+    char orion[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath("scenarios/orion-100b.cfg", orion));
+    char text[PATH_MAX + 128];
+    /* (the device table defaults to beside the variant: name the checkout's) */
+    snprintf(text, sizeof text,
+             "base = \"%s\";\npipeline = { slot_at = \"route\"; };\n"
+             "swarm = { device_table = \"%%DEV%%\"; };\n",
+             orion);
+    tu_load_ok(tu_write("fq_route.cfg", text), NULL, 0, &sc);
+    ck_assert(!sc.pipeline.slot_at_forward);
+    sim_scenario_free(&sc);
+    snprintf(text, sizeof text,
+             "base = \"%s\";\npipeline = { slot_at = \"route\"; forward_queue = 4; };\n"
+             "swarm = { device_table = \"%%DEV%%\"; };\n",
+             orion);
+    tu_expect_error(tu_write("fq_route_bad.cfg", text), NULL, 0, "pipeline.forward_queue",
+                    "fq_route_bad.cfg:2");
+}
+END_TEST
+
 /* ---- the k = d_model / ratio rule ---- */
 
 START_TEST(k_is_d_model_over_ratio) {
@@ -646,6 +681,7 @@ static Suite *scenario_suite(void) {
     tcase_add_test(tc, set_scalars);
     tcase_add_test(tc, set_lists_groups_and_paths);
     tcase_add_test(tc, set_drops_dependent_keys);
+    tcase_add_test(tc, slot_at_route_drops_the_forward_queue);
     tcase_add_test(tc, k_is_d_model_over_ratio);
     tcase_add_test(tc, include_and_base_in_same_directory);
     tcase_add_test(tc, device_table);
