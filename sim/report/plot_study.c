@@ -157,7 +157,8 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
     for (size_t i = 0; i < nw && !rc; i++)
         for (int hi = 0; hi < nh && !rc; hi++) {
             char tok[32];
-            if (hid[hi]) snprintf(tok, sizeof tok, "%d-h%d", w[i], hid[hi]);
+            if (hid[hi] == STUDY_HIDDEN_FFN) snprintf(tok, sizeof tok, "%d-hffn", w[i]);
+            else if (hid[hi]) snprintf(tok, sizeof tok, "%d-h%d", w[i], hid[hi]);
             else snprintf(tok, sizeof tok, "%d", w[i]);
             snprintf(name, sizeof name, "%s-gap-d%s.csv", stem, tok);
             /* ascending k */
@@ -193,7 +194,10 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
                 fprintf(f, ",%d\n", best->n_pairs);
                 if (!mine) {
                     sprintf(series + strlen(series), "%s%s", series[0] ? " " : "", tok);
-                    if (hid[hi])
+                    if (hid[hi] == STUDY_HIDDEN_FFN)
+                        sprintf(slabels + strlen(slabels), "%sd%d/hidden=ffn",
+                                slabels[0] ? " " : "", w[i]);
+                    else if (hid[hi])
                         sprintf(slabels + strlen(slabels), "%sd%d/hidden%d", slabels[0] ? " " : "",
                                 w[i], hid[hi]);
                     else sprintf(slabels + strlen(slabels), "%sd%d", slabels[0] ? " " : "", w[i]);

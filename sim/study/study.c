@@ -124,8 +124,11 @@ int study_boundaries_parse(const char *s, study_boundary **out, size_t *n, char 
         int bad_hidden = 0;
         if (hcolon) {
             *hcolon = 0;
-            bad_hidden = hcolon[1] != 'h' || sim_parse_long(hcolon + 2, &hv) || hv < 1 ||
-                         hv > 1 << 20 || strcmp(tok, "resbm");
+            if (!strcmp(hcolon + 1, "hffn")) hv = STUDY_HIDDEN_FFN; /* IOTA's choice */
+            else
+                bad_hidden =
+                    hcolon[1] != 'h' || sim_parse_long(hcolon + 2, &hv) || hv < 1 || hv > 1 << 20;
+            bad_hidden |= strcmp(tok, "resbm") != 0;
         }
         int m = -1;
         for (int i = 0; i < 4; i++)
@@ -140,7 +143,8 @@ int study_boundaries_parse(const char *s, study_boundary **out, size_t *n, char 
             snprintf(err, errlen,
                      "--boundaries %s: '%s' is not a boundary (none, int8, resbm:RATIO, "
                      "resbm:kK, linear:RATIO, linear:kK, and resbm:RATIO:hH or resbm:kK:hH "
-                     "for a fixed MLP hidden width H; RATIO, K and H positive integers)",
+                     "for a fixed MLP hidden width H, resbm:...:hffn for hidden = the "
+                     "model's ffn; RATIO, K and H positive integers)",
                      s, tok);
             rc = -1;
             break;
@@ -151,7 +155,9 @@ int study_boundaries_parse(const char *s, study_boundary **out, size_t *n, char 
             else x.ratio = (int)v;
         }
         x.hidden = (int)hv;
-        if (hv) snprintf(x.spec, sizeof x.spec, "%s:%s:h%ld", study_method_names[m], arg, hv);
+        if (hv == STUDY_HIDDEN_FFN)
+            snprintf(x.spec, sizeof x.spec, "%s:%s:hffn", study_method_names[m], arg);
+        else if (hv) snprintf(x.spec, sizeof x.spec, "%s:%s:h%ld", study_method_names[m], arg, hv);
         else
             snprintf(x.spec, sizeof x.spec, "%s%s%s", study_method_names[m], arg ? ":" : "",
                      arg ? arg : "");
@@ -183,6 +189,7 @@ int study_spec_hidden(const char *spec) {
     const char *c = strchr(spec, ':');
     c = c ? strchr(c + 1, ':') : NULL;
     long v = 0;
+    if (c && !strcmp(c + 1, "hffn")) return STUDY_HIDDEN_FFN;
     if (!c || c[1] != 'h' || sim_parse_long(c + 2, &v) || v < 1 || v > 1 << 20) return 0;
     return (int)v;
 }
@@ -475,7 +482,10 @@ static int plan(study_ctx *c, const sim_scenario *base, char *err, size_t errlen
                     study_xprintf("compression.method=%s", study_method_names[c->bd[b].method]);
                 r->sets[r->n_sets++] = study_xprintf("compression.ratio=%d", r->ratio);
                 if (c->bd[b].hidden)
-                    r->sets[r->n_sets++] = study_xprintf("compression.hidden=%d", c->bd[b].hidden);
+                    r->sets[r->n_sets++] = study_xprintf(
+                        "compression.hidden=%d", c->bd[b].hidden == STUDY_HIDDEN_FFN
+                                                     ? (o->widths ? ffn[w] : base->model.ffn)
+                                                     : c->bd[b].hidden);
                 r->sets[r->n_sets++] = study_xprintf("seed=%llu", (unsigned long long)r->seed);
                 char name[STUDY_NAME_LEN];
                 snprintf(name, sizeof name, "%s", c->bd[b].spec);

@@ -137,11 +137,15 @@ typedef struct {
     int method;                /* km_compression */
     int ratio;                 /* > 0 when given by ratio */
     int k;                     /* > 0 when given by k */
-    int hidden;                /* ResBM MLP hidden width fixed at every model width (":hH");
+    int hidden;                /* ResBM MLP hidden width fixed at every model width (":hH"),
+                                  STUDY_HIDDEN_FFN (":hffn": the run's ffn, IOTA's choice);
                                   0: the scenario's rule (compression.hidden, default k) */
 } study_boundary;
 
-/* The fixed hidden width a boundary spec names ("resbm:k64:h256" -> 256), 0 if none. */
+#define STUDY_HIDDEN_FFN (-1)
+
+/* The hidden width a boundary spec names ("resbm:k64:h256" -> 256, "resbm:k8:hffn" ->
+ * STUDY_HIDDEN_FFN), 0 if none. */
 int study_spec_hidden(const char *spec);
 
 /* Parse "none,resbm:16,resbm:k8:h256,...". 0, or -1 with err. *out malloc'd, "none" added first when

@@ -130,6 +130,11 @@ START_TEST(test_boundaries) {
     ck_assert_int_eq(study_spec_hidden(b[1].spec), 0);
     ck_assert_int_eq(study_spec_hidden("none"), 0);
     free(b);
+    ck_assert_int_eq(study_boundaries_parse("resbm:k8:hffn", &b, &n, err, sizeof err), 0);
+    ck_assert_str_eq(b[1].spec, "resbm:k8:hffn");
+    ck_assert_int_eq(b[1].hidden, STUDY_HIDDEN_FFN);
+    ck_assert_int_eq(study_spec_hidden(b[1].spec), STUDY_HIDDEN_FFN);
+    free(b);
     const char *bad[] = {"",
                          "foo",
                          "resbm",
@@ -288,16 +293,17 @@ START_TEST(test_study_fixed_hidden) {
     snprintf(out, sizeof out, "%s/h.h5", tmpdir);
     study_opts o = opts(scen, out);
     o.seeds = 1;
-    o.boundaries = "resbm:k8,resbm:k8:h4";
+    o.boundaries = "resbm:k8,resbm:k8:h4,resbm:k8:hffn";
     study_stats_count st;
     int rc = study_run(&o, &st, err, sizeof err);
     ck_assert_msg(rc == EXIT_OK, "exit %d: %s", rc, err);
-    ck_assert_uint_eq(st.ran, 3);
+    ck_assert_uint_eq(st.ran, 4);
     study_stat_rec *s;
     study_curve_rec *cv;
     size_t ns, nc;
     ck_assert_int_eq(study_file_read(out, &s, &ns, &cv, &nc, err, sizeof err), 0);
-    ck_assert_uint_eq(ns, 3);
+    ck_assert_uint_eq(ns, 4);
+    ck_assert_str_eq(s[3].boundary, "resbm:k8:hffn");
     ck_assert_str_eq(s[1].boundary, "resbm:k8");
     ck_assert_str_eq(s[2].boundary, "resbm:k8:h4");
     ck_assert_int_eq(s[2].k, 8);
@@ -316,6 +322,15 @@ START_TEST(test_study_fixed_hidden) {
     ck_assert_int_eq(trace_read_overrides(tf, &ovr, &n_ovr), 0);
     int seen = 0;
     for (size_t i = 0; i < n_ovr; i++) seen += !strcmp(ovr[i], "compression.hidden=4");
+    ck_assert_int_eq(seen, 1);
+    trace_read_free_names(ovr, n_ovr);
+    trace_read_close(tf);
+    /* hffn: the model's ffn (64 in this scenario) */
+    snprintf(tpath, sizeof tpath, "%s/h-runs/d32_resbm-k8-hffn_seed5.h5", tmpdir);
+    ck_assert_msg(trace_read_open(tpath, &tf, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(trace_read_overrides(tf, &ovr, &n_ovr), 0);
+    seen = 0;
+    for (size_t i = 0; i < n_ovr; i++) seen += !strcmp(ovr[i], "compression.hidden=64");
     ck_assert_int_eq(seen, 1);
     trace_read_free_names(ovr, n_ovr);
     trace_read_close(tf);
