@@ -33,7 +33,7 @@ ifeq ($(origin MPI),undefined)
   MPI := $(if $(MPICC),1,0)
 endif
 
-PKGS      := hdf5 libconfig
+PKGS      := hdf5 libconfig zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) openblas 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

@@ -5,8 +5,9 @@
 # names the missing packages and stops.
 set -u
 # openmpi (sweep --mpi); clang + libclang-rt-14-dev (libFuzzer, ASan/UBSan runtimes) +
-# libomp-14-dev (OpenMP for clang): make fuzz (tests/fuzz/)
-PKGS="build-essential pkg-config libhdf5-dev hdf5-tools check libsubunit-dev gnuplot-nox libconfig-dev libopenblas-dev valgrind openmpi-bin libopenmpi-dev clang libclang-rt-14-dev libomp-14-dev"
+# libomp-14-dev (OpenMP for clang): make fuzz (tests/fuzz/); zlib1g-dev: the trace writer
+# compresses its chunks itself (sim/base/h5table.c; libhdf5-dev pulls it in anyway)
+PKGS="build-essential pkg-config libhdf5-dev zlib1g-dev hdf5-tools check libsubunit-dev gnuplot-nox libconfig-dev libopenblas-dev valgrind openmpi-bin libopenmpi-dev clang libclang-rt-14-dev libomp-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,4 +1,4 @@
-/* sim/base/h5util.c: checked HDF5 helpers: files, compound tables, attributes (see h5util.h). */
+/* sim/base/h5util.c: checked HDF5 helpers: errors, compound types, attributes, strings (see h5util.h; tables in h5table.c, opening distrusted files in h5open.c). */
 #include "sim/base/h5util.h"
 #include "sim/base/h5util_internal.h"
 
@@ -15,7 +15,6 @@
 #include "sim/base/util.h"
 
 void h5u_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
 
 static herr_t first_reason(unsigned n, const H5E_error2_t *e, void *data) {
     (void)n;
@@ -417,140 +416,4 @@ int h5u_field_attrs(hid_t dset, const sim_field *f, size_t n, char *err, size_t 
     free(units);
     free(defs);
     return rc;
-}
-
-int h5u_table_create(h5u_table *t, hid_t loc, const char *name, const sim_field *f, size_t n,
-                     size_t rec_size, size_t chunk_rows, size_t block_rows, char *err,
-                     size_t errlen) {
-    memset(t, 0, sizeof *t);
-    t->dset = t->memtype = H5I_INVALID_HID;
-    size_t nl = strlen(name) + 2;
-    t->name = xmalloc(nl);
-    snprintf(t->name, nl, "%s%s", name[0] == '/' ? "" : "/", name);
-    t->rec_size = rec_size;
-    t->cap = block_rows ? block_rows : 1;
-    t->buf = xcalloc(t->cap, rec_size);
-
-    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {chunk_rows ? chunk_rows : 1};
-    size_t chunk_bytes = chunk[0] * rec_size, cache = 2 * chunk_bytes;
-    if (cache < (1u << 20)) cache = 1u << 20;
-    hid_t ftype = h5u_compound(f, n, rec_size, H5U_FILE);
-    t->memtype = h5u_compound(f, n, rec_size, H5U_MEM);
-    hid_t sp = H5Screate_simple(1, dims, maxdims);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    int rc = 0;
-    if (ftype < 0 || t->memtype < 0 || sp < 0 || dcpl < 0 || dapl < 0 ||
-        H5Pset_chunk(dcpl, 1, chunk) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0 ||
-        H5Pset_chunk_cache(dapl, 521, cache, 1.0) < 0) {
-        rc = H5U_FAIL(err, errlen, "cannot set up table", t->name);
-    } else if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
-               (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0)) {
-        rc = H5U_FAIL(err, errlen, "cannot set compression of table", t->name);
-    } else {
-        t->dset = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, dapl);
-        if (t->dset < 0) rc = H5U_FAIL(err, errlen, "cannot create table", t->name);
-    }
-    if (ftype >= 0) H5Tclose(ftype);
-    if (sp >= 0) H5Sclose(sp);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (dapl >= 0) H5Pclose(dapl);
-    if (!rc) rc = h5u_field_attrs(t->dset, f, n, err, errlen);
-    if (rc) {
-        char ignore[8];
-        h5u_table_close(t, ignore, sizeof ignore);
-    }
-    return rc;
-}
-
-int h5u_table_flush(h5u_table *t, char *err, size_t errlen) {
-    if (!t->n_buf) return 0;
-    hsize_t start[1] = {t->n_rows}, count[1] = {t->n_buf}, size[1] = {t->n_rows + t->n_buf};
-    if (H5Dset_extent(t->dset, size) < 0) return H5U_FAIL(err, errlen, "cannot extend", t->name);
-    hid_t fs = H5Dget_space(t->dset);
-    if (fs < 0) return H5U_FAIL(err, errlen, "cannot get dataspace of", t->name);
-    hid_t ms = H5Screate_simple(1, count, NULL);
-    int rc = 0;
-    if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
-        rc = H5U_FAIL(err, errlen, "cannot select rows of", t->name);
-    else if (H5Dwrite(t->dset, t->memtype, ms, fs, H5P_DEFAULT, t->buf) < 0)
-        rc = H5U_FAIL(err, errlen, "cannot write rows of", t->name);
-    if (ms >= 0) H5Sclose(ms);
-    H5Sclose(fs);
-    if (!rc) {
-        t->n_rows += t->n_buf;
-        t->n_buf = 0;
-    }
-    return rc;
-}
-
-int h5u_table_append(h5u_table *t, const void *rec, char *err, size_t errlen) {
-    if (t->n_buf == t->cap && h5u_table_flush(t, err, errlen)) return -1;
-    memcpy(t->buf + t->n_buf * t->rec_size, rec, t->rec_size);
-    t->n_buf++;
-    if (t->n_buf == t->cap) return h5u_table_flush(t, err, errlen);
-    return 0;
-}
-
-int h5u_table_close(h5u_table *t, char *err, size_t errlen) {
-    int rc = 0;
-    if (t->dset >= 0 && H5Dclose(t->dset) < 0) rc = H5U_FAIL(err, errlen, "cannot close", t->name);
-    if (t->memtype >= 0) H5Tclose(t->memtype);
-    free(t->buf);
-    free(t->name);
-    memset(t, 0, sizeof *t);
-    t->dset = t->memtype = H5I_INVALID_HID;
-    return rc;
-}
-
-int h5u_table_read(hid_t loc, const char *name, const sim_field *f, size_t n, size_t rec_size,
-                   void **out, size_t *nrows, char *err, size_t errlen) {
-    htri_t ex = H5Lexists(loc, name, H5P_DEFAULT);
-    if (ex <= 0) {
-        if (ex < 0) H5Eclear2(H5E_DEFAULT);
-        snprintf(err, errlen, "table /%s is missing", name);
-        return -1;
-    }
-    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (d < 0) return H5U_FAIL(err, errlen, "cannot open table", name);
-    hid_t ft = H5Dget_type(d), sp = H5Dget_space(d), mt = H5I_INVALID_HID;
-    int rc = 0;
-    hsize_t dims[1] = {0};
-    if (ft < 0 || sp < 0) {
-        rc = H5U_FAIL(err, errlen, "cannot inspect table", name);
-    } else if (H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1) {
-        snprintf(err, errlen, "/%s is not a table (1-D compound dataset)", name);
-        rc = -1;
-    } else {
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-        if (dims[0] > H5U_MAX_ITEMS) {
-            snprintf(err, errlen, "table /%s claims %llu rows (at most %zu; corrupt?)", name,
-                     (unsigned long long)dims[0], H5U_MAX_ITEMS);
-            rc = -1;
-        }
-        for (size_t i = 0; i < n && !rc; i++)
-            if (H5Tget_member_index(ft, f[i].name) < 0) {
-                H5Eclear2(H5E_DEFAULT);
-                snprintf(err, errlen, "table /%s has no field %s", name, f[i].name);
-                rc = -1;
-            }
-    }
-    char *buf = NULL;
-    if (!rc) {
-        mt = h5u_compound(f, n, rec_size, H5U_MEM);
-        buf = xcalloc(dims[0] ? dims[0] : 1, rec_size);
-        if (mt < 0) rc = H5U_FAIL(err, errlen, "cannot make memory type for table", name);
-        else if (dims[0] && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-            rc = H5U_FAIL(err, errlen, "cannot read table", name);
-    }
-    if (mt >= 0) H5Tclose(mt);
-    if (ft >= 0) H5Tclose(ft);
-    if (sp >= 0) H5Sclose(sp);
-    H5Dclose(d);
-    if (rc) {
-        free(buf);
-        return -1;
-    }
-    *out = buf;
-    *nrows = (size_t)dims[0];
-    return 0;
 }

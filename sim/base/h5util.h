@@ -103,14 +103,41 @@ void h5u_free_texts(char **v, size_t n);
  * `definitions` on a dataset of a field table's compound type. */
 int h5u_field_attrs(hid_t dset, const sim_field *f, size_t n, char *err, size_t errlen);
 
-/* An appendable table. */
+/* A chunk compressed by h5u_table_prepare, waiting for the file. */
+typedef struct {
+    uint64_t first_row;
+    void *data;
+    size_t size;
+} h5u_chunk;
+
+/* An appendable table (sim/base/h5table.c). It may be detached from its file (the
+ * dataset closed, the buffer and row count kept) while the file is closed, and attached
+ * again once the file is reopened: a writer that keeps its file closed between flushes
+ * does so.
+ *
+ * Direct mode (h5u_table_set_direct; the trace writer's): the table runs the dataset's
+ * filters itself (HDF5's byte shuffle, then zlib's compress2 at the dataset's deflate
+ * level, the format HDF5's deflate filter reads) in h5u_table_prepare, and the flush
+ * only stores the ready chunks with H5Dwrite_chunk, so the file needs to be open just
+ * for that. The rows of the file's last, partial chunk stay in memory (n_tail) and the
+ * chunk is written again, whole, when rows are added to it: nothing is read back. The
+ * records' bytes are written as the file type's, so direct mode is taken on
+ * little-endian hosts only (elsewhere set_direct leaves the table as it is). */
 typedef struct {
     hid_t dset, memtype;
     char *name; /* path, for messages */
     size_t rec_size;
-    char *buf; /* block buffer: cap records */
+    char *buf; /* block buffer: n_tail rows already in the file, then n_buf new rows */
     size_t n_buf, cap;
-    uint64_t n_rows; /* rows in the file */
+    uint64_t n_rows;    /* rows in the file */
+    size_t cache_bytes; /* chunk cache of the dataset (set at create, used at attach) */
+    size_t chunk_rows;
+    int filtered; /* shuffle + deflate on the dataset */
+    int direct;
+    size_t n_tail;    /* direct: the file's last partial chunk, held at the start of buf */
+    h5u_chunk *prep;  /* direct: chunks compressed by h5u_table_prepare */
+    size_t n_prep;    /* ... how many */
+    size_t prep_rows; /* ... n_buf when they were compressed (0: none) */
 } h5u_table;
 
 /* Create `name` under loc with 0 rows. chunk_rows: rows per HDF5 chunk; block_rows:
@@ -118,8 +145,20 @@ typedef struct {
 int h5u_table_create(h5u_table *t, hid_t loc, const char *name, const sim_field *f, size_t n,
                      size_t rec_size, size_t chunk_rows, size_t block_rows, char *err,
                      size_t errlen);
-/* Buffer one record (appending the block when full). */
+/* Buffer one record (appending the block when full, if attached; a detached table's
+ * caller attaches and flushes it before the buffer is full: h5u_table_full). */
 int h5u_table_append(h5u_table *t, const void *rec, char *err, size_t errlen);
+/* 1 when the buffer holds cap rows (the next append needs the file). */
+int h5u_table_full(const h5u_table *t);
+/* Close the dataset only, keeping the buffered rows. */
+int h5u_table_detach(h5u_table *t, char *err, size_t errlen);
+/* Reopen `name` under loc after h5u_table_detach; its size must still be n_rows. */
+int h5u_table_attach(h5u_table *t, hid_t loc, char *err, size_t errlen);
+/* Direct mode (above), before the first row; 0. */
+int h5u_table_set_direct(h5u_table *t);
+/* Direct mode: compress the chunks the buffered rows touch (the file need not be open);
+ * the next flush stores them. 0, or -1 with err. Does nothing in the normal mode. */
+int h5u_table_prepare(h5u_table *t, char *err, size_t errlen);
 /* Append the buffered rows to the file now. */
 int h5u_table_flush(h5u_table *t, char *err, size_t errlen);
 /* Close the dataset and free the buffer (buffered rows are discarded: flush first). */

@@ -169,7 +169,8 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
     if (!in->complete) banner(out);
     if (in->swmr)
         fprintf(out,
-                "!!! The file is still marked open for writing: its run goes on or was killed.\n"
+                "!!! The file is still marked open for writing: its run is writing it now, or\n"
+                "!!! was killed while it wrote (inside one of the writer's short windows).\n"
                 "!!! h5py reads it with h5py.File(path, \"r\", swmr=True); other tools need\n"
                 "!!! `h5clear -s %s` first, once the run is over (never while it runs).\n",
                 path);

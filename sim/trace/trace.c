@@ -1,9 +1,12 @@
 /* sim/trace/trace.c: the HDF5 trace writer (see trace.h; schema in results/README.md). */
 #include "sim/trace/trace.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sim/base/h5util.h"
 #include "sim/base/util.h"
@@ -156,15 +159,17 @@ static const struct {
 
 struct trace {
     char *path;
-    hid_t file;
+    hid_t file; /* open while setting up and inside a write window, else closed */
     hid_t summary, summary_mtype;
     h5u_table t[T_COUNT];
     int failed;
-    int swmr;           /* single-writer/multiple-reader mode started */
+    int set_up;         /* the set-up is over: from now on the file is open only in windows */
     int platform_given; /* meta->platform was set: backend and GPU written at open */
     int wrote_scenario, wrote_peers, wrote_shares, wrote_reference, wrote_notices;
     int32_t window_cycles;
     uint64_t dropped;
+    void (*window_hook)(void *ctx); /* tests: called inside every write window */
+    void *window_hook_ctx;
     char err[512];
 };
 
@@ -193,6 +198,87 @@ static void free_trace(trace *t) {
     close_handles(t);
     free(t->path);
     free(t);
+}
+
+/* ---- write windows ----------------------------------------------------------------- */
+
+/* Sync what the window wrote (and, once, the directory entry of a new file), so that a
+ * power loss outside a window finds the file as the window closed it. File systems that
+ * cannot sync (EINVAL, EROFS) are left as they are. */
+static int sync_path(trace *t, const char *path, int dir) {
+    int fd = open(path, O_RDONLY | (dir ? O_DIRECTORY : 0));
+    if (fd < 0) {
+        if (dir) return 0; /* no directory to sync (or not ours to open): the file is synced */
+        snprintf(t->err, sizeof t->err, "%s:%d: cannot open the trace file to sync it: %s",
+                 __FILE__, __LINE__, strerror(errno));
+        return -1;
+    }
+    int rc = dir ? fsync(fd) : fdatasync(fd); /* the file: its data and size */
+    int e = errno;
+    close(fd);
+    if (rc && e != EINVAL && e != EROFS && !dir) {
+        snprintf(t->err, sizeof t->err, "%s:%d: cannot sync the trace file to disk: %s", __FILE__,
+                 __LINE__, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* The directory of t->path, synced once after the file was created. */
+static int sync_dir(trace *t) {
+    char *d = xstrdup(t->path);
+    char *slash = strrchr(d, '/');
+    const char *dir = slash ? (slash == d ? "/" : (*slash = 0, d)) : ".";
+    int rc = sync_path(t, dir, 1);
+    free(d);
+    return rc;
+}
+
+/* Reopen the file for one write window. Rows (swmr): SWMR writing, so that a kill inside
+ * the window leaves the file as its last H5Fflush did, readable with SWMR reading. New
+ * objects while setting up (!swmr): plain writing, which SWMR does not allow. No file
+ * locking: a reader holding the file open between windows cannot make the run fail. */
+static int window_open(trace *t, int swmr) {
+    if (t->file >= 0) return 0;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    unsigned flags = H5F_ACC_RDWR | (swmr ? H5F_ACC_SWMR_WRITE : 0);
+    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0) {
+#if H5_VERSION_GE(1, 10, 7)
+        if (H5Pset_file_locking(fapl, 0, 1) >= 0)
+#endif
+            t->file = H5Fopen(t->path, flags, fapl);
+    }
+    if (t->file < 0) H5U_FAIL(t->err, sizeof t->err, "cannot reopen for writing", "trace file");
+    if (fapl >= 0) H5Pclose(fapl);
+    if (t->file < 0) return fail(t);
+    t->summary = H5Dopen2(t->file, "summary", H5P_DEFAULT);
+    if (t->summary < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot reopen", "/summary");
+        return fail(t);
+    }
+    for (int i = 0; i < T_COUNT; i++)
+        TRY(t, h5u_table_attach(&t->t[i], t->file, t->err, sizeof t->err));
+    return 0;
+}
+
+/* End a window (or the set-up): close every handle and the file, and sync it. The file
+ * on disk is then a closed HDF5 file that any reader opens without SWMR. */
+static int window_close(trace *t) {
+    for (int i = 0; i < T_COUNT; i++) TRY(t, h5u_table_detach(&t->t[i], t->err, sizeof t->err));
+    if (t->summary >= 0 && H5Dclose(t->summary) < 0) {
+        t->summary = H5I_INVALID_HID;
+        H5U_FAIL(t->err, sizeof t->err, "cannot close", "/summary");
+        return fail(t);
+    }
+    t->summary = H5I_INVALID_HID;
+    herr_t rc = H5Fclose(t->file);
+    t->file = H5I_INVALID_HID;
+    if (rc < 0) {
+        H5U_FAIL(t->err, sizeof t->err, "cannot close", "trace file");
+        return fail(t);
+    }
+    if (sync_path(t, t->path, 0)) return fail(t);
+    return 0;
 }
 
 static int write_summary(trace *t, const sim_summary *s, int complete) {
@@ -259,7 +345,7 @@ static int write_platform(trace *t, const sim_platform *p, int device) {
                : 0;
 }
 
-static int open_contents(trace *t, const trace_meta *m) {
+static int open_contents(trace *t, const trace_meta *m, const sim_platform *here) {
     char created[40];
     if (m->created) snprintf(created, sizeof created, "%s", m->created);
     else sim_iso_now(created, sizeof created);
@@ -274,10 +360,8 @@ static int open_contents(trace *t, const trace_meta *m) {
         h5u_attr_str(f, "mode", m->mode ? m->mode : "modeled", e, el) ||
         h5u_attr_i32(f, "complete", 0, e, el))
         return -1;
-    sim_platform here;
-    if (!m->platform) sim_platform_detect(&here);
     t->platform_given = m->platform != NULL;
-    if (write_platform(t, m->platform ? m->platform : &here, 0) ||
+    if (write_platform(t, m->platform ? m->platform : here, 0) ||
         (t->platform_given && write_platform(t, m->platform, 1)))
         return -1;
     for (int i = 0; i < T_COUNT; i++) {
@@ -286,6 +370,7 @@ static int open_contents(trace *t, const trace_meta *m) {
         if (h5u_table_create(&t->t[i], f, tables[i].name, tables[i].fields, *tables[i].n_fields,
                              tables[i].rec_size, tables[i].chunk_rows, block, e, el))
             return -1;
+        h5u_table_set_direct(&t->t[i]); /* chunks compressed outside the write windows */
     }
     if (h5u_attr_strs(t->t[T_EVENTS].dset, "kind_names", trace_event_kind_names, TRACE_EV_KINDS, e,
                       el) ||
@@ -308,6 +393,8 @@ trace *trace_open(const char *path, const trace_meta *meta) {
     t->file = t->summary = t->summary_mtype = H5I_INVALID_HID;
     for (int i = 0; i < T_COUNT; i++) t->t[i].dset = t->t[i].memtype = H5I_INVALID_HID;
     t->window_cycles = -1;
+    sim_platform here; /* before the file is created: it takes a while */
+    if (!meta->platform) sim_platform_detect(&here);
     /* The latest format: SWMR needs it (HDF5 >= 1.10 reads it). */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
     if (fapl >= 0 && fcpl >= 0 &&
@@ -322,9 +409,14 @@ trace *trace_open(const char *path, const trace_meta *meta) {
         free_trace(t);
         return NULL;
     }
-    if (open_contents(t, meta) || H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
+    if (open_contents(t, meta, &here) || H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
         if (!t->err[0]) H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
         fail(t);
+        free_trace(t);
+        return NULL;
+    }
+    if (window_close(t) || sync_dir(t)) { /* closed until the next write */
+        if (!t->failed) fail(t);
         free_trace(t);
         return NULL;
     }
@@ -333,15 +425,17 @@ trace *trace_open(const char *path, const trace_meta *meta) {
 
 /* ---- one-off tables ---------------------------------------------------------------- */
 
-/* Objects can be created only before SWMR writing starts (at the first record). */
+/* Objects are created only while setting up (until the first record or flush), each in
+ * a plain write window of its own. */
 #define ONCE(t, flag, what)                                                                        \
     do {                                                                                           \
         if (!(t) || (t)->failed) return -1;                                                        \
         if ((t)->flag) SIM_FAIL("trace %s: %s written twice", (t)->path, what);                    \
-        if ((t)->swmr)                                                                             \
+        if ((t)->set_up)                                                                           \
             SIM_FAIL("trace %s: %s must be written before the first record or flush", (t)->path,   \
                      what);                                                                        \
         (t)->flag = 1;                                                                             \
+        if (window_open(t, 0)) return -1;                                                          \
     } while (0)
 
 int trace_write_scenario(trace *t, const char *text, const char *const *overrides, size_t n) {
@@ -349,7 +443,7 @@ int trace_write_scenario(trace *t, const char *text, const char *const *override
     static const char *const none[1] = {""};
     TRY(t, h5u_write_text(t->file, "scenario", text, t->err, sizeof t->err));
     TRY(t, h5u_write_texts(t->file, "overrides", n ? overrides : none, n, t->err, sizeof t->err));
-    return 0;
+    return window_close(t);
 }
 
 static void fix_str(char *s, size_t n) {
@@ -367,16 +461,17 @@ int trace_write_peers(trace *t, const trace_peer_rec *peers, size_t n) {
         TRY(t, h5u_table_append(&t->t[T_PEERS], &r, t->err, sizeof t->err));
     }
     TRY(t, h5u_table_flush(&t->t[T_PEERS], t->err, sizeof t->err));
-    return 0;
+    return window_close(t);
 }
+
+static int append(trace *t, int which, const void *rec);
 
 int trace_write_peer_shares(trace *t, const trace_peer_share_rec *shares, size_t n) {
     if (!t || t->failed) return -1;
     if (t->wrote_shares) SIM_FAIL("trace %s: peer shares written twice", t->path);
-    t->wrote_shares = 1; /* rows of an existing table: allowed in SWMR mode too */
+    t->wrote_shares = 1; /* rows of an existing table, buffered as any others */
     for (size_t i = 0; i < n; i++)
-        TRY(t, h5u_table_append(&t->t[T_SHARES], &shares[i], t->err, sizeof t->err));
-    TRY(t, h5u_table_flush(&t->t[T_SHARES], t->err, sizeof t->err));
+        if (append(t, T_SHARES, &shares[i])) return -1;
     return 0;
 }
 
@@ -404,46 +499,66 @@ int trace_write_reference(trace *t, const char *const *names, const double *valu
     for (size_t i = 0; i < n && !rc; i++)
         rc = h5u_attr_f64(g, names[i], values[i], t->err, sizeof t->err);
     if (H5Gclose(g) < 0 && !rc) rc = H5U_FAIL(t->err, sizeof t->err, "cannot close", "/reference");
-    return rc ? fail(t) : 0;
+    return rc ? fail(t) : window_close(t);
 }
 
 int trace_write_notices(trace *t, const char *const *lines, size_t n) {
     ONCE(t, wrote_notices, "notices");
     if (h5u_write_texts(t->file, "notices", lines, n, t->err, sizeof t->err)) return fail(t);
-    return 0;
+    return window_close(t);
 }
 
 /* ---- appends ----------------------------------------------------------------------- */
 
-/* From the first record on, the file is in SWMR-write mode: HDF5 then orders its writes
- * so that the file on disk stays readable at every moment, and never reuses the space of
- * a chunk it rewrites. */
-static int start_swmr(trace *t) {
-    if (t->swmr) return 0;
-    /* the backend and GPU of a live run are known by now (it opened them after the
-     * trace); attributes can still be created before SWMR writing starts */
-    if (!t->platform_given) {
-        sim_platform p;
-        sim_platform_detect(&p);
-        if (write_platform(t, &p, 1)) return fail(t);
-    }
-    if (H5Fstart_swmr_write(t->file) < 0) {
-        H5U_FAIL(t->err, sizeof t->err, "cannot start SWMR writing of", "trace file");
-        return fail(t);
-    }
-    t->swmr = 1;
+/* The set-up ends at the first record or flush: the backend and GPU of a live run are
+ * known by now (it opened them after the trace), then the file is closed; from here on
+ * it is reopened only for write windows. */
+static int end_setup(trace *t) {
+    if (t->set_up) return 0;
+    t->set_up = 1;
+    if (t->platform_given) return 0;
+    sim_platform p;
+    sim_platform_detect(&p);
+    if (window_open(t, 0)) return -1;
+    if (write_platform(t, &p, 1)) return fail(t);
+    return window_close(t);
+}
+
+static int flush_all(trace *t, const sim_summary *s, int complete) {
+    for (int i = 0; i < T_COUNT; i++) TRY(t, h5u_table_flush(&t->t[i], t->err, sizeof t->err));
+    TRY(t, write_events_attrs(t));
+    if (s) TRY(t, write_summary(t, s, complete));
     return 0;
 }
 
-static int append(trace *t, int which, const void *rec) {
-    if (!t || t->failed || start_swmr(t)) return -1;
-    uint64_t rows = t->t[which].n_rows;
-    TRY(t, h5u_table_append(&t->t[which], rec, t->err, sizeof t->err));
-    /* A block went to the file: flush so that the file on disk is consistent again. */
-    if (t->t[which].n_rows != rows && H5Fflush(t->file, H5F_SCOPE_LOCAL) < 0) {
+/* One write window: every buffered row, the /events attributes and the summary (when
+ * s is given; with the root attribute complete when `last`), flushed, then closed. */
+static int write_window(trace *t, const sim_summary *s, int complete, int last) {
+    for (int i = 0; i < T_COUNT; i++) /* the slow part, before the file is opened */
+        TRY(t, h5u_table_prepare(&t->t[i], t->err, sizeof t->err));
+    if (window_open(t, 1) || flush_all(t, s, complete)) return -1;
+    if (last && h5u_attr_i32(t->file, "complete", complete ? 1 : 0, t->err, sizeof t->err))
+        return fail(t);
+    if (H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
         H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
         return fail(t);
     }
+    if (t->window_hook) t->window_hook(t->window_hook_ctx);
+    return window_close(t);
+}
+
+void trace_set_window_hook(trace *t, void (*fn)(void *ctx), void *ctx) {
+    if (!t) return;
+    t->window_hook = fn;
+    t->window_hook_ctx = ctx;
+}
+
+/* Rows wait in their table's buffer; a full buffer is written at once (a window of its
+ * own), so memory stays bounded by the block sizes whatever the flush interval. */
+static int append(trace *t, int which, const void *rec) {
+    if (!t || t->failed || end_setup(t)) return -1;
+    TRY(t, h5u_table_append(&t->t[which], rec, t->err, sizeof t->err));
+    if (h5u_table_full(&t->t[which])) return write_window(t, NULL, 0, 0);
     return 0;
 }
 
@@ -469,43 +584,16 @@ uint64_t trace_events_written(const trace *t) {
 
 /* ---- flush and close --------------------------------------------------------------- */
 
-static int flush_all(trace *t, const sim_summary *s, int complete) {
-    for (int i = 0; i < T_COUNT; i++) TRY(t, h5u_table_flush(&t->t[i], t->err, sizeof t->err));
-    TRY(t, write_events_attrs(t));
-    if (s) TRY(t, write_summary(t, s, complete));
-    return 0;
-}
-
 int trace_flush(trace *t, const sim_summary *s) {
-    if (!t || t->failed || start_swmr(t)) return -1;
-    TRY(t, flush_all(t, s, 0));
-    if (H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
-        H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
-        return fail(t);
-    }
-    return 0;
+    if (!t || t->failed || end_setup(t)) return -1;
+    return write_window(t, s, 0, 0);
 }
 
 int trace_close(trace *t, const sim_summary *s, int complete) {
     if (!t) return 0;
     int rc = t->failed ? -1 : 0;
-    if (!rc) rc = flush_all(t, s, complete);
-    if (!rc && h5u_attr_i32(t->file, "complete", complete ? 1 : 0, t->err, sizeof t->err))
-        rc = fail(t);
-    if (!rc) {
-        for (int i = 0; i < T_COUNT && !rc; i++)
-            if (h5u_table_close(&t->t[i], t->err, sizeof t->err)) rc = fail(t);
-        if (!rc && H5Dclose(t->summary) < 0) {
-            H5U_FAIL(t->err, sizeof t->err, "cannot close", "/summary");
-            rc = fail(t);
-        }
-        t->summary = H5I_INVALID_HID;
-        if (!rc && H5Fclose(t->file) < 0) {
-            H5U_FAIL(t->err, sizeof t->err, "cannot close", "trace file");
-            rc = fail(t);
-        }
-        if (!rc) t->file = H5I_INVALID_HID;
-    }
+    if (!rc) rc = end_setup(t);
+    if (!rc) rc = write_window(t, s, complete, 1);
     free_trace(t);
     return rc;
 }

@@ -13,21 +13,31 @@
  *   /reference   group: published figures as attributes, and their `source`
  *
  * Appending is cheap: records are copied into per-table block buffers (64 Ki rows for
- * /events) and appended to chunked, shuffle+deflate-compressed, extendible datasets a
- * block at a time, each block followed by H5Fflush. trace_flush appends whatever is
- * buffered, rewrites /summary with the current figures and flushes; the run calls it at
- * least once per cycle. trace_close(…, complete=1) marks a normal end.
+ * /events) and stay in memory until the next flush. trace_flush writes whatever is
+ * buffered, rewrites /summary with the current figures (when given) and flushes; the
+ * run calls it at least once per cycle. A buffer that fills up between flushes is
+ * written at once (an early flush), so memory stays bounded by the block sizes.
+ * trace_close(…, complete=1) marks a normal end.
  *
- * Crash safety: the file uses HDF5's latest format and, from the first record or flush
- * on, SWMR (single-writer/multiple-reader) writing, in which HDF5 orders its writes so
- * that the file on disk is readable at every moment and a rewritten chunk never lands on
- * space the flushed metadata still points to. So a run that is killed (SIGKILL, OOM, a
- * crash) leaves a readable file whose root attribute complete is 0 ("incomplete"),
- * holding every block appended and the summary of the last trace_flush. Such a file is
- * still marked "open for writing": sim/trace/trace_read.h opens it anyway; h5py needs
- * h5py.File(p, "r", swmr=True), other tools `h5clear -s FILE` first (once no writer
- * runs). Consequence for the caller: /scenario, /peers and /reference (new objects) must
- * be written before the first record or flush.
+ * Crash safety: the file is open for writing only in short write windows, and closed
+ * (and synced to disk) in between. trace_open creates it (HDF5's latest format) with
+ * every table and closes it; while the run sets it up, each new object (/scenario,
+ * /peers, /reference, /notices, and the backend attributes at the end of the set-up) is
+ * written in a plain window of its own. The first record or flush ends the set-up; from
+ * then on every flush is one window: the buffered rows' chunks are compressed first
+ * (sim/base/h5util.h, direct mode), then the file is reopened with SWMR writing
+ * (H5F_ACC_SWMR_WRITE, no file locking), the chunks stored, the attributes and summary
+ * written, H5Fflush, close, fdatasync. So a run that is killed (SIGKILL, OOM, a crash)
+ * or loses power between windows -- nearly always: a window takes about a millisecond --
+ * leaves a closed, clean HDF5 file that any reader opens as it is (H5Fopen without SWMR,
+ * h5dump, h5py's default), holding everything up to its last flush; its root attribute
+ * complete is 0 ("incomplete"). A kill inside a flush window leaves what SWMR writing
+ * guarantees: a readable file, still marked "open for writing", holding at least every
+ * earlier window's rows (sim/trace/trace_read.h opens it with SWMR reading; h5py needs
+ * swmr=True, other tools `h5clear -s FILE`); one inside a set-up window, a file that
+ * may need `h5clear -s` (as any HDF5 file killed while writing). Rows buffered since
+ * the last flush are lost. Consequence for the caller: /scenario, /peers and
+ * /reference (new objects) must be written before the first record or flush.
  *
  * Records are flat structs without padding (checked at compile time); the run fills them
  * after a memset (or = {0}) and passes them by pointer. Strings in /peers are truncated to
@@ -226,5 +236,9 @@ int trace_close(trace *t, const sim_summary *s, int complete);
  * buffered rows are lost, complete stays 0. For fatal paths (and tests of interrupted
  * files). */
 void trace_abandon(trace *t);
+
+/* Tests: fn(ctx) runs inside every later write window, after its H5Fflush and before the
+ * file is closed (a test kills its process there). NULL removes it. */
+void trace_set_window_hook(trace *t, void (*fn)(void *ctx), void *ctx);
 
 #endif

@@ -10,10 +10,11 @@
  * at the file's compound type member by member (integers, floats, fixed strings, enums)
  * and so works for every table, including tables added by later schema versions.
  *
- * A file being written may be read: HDF5 file locking is switched off for the reader,
- * and a file still marked open for writing (a running run, or one that was killed) is
- * opened for SWMR reading, so `report` works on a running or killed run and shows what
- * its last flush wrote.
+ * A file being written may be read: HDF5 file locking is switched off for the reader. The
+ * writer keeps the file closed between its flushes (sim/trace/trace.h), so a running or
+ * killed run's trace is normally a closed file, read as it is; one still marked open for
+ * writing (read during a write window, or killed inside one) is opened for SWMR
+ * reading, so `report` works on it too and shows what its last flush wrote.
  */
 #ifndef SIM_TRACE_READ_H
 #define SIM_TRACE_READ_H

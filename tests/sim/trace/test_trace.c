@@ -8,6 +8,7 @@
  * exits 2 with "FILE: message"; h5dump reads the file; identical runs give identical
  * files.
  */
+#include "sim/base/h5util.h"
 #include "tests/sim/trace/trace_testutil.h"
 
 /* ---- layouts ----------------------------------------------------------------------- */
@@ -197,10 +198,105 @@ START_TEST(test_abandoned_is_incomplete) {
 }
 END_TEST
 
+/* Killed between windows: a closed file, opened by plain HDF5 (no SWMR flag) */
 START_TEST(test_killed_writer_is_incomplete) {
-    char *path = killed_trace("killed.h5");
+    char *path = killed_trace("killed.h5", 0);
     sim_summary want = make_summary(0);
-    check_incomplete(path, 14096, &want, 1);
+    check_incomplete(path, 14096, &want, 0);
+    free(path);
+}
+END_TEST
+
+/* Killed inside a write window, after its H5Fflush: still marked open for writing (a
+ * plain open fails), read with SWMR as the flush left it: all 15000 events */
+START_TEST(test_killed_in_window_is_readable) {
+    char *path = killed_trace("killed-window.h5", 1);
+    sim_summary want = make_summary(0);
+    check_incomplete(path, 15000, &want, 1);
+    H5E_BEGIN_TRY { ck_assert_int_lt(H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), 0); }
+    H5E_END_TRY;
+    free(path);
+}
+END_TEST
+
+/* The child writes through the real writer: 10000 events, 7 loss rows and a flush, then
+ * 3000 events and 2 loss rows that are never flushed, and kills itself. The parent opens
+ * the file with plain H5Fopen (read-only, no SWMR flag, default file access): the
+ * flushed rows and summary are there, the later rows are not, the file says incomplete. */
+START_TEST(test_sigkill_plain_open) {
+    char *path = tmp_path("plain.h5");
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        trace_meta m = test_meta();
+        trace *t = trace_open(path, &m);
+        if (!t || trace_write_scenario(t, scenario_text, overrides, 2)) _exit(1);
+        for (uint64_t i = 0; i < 10000; i++) {
+            trace_event_rec e = make_event(i);
+            if (trace_event(t, &e)) _exit(1);
+        }
+        for (int i = 0; i < 7; i++) {
+            trace_loss_rec l = make_loss(i);
+            if (trace_loss(t, &l)) _exit(1);
+        }
+        sim_summary s = make_summary(1);
+        if (trace_flush(t, &s)) _exit(1);
+        for (uint64_t i = 10000; i < 13000; i++) {
+            trace_event_rec e = make_event(i);
+            if (trace_event(t, &e)) _exit(1);
+        }
+        for (int i = 7; i < 9; i++) {
+            trace_loss_rec l = make_loss(i);
+            if (trace_loss(t, &l)) _exit(1);
+        }
+        raise(SIGKILL);
+        _exit(1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t a = H5Aopen(f, "complete", H5P_DEFAULT);
+    int32_t complete = -1;
+    ck_assert_int_ge(a, 0);
+    ck_assert_int_ge(H5Aread(a, H5T_NATIVE_INT32, &complete), 0);
+    H5Aclose(a);
+    ck_assert_int_eq(complete, 0);
+    void *recs = NULL;
+    size_t n = 0;
+    char err[512];
+    ck_assert_msg(h5u_table_read(f, "events", trace_event_fields, trace_event_n_fields,
+                                 sizeof(trace_event_rec), &recs, &n, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(n, 10000);
+    for (size_t i = 0; i < n; i++) {
+        trace_event_rec want = make_event(i);
+        ck_assert_msg(!memcmp(&want, (trace_event_rec *)recs + i, sizeof want), "event %zu", i);
+    }
+    free(recs);
+    ck_assert_int_eq(h5u_table_read(f, "loss", trace_loss_fields, trace_loss_n_fields,
+                                    sizeof(trace_loss_rec), &recs, &n, err, sizeof err),
+                     0);
+    ck_assert_uint_eq(n, 7);
+    for (size_t i = 0; i < n; i++) {
+        trace_loss_rec want = make_loss((int)i);
+        ck_assert(!memcmp(&want, (trace_loss_rec *)recs + i, sizeof want));
+    }
+    free(recs);
+    ck_assert_int_eq(h5u_table_read(f, "summary", sim_summary_fields, sim_summary_n_fields,
+                                    sizeof(sim_summary), &recs, &n, err, sizeof err),
+                     0);
+    ck_assert_uint_eq(n, 1);
+    sim_summary want = make_summary(1);
+    want.complete = 0;
+    ck_assert(!memcmp(&want, recs, sizeof want));
+    free(recs);
+    ck_assert_int_ge(H5Fclose(f), 0);
+    /* and our reader: not SWMR, the same rows */
+    check_incomplete(path, 10000, &want, 0);
     free(path);
 }
 END_TEST
@@ -227,6 +323,8 @@ static Suite *trace_suite(void) {
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_abandoned_is_incomplete);
     tcase_add_test(tc, test_killed_writer_is_incomplete);
+    tcase_add_test(tc, test_killed_in_window_is_readable);
+    tcase_add_test(tc, test_sigkill_plain_open);
     tcase_add_test(tc, test_closed_incomplete);
     suite_add_tcase(s, tc);
     return s;

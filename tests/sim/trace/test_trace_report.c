@@ -266,8 +266,18 @@ START_TEST(test_report_text_json_csv) {
     free(err);
     free(inc);
 
-    /* a killed run's file: incomplete, and still marked open for writing */
-    char *killed = killed_trace("killed-report.h5");
+    /* a run killed between write windows: incomplete, a clean file (no SWMR notice) */
+    char *between = killed_trace("killed-between.h5", 0);
+    const char *argv5[] = {"report", between};
+    ck_assert_int_eq(run_report(2, argv5, &out, &err), EXIT_OK);
+    ck_assert(!strncmp(strchr(out, '\n') + 1, "!!! INCOMPLETE TRACE", 20));
+    ck_assert_ptr_null(strstr(out, "swmr=True"));
+    free(out);
+    free(err);
+    free(between);
+
+    /* a run killed inside a write window: incomplete, and still marked open for writing */
+    char *killed = killed_trace("killed-report.h5", 1);
     const char *argv4[] = {"report", killed};
     ck_assert_int_eq(run_report(2, argv4, &out, &err), EXIT_OK);
     ck_assert(!strncmp(strchr(out, '\n') + 1, "!!! INCOMPLETE TRACE", 20));
