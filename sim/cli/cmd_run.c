@@ -9,8 +9,9 @@
  * Before anything is allocated: the memory the run needs is estimated from the scenario
  * (sim_scenario_memory) and a run that cannot fit in this machine's memory is refused
  * with the estimate. The trace path: -o as given; output.trace from the scenario is
- * confined to the working directory (no absolute path, no "..", no symbolic link out of
- * it). An existing file there that is not an orionsim trace or sweep file is never
+ * confined to the working directory (no absolute path and no "..": the loader's exit 2
+ * at the setting's file:line; no symbolic link out of it: checked here, before and after
+ * its directory is created, with the same file:line). An existing file there that is not an orionsim trace or sweep file is never
  * overwritten without --force; the same holds for the checkpoint path of a live run (an
  * existing file there must be an orionsim checkpoint).
  */
@@ -76,28 +77,28 @@ static int ensure_parent_dir(const char *path) {
     return rc;
 }
 
-/* output.trace from a scenario stays inside the working directory: relative, no "..",
- * and its directory (created by now) resolves inside it. */
-static int out_confined(const char *out, char *why, size_t len) {
-    int bad = out[0] == '/';
-    for (const char *p = out; *p && !bad; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
-        if (!strncmp(p, "..", 2) && (p[2] == '/' || !p[2])) bad = 1;
+/* output.trace from a scenario stays inside the working directory. The loader refused an
+ * absolute path and ".." (exit 2 at its file:line); here, once its directory exists, that
+ * directory must resolve inside the working directory (no symbolic link out of it). The
+ * message names where output.trace was set (`where`: FILE:LINE, or the --set). */
+static int out_confined(const char *out, const char *where, char *why, size_t len) {
     char cwd[PATH_MAX], dir[PATH_MAX];
-    if (!bad && getcwd(cwd, sizeof cwd)) {
-        char *d = xstrdup(out);
-        char *slash = strrchr(d, '/');
-        const char *parent = slash ? (*slash = 0, d[0] ? d : "/") : ".";
-        if (realpath(parent, dir)) {
-            size_t n = strlen(cwd);
-            if (strncmp(dir, cwd, n) || (dir[n] && dir[n] != '/' && strcmp(cwd, "/"))) bad = 1;
-        }
-        free(d);
+    if (!getcwd(cwd, sizeof cwd)) return 0;
+    char *d = xstrdup(out);
+    char *slash = strrchr(d, '/');
+    const char *parent = slash ? (*slash = 0, d[0] ? d : "/") : ".";
+    int bad = 0;
+    if (realpath(parent, dir)) {
+        size_t n = strlen(cwd);
+        if (strncmp(dir, cwd, n) || (dir[n] && dir[n] != '/' && strcmp(cwd, "/"))) bad = 1;
     }
+    free(d);
     if (bad)
         snprintf(why, len,
-                 "output.trace '%.400s' leaves the working directory; a scenario may only name a "
-                 "trace inside it (give -o FILE to write elsewhere)",
-                 out);
+                 "%.300s: output.trace: '%.300s' leaves the working directory (its directory "
+                 "resolves to %.300s, outside %.300s: a symbolic link); a scenario may only name "
+                 "a trace inside it (give -o FILE to write elsewhere)",
+                 where ? where : "scenario", out, dir, cwd);
     return bad ? -1 : 0;
 }
 
@@ -215,9 +216,10 @@ int cmd_run(int argc, char **argv) {
         snprintf(defpath, sizeof defpath, "results/%s.h5", sc.name);
         out = defpath;
     }
-    char why[1024];
-    if (from_scenario && out_confined(out, why, sizeof why)) { /* before creating anything */
-        fprintf(stderr, "orionsim: %s\n", why);
+    char why[2048];
+    from_scenario = from_scenario && sc.output.trace; /* results/<name>.h5 is ours */
+    if (from_scenario && out_confined(out, sc.output.trace_where, why, sizeof why)) {
+        fprintf(stderr, "orionsim: %s\n", why); /* before creating anything */
         sim_scenario_free(&sc);
         return EXIT_INPUT;
     }
@@ -226,7 +228,7 @@ int cmd_run(int argc, char **argv) {
         sim_scenario_free(&sc);
         return EXIT_RUN;
     }
-    if ((from_scenario && out_confined(out, why, sizeof why)) ||
+    if ((from_scenario && out_confined(out, sc.output.trace_where, why, sizeof why)) ||
         out_replaceable(out, force, why, sizeof why)) {
         fprintf(stderr, "orionsim: %s\n", why);
         sim_scenario_free(&sc);

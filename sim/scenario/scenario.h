@@ -243,7 +243,8 @@ typedef struct {
 } sim_metrics;
 
 typedef struct {
-    char *trace; /* NULL: results/<name>.h5 */
+    char *trace;       /* NULL: results/<name>.h5; relative, without "..", checked at load */
+    char *trace_where; /* "FILE:LINE" of the output.trace setting (or the --set naming it) */
     sim_events_window events;
     int events_cycles; /* events = first only, else 0 */
     sim_flush flush;

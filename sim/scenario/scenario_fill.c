@@ -280,8 +280,25 @@ static int fill_metrics_output(sr_ctx *c, sim_scenario *sc) {
     SC_TRY(sr_float(c, NULL, "metrics.sample_s", &sc->metrics.sample_s));
 
     SC_TRY(sr_string(c, NULL, "output.trace", &sc->output.trace));
-    if (sc->output.trace && !sc->output.trace[0])
-        return sr_fail(c, at(c, "output.trace"), "output.trace", "empty path");
+    if (sc->output.trace) {
+        const char *tp = sc->output.trace;
+        sn_node *n = at(c, "output.trace");
+        if (!tp[0]) return sr_fail(c, n, "output.trace", "empty path");
+        /* confined to the working directory: the lexical part here, the symbolic links
+         * on the way when `run` creates it (with output.trace_where) */
+        int up = 0;
+        for (const char *q = tp; *q && !up; q += strcspn(q, "/"), q += *q == '/')
+            up = q[0] == '.' && q[1] == '.' && (q[2] == '/' || !q[2]);
+        if (tp[0] == '/' || up)
+            return sr_fail(c, n, "output.trace",
+                           "'%.400s' leaves the working directory (%s); a scenario may only name "
+                           "a trace inside it (give run -o FILE to write elsewhere)",
+                           tp, tp[0] == '/' ? "an absolute path" : "a '..' component");
+        char w[600];
+        if (n && n->line > 0) snprintf(w, sizeof w, "%s:%d", n->file ? n->file : "?", n->line);
+        else snprintf(w, sizeof w, "%s", n && n->file ? n->file : c->main_path);
+        sc->output.trace_where = xstrdup(w);
+    }
     int ev = 0, flush = 0;
     SC_TRY(sr_enum(c, NULL, "output.events", &ev));
     sc->output.events = (sim_events_window)ev;

@@ -236,6 +236,7 @@ void sim_scenario_free(sim_scenario *sc) {
     free(sc->faults.profiles);
     free(sc->compute.kernel_profile);
     free(sc->output.trace);
+    free(sc->output.trace_where);
     sim_reference *r = &sc->reference;
     free(r->source);
     free(r->url);

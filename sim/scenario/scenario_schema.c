@@ -268,7 +268,7 @@ const sk_entry sk_schema[] = {
 
 /* ---- output ---- */
 {"output", SK_GROUP, 0, 0, 0, NULL, "", NULL, "the trace"},
-{"output.trace", SK_STRING, 0, 0, 0, NULL, "", NULL, "trace path, relative to the working directory and inside it (no absolute path, no ..; -o writes anywhere); an existing non-orionsim file is not replaced without run --force (absent: results/<name>.h5)"},
+{"output.trace", SK_STRING, 0, 0, 0, NULL, "", NULL, "trace path, relative to the working directory and inside it (an absolute path or .. is refused at load, a symbolic link out of it by run, both naming this line; -o writes anywhere); an existing non-orionsim file is not replaced without run --force (absent: results/<name>.h5)"},
 {"output.events", SK_ENUM, 0, 0, 0, "\"all\"", "", "all|none|first", "events table: every event, none, or the first events_cycles cycles"},
 {"output.events_cycles", SK_INT, 0, 1, 1000000, NULL, "cycles", NULL, "cycles kept in the events table (events = \"first\" only)"},
 {"output.flush", SK_ENUM, 0, 0, 0, "\"phase\"", "", "phase|cycle", "flush the trace after every phase or every cycle"},

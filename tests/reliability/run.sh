@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/reliability/run.sh: runs every reproducer of expected.txt and checks its exit code.
+# tests/reliability/run.sh: runs every reproducer of expected.txt and checks its exit code
+# (and, where expected.txt gives one after the exit code, a text its stderr must hold).
 # usage: run.sh ORIONSIM   (from anywhere; make test and make test-san run it)
 # Each command gets LIMIT seconds (default 20; the reproducers take well under one); a
 # sanitizer report, a signal, a hang or a wrong exit code fails the test.
@@ -14,7 +15,7 @@ mkfifo "$tmp/fifo"
 cd "$here" || exit 1
 n=0
 fail=0
-while read -r file cmd want; do
+while read -r file cmd want msg; do
   case "$file" in '#'* | '') continue ;; esac
   n=$((n + 1))
   case "$file" in
@@ -39,6 +40,7 @@ while read -r file cmd want; do
   elif [ "$rc" -ne "$want" ]; then why="exit $rc, expected $want"
   elif grep -q "AddressSanitizer\|runtime error:\|LeakSanitizer" "$tmp/err"; then why="sanitizer report"
   elif [ "$want" -eq 2 ] && ! grep -q . "$tmp/err"; then why="exit 2 without a message"
+  elif [ -n "$msg" ] && ! grep -qF -- "$msg" "$tmp/err"; then why="stderr lacks '$msg'"
   fi
   if [ -n "$why" ]; then
     fail=$((fail + 1))

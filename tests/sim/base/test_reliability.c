@@ -196,6 +196,101 @@ START_TEST(test_run_keeps_foreign_file) {
 }
 END_TEST
 
+/* The stderr of cmd_run(argv) (the test runs in a child of its own: fd 2 is ours). */
+static int run_capture(int argc, char **argv, char *out, size_t len) {
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path_in("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    dup2(fd, 2);
+    close(fd);
+    int rc = cmd_run(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char err[256];
+    char *t = sim_file_read(path_in("stderr.txt"), 1 << 16, NULL, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    snprintf(out, len, "%s", t);
+    free(t);
+    return rc;
+}
+
+/* output.trace leaving the working directory: an absolute path or ".." is refused when
+ * the scenario loads (exit 2, its file:line and key), a symbolic link out of it when run
+ * creates the trace (exit 2, the same file:line); the default and -o are not confined */
+START_TEST(test_output_trace_where) {
+    char cwd[1024], base[1200], text[1400], err[2048], msg[4096];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(base, sizeof base, "%s/scenarios/tiny.cfg", cwd);
+    /* the base's device table is found beside the scenario that names the base */
+    char *dev = sim_file_read("scenarios/devices.cfg", 1 << 20, NULL, err, sizeof err);
+    ck_assert_ptr_nonnull(dev);
+    ck_assert_int_eq(mkdir(path_in("work"), 0700), 0);
+    write_text("devices.cfg", dev);
+    write_text("work/devices.cfg", dev);
+    free(dev);
+    static const char *const bad[] = {"/tmp/orionsim-escaped.h5", "../x.h5", "a/../../x.h5", "..",
+                                      "a//../../b/x.h5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "base = \"%s\";\n\noutput = { trace = \"%s\"; };\n", base,
+                 bad[i]);
+        write_text("escape.cfg", text);
+        sim_scenario sc;
+        ck_assert_int_eq(sim_scenario_load(path_in("escape.cfg"), NULL, 0, &sc, err, sizeof err),
+                         EXIT_INPUT);
+        char want[512];
+        snprintf(want, sizeof want, "%s:3: output.trace: '%s' leaves the working directory",
+                 path_in("escape.cfg"), bad[i]);
+        ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    }
+    static const char *const good[] = {"x.h5", "a/b/x.h5", "./x..h5", "a/..b/x.h5"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(text, sizeof text, "base = \"%s\";\noutput = { trace = \"%s\"; };\n", base,
+                 good[i]);
+        write_text("inside.cfg", text);
+        sim_scenario sc;
+        ck_assert_msg(sim_scenario_load(path_in("inside.cfg"), NULL, 0, &sc, err, sizeof err) == 0,
+                      "%s: %s", good[i], err);
+        ck_assert_str_eq(sc.output.trace, good[i]);
+        snprintf(msg, sizeof msg, "%s:2", path_in("inside.cfg"));
+        ck_assert_str_eq(sc.output.trace_where, msg);
+        sim_scenario_free(&sc);
+    }
+    /* an override is named as such */
+    const char *set[] = {"output.trace=\"../up.h5\""};
+    sim_scenario sc;
+    ck_assert_int_eq(sim_scenario_load("scenarios/tiny.cfg", set, 1, &sc, err, sizeof err),
+                     EXIT_INPUT);
+    ck_assert_msg(strstr(err, "--set output.trace=\"../up.h5\": output.trace: '../up.h5' leaves "
+                              "the working directory") != NULL,
+                  "%s", err);
+    /* a symbolic link out of the working directory: refused by run with the file:line */
+    ck_assert_int_eq(mkdir(path_in("elsewhere"), 0700), 0);
+    char target[512];
+    snprintf(target, sizeof target, "%s", path_in("elsewhere"));
+    ck_assert_int_eq(symlink(target, path_in("work/out")), 0);
+    snprintf(text, sizeof text,
+             "base = \"%s\";\n# the trace\noutput = { trace = \"out/t.h5\"; };\n", base);
+    write_text("work/link.cfg", text);
+    ck_assert_int_eq(chdir(path_in("work")), 0);
+    char *argv[] = {"run", "link.cfg", "-q", "--no-colocated", NULL};
+    ck_assert_int_eq(run_capture(4, argv, msg, sizeof msg), EXIT_INPUT);
+    ck_assert_msg(strstr(msg, "orionsim: link.cfg:3: output.trace: 'out/t.h5' leaves the working "
+                              "directory") != NULL,
+                  "%s", msg);
+    ck_assert_ptr_nonnull(strstr(msg, "a symbolic link"));
+    ck_assert_int_ne(access(path_in("elsewhere/t.h5"), F_OK), 0);
+    /* -o writes anywhere, the scenario's output.trace aside */
+    char o[512];
+    snprintf(o, sizeof o, "%s", path_in("elsewhere/given.h5"));
+    char *argv2[] = {"run", "link.cfg", "-q", "--no-colocated", "-o", o, NULL};
+    ck_assert_int_eq(run_capture(6, argv2, msg, sizeof msg), EXIT_OK);
+    ck_assert_int_eq(access(o, F_OK), 0);
+    ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
 static int setup(void) {
     snprintf(dir, sizeof dir, "/tmp/orionsim-rel-XXXXXX");
     return mkdtemp(dir) ? 0 : 1;
@@ -219,6 +314,7 @@ static Suite *reliability_suite(void) {
     tcase_add_test(tc, test_sigterm_stops);
     tcase_add_test(tc, test_peers_validated);
     tcase_add_test(tc, test_run_keeps_foreign_file);
+    tcase_add_test(tc, test_output_trace_where);
     suite_add_tcase(s, tc);
     return s;
 }
