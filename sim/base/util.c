@@ -87,3 +87,23 @@ void sim_iso_now(char *buf, size_t n) {
     if (!gmtime_r(&now, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(buf, n, "1970-01-01T00:00:00Z");
 }
+
+void sim_first_difference(const char *a, const char *b, const char *name_a, const char *name_b,
+                          char *out, size_t len) {
+    int line = 1;
+    const char *la = a, *lb = b;
+    while (*a && *a == *b) {
+        if (*a == '\n') {
+            line++;
+            la = a + 1;
+            lb = b + 1;
+        }
+        a++;
+        b++;
+    }
+    int na = (int)strcspn(la, "\n"), nb = (int)strcspn(lb, "\n");
+    char qa[160], qb[160];
+    snprintf(qa, sizeof qa, *la ? "reads '%.*s'" : "ends there", na > 120 ? 120 : na, la);
+    snprintf(qb, sizeof qb, *lb ? "reads '%.*s'" : "ends there", nb > 120 ? 120 : nb, lb);
+    snprintf(out, len, "line %d of the scenario text: %s %s, %s %s", line, name_a, qa, name_b, qb);
+}

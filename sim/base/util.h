@@ -35,4 +35,9 @@ int sim_parse_long(const char *s, long *out);
  * when that is set (reproducible files). */
 void sim_iso_now(char *buf, size_t n);
 
+/* "line N of the scenario text: NAME_A reads '...', NAME_B's reads '...'" (or "ends
+ * there") for the first line where texts a and b differ; names like "the checkpoint's". */
+void sim_first_difference(const char *a, const char *b, const char *name_a, const char *name_b,
+                          char *out, size_t len);
+
 #endif

@@ -60,6 +60,11 @@ static void usage(FILE *f) {
         "  --checkpoint FILE     live runs: where checkpoints go (default: the trace path with\n"
         "                        .ckpt.h5 for .h5), every output.checkpoint_every cycles and\n"
         "                        at the cycle end after SIGINT/SIGTERM\n"
+        "  --replay-times TRACE  live runs with compute.live_time = \"measured\": run the kernels\n"
+        "                        for real but advance the clock by the durations TRACE recorded\n"
+        "                        (its /tasks table; same scenario and --set options): the same\n"
+        "                        event order as that run, so repeated replays give the same\n"
+        "                        trace (and, on the CPU backend, the same losses bit for bit)\n"
         "  -q, --quiet           no progress bar, no summary line\n"
         "  -h, --help            this text\n\n"
         "Then: orionsim report TRACE\n");
@@ -145,7 +150,8 @@ static int ckpt_replaceable(const char *path, int force, char *why, size_t len) 
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *scen = NULL, *out = NULL, *profile = NULL, *resume = NULL, *ckpt = NULL;
+    const char *scen = NULL, *out = NULL, *profile = NULL, *resume = NULL, *ckpt = NULL,
+               *replay = NULL;
     const char *sets[MAX_SETS];
     int n_sets = 0, quiet = 0, colocated = 1, force = 0;
     char seedset[64];
@@ -175,6 +181,8 @@ int cmd_run(int argc, char **argv) {
             resume = argv[++i];
         } else if (!strcmp(a, "--checkpoint") && i + 1 < argc) {
             ckpt = argv[++i];
+        } else if (!strcmp(a, "--replay-times") && i + 1 < argc) {
+            replay = argv[++i];
         } else if (!strcmp(a, "--no-colocated")) {
             colocated = 0;
         } else if (!strcmp(a, "--force")) {
@@ -273,7 +281,8 @@ int cmd_run(int argc, char **argv) {
                        .checkpoint_path = live ? ckpt : NULL,
                        .checkpoint_flag = live ? interrupted : NULL,
                        .resume_path = resume,
-                       .checkpoint_info = &ck};
+                       .checkpoint_info = &ck,
+                       .replay_times_path = replay};
     rc = sim_run_scenario(&sc, &ro, &sum, err, sizeof err);
     sim_interrupt_restore();
     int stopped = *stop;
@@ -291,6 +300,9 @@ int cmd_run(int argc, char **argv) {
             fprintf(stderr, "orionsim: the last checkpoint, after cycle %d, is %s (--resume %s)\n",
                     ck.last_cycle + 1, ckpt, ckpt);
     }
+    if (rc == EXIT_OK && replay && !quiet)
+        fprintf(stderr, "orionsim: replayed the %lld recorded task durations of %s\n",
+                (long long)ck.times_used, replay);
     if (rc == EXIT_OK && ck.resumed_cycle >= 0 && !quiet)
         fprintf(stderr, "orionsim: resumed after cycle %d of %s (%lld tasks replayed)\n",
                 ck.resumed_cycle + 1, resume, (long long)ck.tasks_replayed);

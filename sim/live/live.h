@@ -70,13 +70,25 @@
  * refusals, timeouts and which microbatches reach an optimizer step before the phase
  * ends. So the tokens trained, the event table and the losses differ from run to run
  * (tiny-live.cfg twice: 16,128 vs 16,384 tokens, final loss 4.405 vs 4.381); the kernels
- * and the random streams are deterministic, the clock is not.
- * Reproducible mode, measured once and replayed: `orionsim calibrate SCENARIO -o P` times
- * the real kernels once and records each task kind's efficiency; a run with
- * compute.kernel_profile = P (or --profile P) and compute.live_time = "modeled" then
- * schedules every task from those recorded efficiencies, so repeated runs give identical
- * traces (losses real) while the timings are the measured ones. The tests use the
- * modeled rule.
+ * and the random streams are deterministic, the clock is not. Nothing else the engine
+ * sees comes from the clock: given the same durations, the same scenario and build give
+ * the same run.
+ * Reproducible modes:
+ *   - measured once, replayed: a measured run records every task's duration (its task
+ *     log: the trace's /tasks, through live_sink.task; sim/live/live_ckpt.h), and
+ *     `orionsim run SCENARIO --replay-times TRACE` runs the kernels for real while the
+ *     clock advances by the recorded durations, checking that the engine asks for the
+ *     recorded task each time. The replay has the recording's event order and trace;
+ *     on the CPU backend (deterministic kernels for a fixed thread count) its losses
+ *     equal the recording's bit for bit, and repeated replays are identical
+ *     (tests/sim/run/test_replay.c).
+ *   - calibrated, then modeled: `orionsim calibrate SCENARIO -o P` times the real kernels
+ *     once and records each task kind's efficiency; compute.kernel_profile = P (or
+ *     --profile P) with compute.live_time = "modeled" then schedules every task from
+ *     those efficiencies (per-task variation is not kept), so repeated runs give
+ *     identical traces (the same event order on any machine; the losses as far as its
+ *     kernels round alike).
+ * Most tests and the ResBM study use the modeled rule (test_replay.c: measured, replayed).
  * The swarm applies the fault processes' speed multipliers on top (the hook reports
  * the nominal-speed duration).
  *
@@ -152,10 +164,20 @@ typedef struct {
     int cycle, boundary; /* boundary b sits between stage b and b+1 */
     double recon_error;  /* ||x - dec(enc(x))|| / ||x|| */
 } live_boundary_row;
+/* One compute task as the engine asked for it, and the duration live mode answered (s
+ * at nominal speed, before the swarm's speed multipliers): the task log. */
+typedef struct {
+    int64_t t_start;    /* simulated ns */
+    int64_t microbatch; /* -1: optimizer step */
+    double duration;    /* s on the nominal simulated device */
+    int32_t peer, kind; /* kind: km_task */
+} live_task_row;
 typedef struct {
     void *ctx;
     int (*loss)(void *ctx, const live_loss_row *r);
     int (*boundary)(void *ctx, const live_boundary_row *r);
+    /* measured rule only: every task of the log, in order (sim/live/live_ckpt.h) */
+    int (*task)(void *ctx, const live_task_row *r);
 } live_sink;
 
 /* Set up every peer's stage and fill `ops` (ops->ctx owns everything). The sink may be

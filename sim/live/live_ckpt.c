@@ -245,7 +245,12 @@ static int restore(live *L, int cycle, nm_time now, int64_t tokens) {
         if (ck->sink.boundary && ck->sink.boundary(ck->sink.ctx, &c->bnd[i]))
             return live_fail(L, "live: writing a boundary row to the trace failed");
     }
-    for (size_t i = 0; i < (size_t)c->n_tasks; i++) vec_push(&ck->tasks, &c->tasks[i]);
+    for (size_t i = 0; i < (size_t)c->n_tasks; i++) {
+        vec_push(&ck->tasks, &c->tasks[i]);
+        if (L->opt.time == LIVE_TIME_MEASURED && ck->sink.task &&
+            ck->sink.task(ck->sink.ctx, &c->tasks[i]))
+            return live_fail(L, "live: writing a task row to the trace failed");
+    }
     ck->info.resumed_cycle = cycle;
     ck->info.replay_pending = 0;
     ck->info.tasks_replayed = c->n_tasks;
@@ -255,6 +260,22 @@ static int restore(live *L, int cycle, nm_time now, int64_t tokens) {
 }
 
 /* ---- the hooks ----------------------------------------------------------------------- */
+
+/* A logged task against the engine's request: 0 when they agree, else -1 with "WHAT
+ * diverged at task I: SOURCE logged ..., the engine asked for ..." (the resume's replay
+ * and the replay of recorded durations share it). */
+static int replay_check(live *L, const ck_task_rec *r, size_t i, const swarm_task_info *t,
+                        const char *what, const char *source) {
+    if (r->peer == t->peer && r->kind == (int32_t)t->kind && r->microbatch == t->microbatch &&
+        r->t_start == t->t_start)
+        return 0;
+    return live_fail(L,
+                     "%s diverged at task %zu: %s logged peer %d, %s, microbatch %lld at t = %lld "
+                     "ns; the engine asked for peer %d, %s, microbatch %lld at t = %lld ns",
+                     what, i, source, r->peer, km_task_name((km_task)r->kind),
+                     (long long)r->microbatch, (long long)r->t_start, t->peer,
+                     km_task_name(t->kind), (long long)t->microbatch, (long long)t->t_start);
+}
 
 static double ck_task(void *ctx, const swarm_task_info *t) {
     live *L = ctx;
@@ -272,28 +293,44 @@ static double ck_task(void *ctx, const swarm_task_info *t) {
             return -1;
         }
         const ck_task_rec *r = &c->tasks[ck->replay_i];
-        if (r->peer != t->peer || r->kind != (int32_t)t->kind || r->microbatch != t->microbatch ||
-            r->t_start != t->t_start) {
-            live_fail(L,
-                      "resume: the replay diverged at task %zu: the checkpoint logged peer %d, "
-                      "%s, microbatch %lld at t = %lld ns; the engine asked for peer %d, %s, "
-                      "microbatch %lld at t = %lld ns",
-                      ck->replay_i, r->peer, km_task_name((km_task)r->kind),
-                      (long long)r->microbatch, (long long)r->t_start, t->peer,
-                      km_task_name(t->kind), (long long)t->microbatch, (long long)t->t_start);
-            return -1;
-        }
+        if (replay_check(L, r, ck->replay_i, t, "resume: the replay", "the checkpoint")) return -1;
         ck->replay_i++;
         return r->duration;
     }
+    const ck_task_rec *want = NULL; /* replay of recorded durations: this task's record */
+    if (ck->times) {
+        size_t i = ck->tasks.n;
+        if (i >= ck->n_times) {
+            ck->info.replay_failed = 1;
+            live_fail(L,
+                      "--replay-times %s: the engine asked for task %zu (peer %d, %s, microbatch "
+                      "%lld at t = %lld ns), but the recording ends after %zu tasks",
+                      ck->times_source, i, t->peer, km_task_name(t->kind), (long long)t->microbatch,
+                      (long long)t->t_start, ck->n_times);
+            return -1;
+        }
+        want = &ck->times[i];
+        char what[600];
+        snprintf(what, sizeof what, "--replay-times %s: the replay", ck->times_source);
+        if (replay_check(L, want, i, t, what, "the recording")) {
+            ck->info.replay_failed = 1;
+            return -1;
+        }
+    }
     double d = ck->inner.task(ctx, t);
     if (d >= 0) {
+        if (want) d = want->duration; /* the kernels ran; the clock takes the record */
         ck_task_rec r = {.t_start = t->t_start,
                          .microbatch = t->microbatch,
                          .duration = d,
                          .peer = t->peer,
                          .kind = (int32_t)t->kind};
         vec_push(&ck->tasks, &r);
+        if (L->opt.time == LIVE_TIME_MEASURED && ck->sink.task && ck->sink.task(ck->sink.ctx, &r)) {
+            live_fail(L, "live: writing a task row to the trace failed");
+            return -1;
+        }
+        if (want) ck->info.times_used = (int64_t)ck->tasks.n;
     }
     return d;
 }
@@ -393,6 +430,14 @@ int live_ckpt_attach(swarm_live_ops *ops, const live_ckpt_config *cc, live_ckpt_
     ck->version = xstrdup(cc && cc->version ? cc->version : "");
     ck->request = cc ? cc->request : NULL;
     ck->stop = cc ? cc->stop : NULL;
+    if (cc && cc->times) {
+        ck_task_rec *copy = xmalloc(sizeof *copy * (cc->n_times ? cc->n_times : 1));
+        memcpy(copy, cc->times, sizeof *copy * cc->n_times);
+        ck->times = copy;
+        ck->n_times = cc->n_times;
+        ck->times_source = xstrdup(cc->times_source ? cc->times_source : "(records)");
+        ck->info.times_recorded = (int64_t)cc->n_times;
+    }
     ck->tasks.size = sizeof(ck_task_rec);
     ck->loss.size = sizeof(live_loss_row);
     ck->bnd.size = sizeof(live_boundary_row);
@@ -427,6 +472,8 @@ void live_ckpt_free(live *L) {
     struct live_ckpt *ck = L->ck;
     if (!ck) return;
     live_ckpt_file_free(ck->resume);
+    free((void *)ck->times);
+    free(ck->times_source);
     free(ck->tasks.v);
     free(ck->loss.v);
     free(ck->bnd.v);

@@ -32,6 +32,20 @@
  * checkpoint and what follows is measured anew (as any measured run, it depends on the
  * machine's timing), with the checkpoint's time scales.
  *
+ * Replay of recorded durations (live_ckpt_config.times; `orionsim run --replay-times
+ * TRACE`). The same check as the resume's replay, with the kernels running: every
+ * compute task runs for real, the engine must ask for the task the record names (peer,
+ * kind, microbatch, start time), and the hook answers the recorded duration instead of
+ * the measured one. So the engine's clock, hence the event order, the routing and every
+ * drop and timeout, are those of the recorded run, and the losses are its losses
+ * wherever the kernels are deterministic (the CPU backend with the same thread count:
+ * bit for bit). A task the records do not match, or more tasks than recorded: the run
+ * stops with the trace and the task index (info.replay_failed; `run` exits 2).
+ *
+ * Under the measured rule every task of the log also goes to the sink (live_sink.task),
+ * in order (after a resume: the checkpoint's first), so a measured run's trace holds its
+ * task log (its /tasks table), which is what a replay reads.
+ *
  * Refused (EXIT_INPUT, with the reason): a file that is not a checkpoint, truncated or
  * unreadable; another checkpoint schema version; another scenario (the scenario text
  * and --set overrides, output.* excepted, are stored and compared: the first differing
@@ -56,6 +70,9 @@ typedef struct {
     const char *version;   /* orionsim version, stored for the reader */
     volatile int *request; /* may be NULL: raised, checkpoint at the next cycle end... */
     volatile int *stop;    /* ...then raise this (the engine's stop flag); may be NULL */
+    const live_task_row *times; /* replay these recorded durations (NULL: none); copied */
+    size_t n_times;
+    const char *times_source; /* where they come from (a trace path), for messages */
 } live_ckpt_config;
 
 /* A checkpoint read into memory (host copies of every tensor). */
@@ -85,6 +102,9 @@ typedef struct {
     int resumed_cycle;  /* cycle the run resumed after (-1: not resumed) */
     int replay_pending; /* resuming, and the checkpointed cycle end was not reached */
     int64_t tasks_replayed;
+    /* replay of recorded durations: */
+    int64_t times_used, times_recorded; /* records the run consumed, records given */
+    int replay_failed; /* the engine asked for a task the records do not match, or more */
 } live_ckpt_info;
 void live_ckpt_get_info(const swarm_live_ops *ops, live_ckpt_info *info);
 

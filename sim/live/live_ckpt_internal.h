@@ -19,12 +19,8 @@
 /* ---- records ------------------------------------------------------------------------- */
 
 /* One compute task as the engine asked for it, and what the hook answered. */
-typedef struct {
-    int64_t t_start;    /* simulated ns */
-    int64_t microbatch; /* -1: optimizer step */
-    double duration;    /* s on the nominal simulated device (the hook's answer) */
-    int32_t peer, kind; /* kind: km_task */
-} ck_task_rec;
+typedef live_task_row ck_task_rec;
+_Static_assert(sizeof(ck_task_rec) == 3 * 8 + 2 * 4, "ck_task_rec has padding");
 
 static const sim_field task_fields[] = {
     SIM_I64(ck_task_rec, t_start, "ns", NULL, "simulated time the task started"),
@@ -150,6 +146,9 @@ struct live_ckpt {
     uint64_t data_hash;
     live_ckpt_file *resume; /* while replaying */
     size_t replay_i;
+    const live_task_row *times; /* replay of recorded durations (kernels run): the records */
+    size_t n_times;
+    char *times_source; /* where they come from, for messages */
     live_ckpt_info info;
 };
 

@@ -33,27 +33,6 @@ void live_ckpt_file_free(live_ckpt_file *c) {
 
 int live_ckpt_file_cycle(const live_ckpt_file *c) { return c->cycle; }
 
-/* "line N: the checkpoint's ... / this run's ..." for the first line that differs. */
-static void first_difference(const char *a, const char *b, char *out, size_t len) {
-    int line = 1;
-    const char *la = a, *lb = b;
-    while (*a && *a == *b) {
-        if (*a == '\n') {
-            line++;
-            la = a + 1;
-            lb = b + 1;
-        }
-        a++;
-        b++;
-    }
-    int na = (int)strcspn(la, "\n"), nb = (int)strcspn(lb, "\n");
-    char qa[160], qb[160];
-    snprintf(qa, sizeof qa, *la ? "reads '%.*s'" : "ends there", na > 120 ? 120 : na, la);
-    snprintf(qb, sizeof qb, *lb ? "reads '%.*s'" : "ends there", nb > 120 ? 120 : nb, lb);
-    snprintf(out, len, "line %d of the scenario text: the checkpoint's %s, this run's %s", line, qa,
-             qb);
-}
-
 static int read_contents(live_ckpt_file *c, hid_t f, const char *identity, const live_config *lc,
                          const swarm_config *cfg, char *err, size_t errlen) {
     char *kind = NULL, msg[512];
@@ -90,7 +69,8 @@ static int read_contents(live_ckpt_file *c, hid_t f, const char *identity, const
     c->identity = xstrdup(texts[0]);
     h5u_free_texts(texts, nt);
     if (strcmp(c->identity, identity) != 0) {
-        first_difference(c->identity, identity, msg, sizeof msg);
+        sim_first_difference(c->identity, identity, "the checkpoint's", "this run's", msg,
+                             sizeof msg);
         snprintf(err, errlen,
                  "%s: the checkpoint is of another scenario or other --set overrides "
                  "(output.* aside, they must be the same to resume): %s",

@@ -127,7 +127,10 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
         trace_meta meta = {.orionsim_version = ORIONSIM_VERSION,
                            .scenario_path = o->scenario_path,
                            .seed = sc->seed,
-                           .mode = live_mode ? "live" : "modeled"};
+                           .mode = live_mode ? "live" : "modeled",
+                           /* measured durations: the task log, for --replay-times */
+                           .tasks_identity =
+                               live_mode && !sc->compute.live_time_modeled ? rr.identity : NULL};
         tr = trace_open(o->trace_path, &meta);
         if (!tr) {
             snprintf(err, errlen, "%s: cannot create the trace", o->trace_path);

@@ -10,6 +10,9 @@
  * both runs. The trace is closed complete only when the run ended normally and
  * stop_flag was not raised. Live runs write checkpoints and resume from one as
  * sim/run/run_resume.h says; a bad checkpoint is refused before the trace is created.
+ * Live runs with measured timing record their task log in the trace (/tasks) and can
+ * replay another run's (replay_times_path: sim/run/run_replay.h), refused as bad input
+ * before the trace is created too.
  */
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
@@ -33,6 +36,8 @@ typedef struct {
                                       (raises stop_flag); may be NULL */
     const char *resume_path;         /* continue from this checkpoint; NULL: from the start */
     live_ckpt_info *checkpoint_info; /* filled after the run when not NULL */
+    const char *replay_times_path;   /* replay the durations of this trace's task log
+                                        (sim/run/run_replay.h); NULL: measure */
 } sim_run_opts;
 
 /* Returns EXIT_OK (also when stopped by stop_flag: the summary says complete = 0),

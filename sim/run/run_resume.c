@@ -10,6 +10,7 @@
 #include "sim/base/version.h"
 #include "sim/live/live.h"
 #include "sim/run/run_config.h"
+#include "sim/run/run_replay.h"
 
 char *run_scenario_identity(const sim_scenario *sc) {
     size_t n = 64;
@@ -47,6 +48,23 @@ int run_resume_prepare(const sim_scenario *sc, const sim_run_opts *o, const swar
                  o->checkpoint_path);
         return EXIT_INPUT;
     }
+    if (o->replay_times_path) {
+        if (o->resume_path) {
+            snprintf(err, errlen,
+                     "--replay-times with --resume: not both (replay the recording from the "
+                     "start)");
+            return EXIT_INPUT;
+        }
+        if (same_file(o->replay_times_path, o->trace_path)) {
+            snprintf(err, errlen,
+                     "--replay-times %s: it is also the trace path: the trace would overwrite it "
+                     "(give -o another file)",
+                     o->replay_times_path);
+            return EXIT_INPUT;
+        }
+        return run_replay_load(o->replay_times_path, sc, rr->identity, cfg, &rr->times,
+                               &rr->n_times, err, errlen);
+    }
     if (!o->resume_path) return 0;
     if (sc->compute.mode != SIM_COMPUTE_LIVE) {
         snprintf(err, errlen,
@@ -76,7 +94,10 @@ int run_resume_attach(const sim_scenario *sc, const sim_run_opts *o, run_resume 
                            .identity = rr->identity,
                            .version = ORIONSIM_VERSION,
                            .request = o->checkpoint_flag,
-                           .stop = o->stop_flag};
+                           .stop = o->stop_flag,
+                           .times = rr->times,
+                           .n_times = rr->n_times,
+                           .times_source = o->replay_times_path};
     live_ckpt_file *f = rr->resume;
     rr->resume = NULL; /* taken over, also on failure */
     int rc = live_ckpt_attach(ops, &cc, f, err, errlen);
@@ -91,6 +112,14 @@ int run_resume_finish(const sim_run_opts *o, run_resume *rr, const swarm_live_op
     live_ckpt_get_info(ops, &info);
     if (o->checkpoint_info) *o->checkpoint_info = info;
     int stopped = o->stop_flag && *o->stop_flag;
+    if (info.replay_failed) return EXIT_INPUT; /* err: the swarm's, naming trace and task */
+    if (rr->times && rc == EXIT_OK && !stopped && info.times_used != info.times_recorded) {
+        snprintf(err, errlen,
+                 "--replay-times %s: the run ended after %lld of the %lld recorded tasks (the "
+                 "engine diverged from the recording: another orionsim build?)",
+                 o->replay_times_path, (long long)info.times_used, (long long)info.times_recorded);
+        return EXIT_INPUT;
+    }
     if (rc == EXIT_OK && info.replay_pending && !stopped) {
         snprintf(err, errlen,
                  "resume: the run ended before the replay reached the checkpoint's cycle end "
@@ -102,6 +131,7 @@ int run_resume_finish(const sim_run_opts *o, run_resume *rr, const swarm_live_op
 
 void run_resume_free(run_resume *rr) {
     free(rr->identity);
+    free(rr->times);
     live_ckpt_file_free(rr->resume);
     memset(rr, 0, sizeof *rr);
 }

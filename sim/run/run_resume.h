@@ -24,13 +24,17 @@ typedef struct {
     char *identity;
     live_ckpt_file *resume; /* until attached */
     int resuming, attached;
+    live_task_row *times; /* --replay-times: the recorded task log (sim/run/run_replay.h) */
+    size_t n_times;
 } run_resume;
 
 /* The identity text (caller frees). */
 char *run_scenario_identity(const sim_scenario *sc);
 
 /* With o->resume_path: refuse a modeled scenario, a trace or checkpoint path that is
- * the checkpoint itself, and a checkpoint that does not fit (live_ckpt_load). 0, or
+ * the checkpoint itself, and a checkpoint that does not fit (live_ckpt_load). With
+ * o->replay_times_path: refuse it together with a resume, as the trace path (it would
+ * be overwritten), and a recording that does not fit (run_replay_load). 0, or
  * EXIT_INPUT with err filled. */
 int run_resume_prepare(const sim_scenario *sc, const sim_run_opts *o, const swarm_config *cfg,
                        run_resume *rr, char *err, size_t errlen);
@@ -38,8 +42,10 @@ int run_resume_prepare(const sim_scenario *sc, const sim_run_opts *o, const swar
  * o->checkpoint_flag to o->checkpoint_path (when set), and the replay when resuming. */
 int run_resume_attach(const sim_scenario *sc, const sim_run_opts *o, run_resume *rr,
                       swarm_live_ops *ops, char *err, size_t errlen);
-/* After the run (rc its status): EXIT_RUN when a resumed run ended before its checkpoint
- * (err filled); fills o->checkpoint_info when set. */
+/* After the run (rc its status): EXIT_RUN when a resumed run ended before its checkpoint;
+ * EXIT_INPUT when a replay of recorded durations diverged from the recording, ran out of
+ * records, or ended before using them all (err filled); fills o->checkpoint_info when
+ * set. */
 int run_resume_finish(const sim_run_opts *o, run_resume *rr, const swarm_live_ops *ops, int rc,
                       char *err, size_t errlen);
 void run_resume_free(run_resume *rr);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernels/model.h"
 #include "sim/base/h5util.h"
 #include "sim/base/util.h"
 
@@ -20,6 +21,7 @@ _Static_assert(sizeof(trace_loss_rec) == 3 * 8 + 4 * 4, "trace_loss_rec has padd
 _Static_assert(sizeof(trace_boundary_rec) == 2 * 8 + 2 * 4, "trace_boundary_rec has padding");
 _Static_assert(sizeof(trace_peer_rec) == 4 * 4 + 4 * 8 + 24 + 16, "trace_peer_rec has padding");
 _Static_assert(sizeof(trace_peer_share_rec) == 2 * 4 + 7 * 8, "trace_peer_share_rec has padding");
+_Static_assert(sizeof(trace_task_rec) == 3 * 8 + 2 * 4, "trace_task_rec has padding");
 
 const char *const trace_event_kind_names[TRACE_EV_KINDS] = {
     "forward",
@@ -131,9 +133,20 @@ const sim_field trace_peer_share_fields[] = {
 const size_t trace_peer_share_n_fields =
     sizeof trace_peer_share_fields / sizeof trace_peer_share_fields[0];
 
+#define TK(ft, m, u, d) SIM_FIELD(trace_task_rec, m, ft, u, NULL, d)
+const sim_field trace_task_fields[] = {
+    TK(SIM_FT_I64, t_start_ns, "ns", "simulated time the task started"),
+    TK(SIM_FT_I64, microbatch, "1", "microbatch id, -1 for an optimizer step"),
+    TK(SIM_FT_F64, duration_s, "s",
+       "duration live mode answered, at nominal speed (before the faults' speed multipliers)"),
+    TK(SIM_FT_I32, peer, "1", "peer"),
+    TK(SIM_FT_I32, kind, "enum", "task kind, names in attribute kind_names"),
+};
+const size_t trace_task_n_fields = sizeof trace_task_fields / sizeof trace_task_fields[0];
+
 /* ---- the writer -------------------------------------------------------------------- */
 
-enum { T_EVENTS, T_PHASES, T_SAMPLES, T_LOSS, T_BOUNDARIES, T_PEERS, T_SHARES, T_COUNT };
+enum { T_EVENTS, T_PHASES, T_SAMPLES, T_LOSS, T_BOUNDARIES, T_PEERS, T_SHARES, T_TASKS, T_COUNT };
 
 static const struct {
     const char *name;
@@ -155,6 +168,8 @@ static const struct {
                  256},
     [T_SHARES] = {"peer_shares", trace_peer_share_fields, &trace_peer_share_n_fields,
                   sizeof(trace_peer_share_rec), 256, 256},
+    [T_TASKS] = {"tasks", trace_task_fields, &trace_task_n_fields, sizeof(trace_task_rec), 16384,
+                 65536}, /* only with trace_meta.tasks_identity */
 };
 
 struct trace {
@@ -257,7 +272,8 @@ static int window_open(trace *t, int swmr) {
         return fail(t);
     }
     for (int i = 0; i < T_COUNT; i++)
-        TRY(t, h5u_table_attach(&t->t[i], t->file, t->err, sizeof t->err));
+        if (t->t[i].name) /* created */
+            TRY(t, h5u_table_attach(&t->t[i], t->file, t->err, sizeof t->err));
     return 0;
 }
 
@@ -365,6 +381,7 @@ static int open_contents(trace *t, const trace_meta *m, const sim_platform *here
         (t->platform_given && write_platform(t, m->platform, 1)))
         return -1;
     for (int i = 0; i < T_COUNT; i++) {
+        if (i == T_TASKS && !m->tasks_identity) continue;
         size_t block = tables[i].block_rows;
         if (i == T_EVENTS && m->event_block_rows) block = m->event_block_rows;
         if (h5u_table_create(&t->t[i], f, tables[i].name, tables[i].fields, *tables[i].n_fields,
@@ -381,6 +398,14 @@ static int open_contents(trace *t, const trace_meta *m, const sim_platform *here
                       el) ||
         write_events_attrs(t))
         return -1;
+    if (m->tasks_identity) {
+        const char *kinds[KM_TASK_KINDS];
+        for (int k = 0; k < KM_TASK_KINDS; k++) kinds[k] = km_task_name((km_task)k);
+        hid_t d = t->t[T_TASKS].dset;
+        if (h5u_attr_strs(d, "kind_names", kinds, KM_TASK_KINDS, e, el) ||
+            h5u_attr_str(d, "scenario_identity", m->tasks_identity, e, el))
+            return -1;
+    }
     return create_summary(t);
 }
 
@@ -567,6 +592,11 @@ int trace_phase(trace *t, const trace_phase_rec *p) { return append(t, T_PHASES,
 int trace_sample(trace *t, const trace_sample_rec *s) { return append(t, T_SAMPLES, s); }
 int trace_loss(trace *t, const trace_loss_rec *l) { return append(t, T_LOSS, l); }
 int trace_boundary(trace *t, const trace_boundary_rec *b) { return append(t, T_BOUNDARIES, b); }
+int trace_task(trace *t, const trace_task_rec *r) {
+    if (t && !t->failed && !t->t[T_TASKS].name)
+        SIM_FAIL("trace %s: a task row, but the trace has no /tasks table", t->path);
+    return append(t, T_TASKS, r);
+}
 
 int trace_set_events_window(trace *t, int32_t cycles) {
     if (!t || t->failed) return -1;

@@ -11,6 +11,9 @@
  *   /loss        loss rows (live runs)                   /boundaries ResBM diagnostics
  *   /summary     one row: sim_summary (sim/metrics/summary.h)    /peer_shares per-peer GPU shares
  *   /reference   group: published figures as attributes, and their `source`
+ *   /tasks       live runs with measured timing only: the task log (every compute task and
+ *                its duration), which `run --replay-times` replays; attribute
+ *                scenario_identity (trace_meta.tasks_identity)
  *
  * Appending is cheap: records are copied into per-table block buffers (64 Ki rows for
  * /events) and stay in memory until the next flush. trace_flush writes whatever is
@@ -170,11 +173,22 @@ typedef struct {
     double compute, recompute, optimizer, merge, idle, waiting, down; /* fractions, sum 1 */
 } trace_peer_share_rec;
 
+/* One compute task of a measured live run (sim/live/live.h, live_task_row). */
+typedef struct {
+    int64_t t_start_ns;
+    int64_t microbatch; /* -1: optimizer step */
+    double duration_s;  /* at nominal speed, before the fault processes' multipliers */
+    int32_t peer;
+    int32_t kind; /* km_task (kernels/model.h), names in attribute kind_names */
+} trace_task_rec;
+
 /* Field tables of the records (also used by the reader and tests). */
 extern const sim_field trace_event_fields[], trace_phase_fields[], trace_sample_fields[],
-    trace_loss_fields[], trace_boundary_fields[], trace_peer_fields[], trace_peer_share_fields[];
+    trace_loss_fields[], trace_boundary_fields[], trace_peer_fields[], trace_peer_share_fields[],
+    trace_task_fields[];
 extern const size_t trace_event_n_fields, trace_phase_n_fields, trace_sample_n_fields,
-    trace_loss_n_fields, trace_boundary_n_fields, trace_peer_n_fields, trace_peer_share_n_fields;
+    trace_loss_n_fields, trace_boundary_n_fields, trace_peer_n_fields, trace_peer_share_n_fields,
+    trace_task_n_fields;
 
 /* ---- writer ------------------------------------------------------------------------ */
 
@@ -188,6 +202,10 @@ typedef struct {
     /* The machine (root attributes platform_*, sim/base/platform.h). NULL: detected when
      * the trace opens, with the backend and GPU a live run noted by its first record. */
     const sim_platform *platform;
+    /* Not NULL: the trace gets a /tasks table (live runs with measured timing), and this
+     * text, the scenario as run (sim/run/run_resume.h, run_scenario_identity), as its
+     * attribute scenario_identity. */
+    const char *tasks_identity;
 } trace_meta;
 
 /* Create (truncate) the trace file. Returns NULL after printing
@@ -214,6 +232,8 @@ int trace_phase(trace *t, const trace_phase_rec *p);
 int trace_sample(trace *t, const trace_sample_rec *s);
 int trace_loss(trace *t, const trace_loss_rec *l);
 int trace_boundary(trace *t, const trace_boundary_rec *b);
+/* Only when the trace has /tasks (trace_meta.tasks_identity). */
+int trace_task(trace *t, const trace_task_rec *r);
 
 /* Events window: the first `cycles` cycles are kept (-1: all, the default); `n` more
  * events were left out by the run. */

@@ -436,6 +436,18 @@ int64_t trace_read_rows(trace_file *tf, const char *table) {
     return rows;
 }
 
+int trace_read_table_attr(trace_file *tf, const char *table, const char *attr, char **out) {
+    *out = NULL;
+    hid_t d = link_exists(tf->file, table) ? H5Dopen2(tf->file, table, H5P_DEFAULT) : -1;
+    if (d < 0) return H5U_FAIL(tf->err, sizeof tf->err, "cannot open table", table);
+    int rc =
+        h5u_attr_exists(d, attr)
+            ? h5u_read_attr_str(d, attr, out, tf->err, sizeof tf->err)
+            : (snprintf(tf->err, sizeof tf->err, "table /%s has no attribute %s", table, attr), -1);
+    H5Dclose(d);
+    return rc;
+}
+
 int trace_read_table(trace_file *tf, const char *table, const sim_field *f, size_t n,
                      size_t rec_size, void **recs, size_t *nrows) {
     return h5u_table_read(tf->file, table, f, n, rec_size, recs, nrows, tf->err, sizeof tf->err);

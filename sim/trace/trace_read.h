@@ -78,6 +78,10 @@ void trace_read_free_names(char **names, size_t n);
 /* Rows of a table, or -1. */
 int64_t trace_read_rows(trace_file *tf, const char *table);
 
+/* A string attribute of a table (/tasks' scenario_identity): *out malloc'd; -1 when the
+ * table or attribute is missing or unreadable (trace_read_error). */
+int trace_read_table_attr(trace_file *tf, const char *table, const char *attr, char **out);
+
 /* Whole table into records of the field table's layout (matched by member name). */
 int trace_read_table(trace_file *tf, const char *table, const sim_field *f, size_t n,
                      size_t rec_size, void **recs, size_t *nrows);

@@ -153,6 +153,17 @@ static int on_boundary(void *ctx, const live_boundary_row *b) {
     return trace_boundary(ctx, &r);
 }
 
+static int on_task(void *ctx, const live_task_row *k) {
+    trace_task_rec r;
+    memset(&r, 0, sizeof r);
+    r.t_start_ns = k->t_start;
+    r.microbatch = k->microbatch;
+    r.duration_s = k->duration;
+    r.peer = k->peer;
+    r.kind = k->kind;
+    return trace_task(ctx, &r);
+}
+
 void trace_live_sink_make(trace *t, live_sink *out) {
-    *out = (live_sink){.ctx = t, .loss = on_loss, .boundary = on_boundary};
+    *out = (live_sink){.ctx = t, .loss = on_loss, .boundary = on_boundary, .task = on_task};
 }

@@ -16,7 +16,8 @@
 /* A sink writing into t (which must outlive the run). */
 void trace_sink_make(trace *t, swarm_sink *out);
 
-/* A sink for live mode's rows: the loss and boundaries tables of t. */
+/* A sink for live mode's rows: the loss and boundaries tables of t, and the task log
+ * (/tasks, which t must have when live mode runs under the measured rule). */
 void trace_live_sink_make(trace *t, live_sink *out);
 
 #endif

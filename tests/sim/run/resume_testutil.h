@@ -130,4 +130,34 @@ static inline void rt_same_tables(const char *pa, const char *pb, size_t *loss_r
     trace_read_close(b);
 }
 
+/* from -> to, at most limit bytes (-1: all). */
+static inline void rt_copy_file(const char *from, const char *to, long limit) {
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    ck_assert(a && b);
+    char buf[65536];
+    long done = 0;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, a)) > 0) {
+        if (limit >= 0 && done + (long)n > limit) n = (size_t)(limit - done);
+        ck_assert_uint_eq(fwrite(buf, 1, n, b), n);
+        done += (long)n;
+        if (limit >= 0 && done >= limit) break;
+    }
+    fclose(a);
+    ck_assert_int_eq(fclose(b), 0);
+}
+
+/* The whole file (malloc'd), its length in *len. */
+static inline char *rt_slurp(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = xmalloc((size_t)*len + 1);
+    ck_assert_uint_eq(fread(b, 1, (size_t)*len, f), (size_t)*len);
+    fclose(f);
+    return b;
+}
+
 #endif

@@ -213,46 +213,18 @@ START_TEST(test_checkpoint_layout) {
 }
 END_TEST
 
-static void copy_file(const char *from, const char *to, long limit) {
-    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-    ck_assert(a && b);
-    char buf[65536];
-    long done = 0;
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0) {
-        if (limit >= 0 && done + (long)n > limit) n = (size_t)(limit - done);
-        ck_assert_uint_eq(fwrite(buf, 1, n, b), n);
-        done += (long)n;
-        if (limit >= 0 && done >= limit) break;
-    }
-    fclose(a);
-    ck_assert_int_eq(fclose(b), 0);
-}
-
-static char *slurp(const char *path, long *len) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = xmalloc((size_t)*len + 1);
-    ck_assert_uint_eq(fread(b, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
-    return b;
-}
-
 /* A resume that must be refused: EXIT_INPUT, the reason, the trace left as it was. */
 static void refused(const char *cfg, const char **sets, int n_sets, const char *ckpt,
                     const char *tpath, const char *reason) {
     long n0, n1;
-    char *before = slurp(tpath, &n0);
+    char *before = rt_slurp(tpath, &n0);
     run_out o;
     run(cfg, sets, n_sets, tpath, NULL, ckpt, 0, &o);
     ck_assert_int_eq(o.rc, EXIT_INPUT);
     ck_assert_msg(strstr(o.err, reason) != NULL, "expected '%s' in: %s", reason, o.err);
     ck_assert_msg(strstr(o.err, ckpt) != NULL || strstr(o.err, "--resume"), "no path in: %s",
                   o.err);
-    char *after = slurp(tpath, &n1);
+    char *after = rt_slurp(tpath, &n1);
     ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "%s was overwritten", tpath);
     free(before);
     free(after);
@@ -275,30 +247,30 @@ START_TEST(test_resume_refused) {
     refused(modeled, NULL, 0, k, t, "modeled");
     /* truncated: half of the file, or its first kilobyte */
     long len;
-    free(slurp(k, &len));
-    copy_file(k, x, len / 2);
+    free(rt_slurp(k, &len));
+    rt_copy_file(k, x, len / 2);
     refused(cfg, NULL, 0, x, t, "truncated");
-    copy_file(k, x, 1024);
+    rt_copy_file(k, x, 1024);
     refused(cfg, NULL, 0, x, t, "truncated");
     /* not HDF5 at all, a missing file */
-    copy_file(cfg, x, -1);
+    rt_copy_file(cfg, x, -1);
     refused(cfg, NULL, 0, x, t, "not an HDF5 file");
     refused(cfg, NULL, 0, rt_path("none.h5"), t, "cannot read");
     /* another schema version; a file whose writing was cut short (no `complete`) */
     char err[512];
-    copy_file(k, x, -1);
+    rt_copy_file(k, x, -1);
     hid_t f = H5Fopen(x, H5F_ACC_RDWR, H5P_DEFAULT);
     ck_assert_int_ge(f, 0);
     ck_assert_int_eq(h5u_attr_i64(f, "checkpoint_schema_version", 99, err, sizeof err), 0);
     H5Fclose(f);
     refused(cfg, NULL, 0, x, t, "schema version 99");
-    copy_file(k, x, -1);
+    rt_copy_file(k, x, -1);
     f = H5Fopen(x, H5F_ACC_RDWR, H5P_DEFAULT);
     ck_assert_int_ge(H5Adelete(f, "complete"), 0);
     H5Fclose(f);
     refused(cfg, NULL, 0, x, t, "incomplete");
     /* a damaged tensor: one dataset gone */
-    copy_file(k, x, -1);
+    rt_copy_file(k, x, -1);
     f = H5Fopen(x, H5F_ACC_RDWR, H5P_DEFAULT);
     ck_assert_int_ge(H5Ldelete(f, "peers/1/adam_v", H5P_DEFAULT), 0);
     H5Fclose(f);
