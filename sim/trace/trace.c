@@ -1,7 +1,6 @@
 /* sim/trace/trace.c: the HDF5 trace writer (see trace.h; schema in results/README.md). */
 #include "sim/trace/trace.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "kernels/model.h"
 #include "sim/base/h5util.h"
+#include "sim/base/syncer.h"
 #include "sim/base/util.h"
 
 /* ---- record layouts ---------------------------------------------------------------- */
@@ -183,6 +183,7 @@ struct trace {
     int wrote_scenario, wrote_peers, wrote_shares, wrote_reference, wrote_notices;
     int32_t window_cycles;
     uint64_t dropped;
+    sim_syncer *syncer;             /* fdatasync after every window, in the background */
     void (*window_hook)(void *ctx); /* tests: called inside every write window */
     void *window_hook_ctx;
     char err[512];
@@ -211,42 +212,26 @@ static void close_handles(trace *t) {
 
 static void free_trace(trace *t) {
     close_handles(t);
+    char ignore[16];
+    sim_syncer_stop(t->syncer, ignore, sizeof ignore);
     free(t->path);
     free(t);
 }
 
 /* ---- write windows ----------------------------------------------------------------- */
 
-/* Sync what the window wrote (and, once, the directory entry of a new file), so that a
- * power loss outside a window finds the file as the window closed it. File systems that
- * cannot sync (EINVAL, EROFS) are left as they are. */
-static int sync_path(trace *t, const char *path, int dir) {
-    int fd = open(path, O_RDONLY | (dir ? O_DIRECTORY : 0));
-    if (fd < 0) {
-        if (dir) return 0; /* no directory to sync (or not ours to open): the file is synced */
-        snprintf(t->err, sizeof t->err, "%s:%d: cannot open the trace file to sync it: %s",
-                 __FILE__, __LINE__, strerror(errno));
-        return -1;
-    }
-    int rc = dir ? fsync(fd) : fdatasync(fd); /* the file: its data and size */
-    int e = errno;
-    close(fd);
-    if (rc && e != EINVAL && e != EROFS && !dir) {
-        snprintf(t->err, sizeof t->err, "%s:%d: cannot sync the trace file to disk: %s", __FILE__,
-                 __LINE__, strerror(e));
-        return -1;
-    }
-    return 0;
-}
-
-/* The directory of t->path, synced once after the file was created. */
-static int sync_dir(trace *t) {
+/* The directory entry of the new file, synced once (its data: t->syncer, after every
+ * window). A directory that cannot be opened or synced is left as it is. */
+static void sync_dir(trace *t) {
     char *d = xstrdup(t->path);
     char *slash = strrchr(d, '/');
     const char *dir = slash ? (slash == d ? "/" : (*slash = 0, d)) : ".";
-    int rc = sync_path(t, dir, 1);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        if (fsync(fd)) {} /* best effort: the file itself is synced after every window */
+        close(fd);
+    }
     free(d);
-    return rc;
 }
 
 /* Reopen the file for one write window. Rows (swmr): SWMR writing, so that a kill inside
@@ -255,6 +240,8 @@ static int sync_dir(trace *t) {
  * locking: a reader holding the file open between windows cannot make the run fail. */
 static int window_open(trace *t, int swmr) {
     if (t->file >= 0) return 0;
+    /* the previous window on disk first: windows reach the disk in order */
+    if (sim_syncer_wait(t->syncer, t->err, sizeof t->err)) return fail(t);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     unsigned flags = H5F_ACC_RDWR | (swmr ? H5F_ACC_SWMR_WRITE : 0);
     if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0) {
@@ -277,8 +264,9 @@ static int window_open(trace *t, int swmr) {
     return 0;
 }
 
-/* End a window (or the set-up): close every handle and the file, and sync it. The file
- * on disk is then a closed HDF5 file that any reader opens without SWMR. */
+/* End a window: close every handle and the file, and have it synced to disk (in the
+ * background: the next window waits for it). The file is then a closed HDF5 file that
+ * any reader opens without SWMR. */
 static int window_close(trace *t) {
     for (int i = 0; i < T_COUNT; i++) TRY(t, h5u_table_detach(&t->t[i], t->err, sizeof t->err));
     if (t->summary >= 0 && H5Dclose(t->summary) < 0) {
@@ -293,7 +281,7 @@ static int window_close(trace *t) {
         H5U_FAIL(t->err, sizeof t->err, "cannot close", "trace file");
         return fail(t);
     }
-    if (sync_path(t, t->path, 0)) return fail(t);
+    sim_syncer_request(t->syncer);
     return 0;
 }
 
@@ -440,11 +428,12 @@ trace *trace_open(const char *path, const trace_meta *meta) {
         free_trace(t);
         return NULL;
     }
-    if (window_close(t) || sync_dir(t)) { /* closed until the next write */
-        if (!t->failed) fail(t);
+    t->syncer = sim_syncer_start(path);
+    if (window_close(t)) { /* closed until the next write */
         free_trace(t);
         return NULL;
     }
+    sync_dir(t);
     return t;
 }
 
@@ -624,6 +613,11 @@ int trace_close(trace *t, const sim_summary *s, int complete) {
     int rc = t->failed ? -1 : 0;
     if (!rc) rc = end_setup(t);
     if (!rc) rc = write_window(t, s, complete, 1);
+    if (!rc) { /* the last window on disk before the run reports success */
+        int src = sim_syncer_stop(t->syncer, t->err, sizeof t->err);
+        t->syncer = NULL;
+        if (src) rc = fail(t);
+    }
     free_trace(t);
     return rc;
 }

@@ -30,8 +30,10 @@
  * then on every flush is one window: the buffered rows' chunks are compressed first
  * (sim/base/h5util.h, direct mode), then the file is reopened with SWMR writing
  * (H5F_ACC_SWMR_WRITE, no file locking), the chunks stored, the attributes and summary
- * written, H5Fflush, close, fdatasync. So a run that is killed (SIGKILL, OOM, a crash)
- * or loses power between windows -- nearly always: a window takes about a millisecond --
+ * written, H5Fflush, close; then fdatasync, in a background thread (sim/base/syncer.h)
+ * that the next window waits for, so windows reach the disk in order. So a run that is
+ * killed (SIGKILL, OOM, a crash) between windows -- nearly always: a window takes about a
+ * millisecond -- or loses power between a window's sync and the next window
  * leaves a closed, clean HDF5 file that any reader opens as it is (H5Fopen without SWMR,
  * h5dump, h5py's default), holding everything up to its last flush; its root attribute
  * complete is 0 ("incomplete"). A kill inside a flush window leaves what SWMR writing

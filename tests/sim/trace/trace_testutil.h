@@ -299,6 +299,7 @@ static inline char *killed_trace(const char *name, int in_window) {
     if (pid == 0) {
         sim_summary s;
         trace *t = write_partial(path, &s);
+        free(path); /* (valgrind checks a child that kills itself for leaks too) */
         if (in_window) {
             trace_set_window_hook(t, kill_self, NULL);
             trace_flush(t, NULL);
