@@ -77,9 +77,12 @@ static int ref_index(const trace_reference *ref, const char *name) {
     return -1;
 }
 
-static void banner(FILE *out) {
-    fprintf(out, "!!! INCOMPLETE TRACE: the run was interrupted, failed or is still running.\n"
-                 "!!! Its figures cover only the part that ran (up to its last flush).\n");
+static void banner(FILE *out, const trace_info *in) {
+    if (in->end && in->end[0]) fprintf(out, "!!! INCOMPLETE TRACE: %s\n", in->end);
+    else
+        fprintf(out,
+                "!!! INCOMPLETE TRACE: the run was interrupted, failed or is still running.\n");
+    fprintf(out, "!!! Its figures cover only the part that ran (up to its last flush).\n");
 }
 
 /* ---- like for like ------------------------------------------------------------------ */
@@ -166,7 +169,7 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
                        const trace_reference *ref, char **ovr, size_t n_ovr, trace_file *tf,
                        const published *pb, const fit_compare_sim *cs) {
     fprintf(out, "orionsim report: %s\n", path);
-    if (!in->complete) banner(out);
+    if (!in->complete) banner(out, in);
     if (in->swmr)
         fprintf(out,
                 "!!! The file is still marked open for writing: its run is writing it now, or\n"
@@ -246,7 +249,7 @@ static void print_text(FILE *out, const char *path, const trace_info *in, const 
     print_like_for_like(out, pb, cs);
     if (!in->complete) {
         fputc('\n', out);
-        banner(out);
+        banner(out, in);
     }
 }
 
@@ -277,6 +280,8 @@ static void print_json(FILE *out, const char *path, const trace_info *in, const 
     fprintf(out, ", \"schema_version\": %lld, \"complete\": %s, \"open_for_writing\": %s",
             (long long)in->schema_version, in->complete ? "true" : "false",
             in->swmr ? "true" : "false");
+    fputs(", \"end\": ", out);
+    json_str(out, in->end ? in->end : "");
     fputs(", \"orionsim_version\": ", out);
     json_str(out, in->orionsim_version);
     fputs(", \"scenario_path\": ", out);

@@ -194,6 +194,10 @@ int sim_run_scenario(const sim_scenario *sc, const sim_run_opts *o, sim_summary 
     stopped = stop && *stop;
     int complete = rc == EXIT_OK && !stopped && sum->complete;
     if (!complete) sum->complete = 0;
+    if (tr && !complete) /* report says why */
+        trace_set_end_note(tr, err[0]             ? err
+                               : stopped || asked ? "interrupted (SIGINT or SIGTERM)"
+                                                  : "the run failed");
     if (tr && trace_close(tr, sum, complete) && rc == EXIT_OK) {
         snprintf(err, errlen, "%s: cannot finish the trace", o->trace_path);
         rc = EXIT_RUN;

@@ -184,6 +184,7 @@ struct trace {
     int32_t window_cycles;
     uint64_t dropped;
     sim_syncer *syncer;             /* fdatasync after every window, in the background */
+    char *end_note;                 /* why an incomplete run ended (root attribute end) */
     void (*window_hook)(void *ctx); /* tests: called inside every write window */
     void *window_hook_ctx;
     char err[512];
@@ -214,6 +215,7 @@ static void free_trace(trace *t) {
     close_handles(t);
     char ignore[16];
     sim_syncer_stop(t->syncer, ignore, sizeof ignore);
+    free(t->end_note);
     free(t->path);
     free(t);
 }
@@ -553,6 +555,9 @@ static int write_window(trace *t, const sim_summary *s, int complete, int last) 
     if (window_open(t, 1) || flush_all(t, s, complete)) return -1;
     if (last && h5u_attr_i32(t->file, "complete", complete ? 1 : 0, t->err, sizeof t->err))
         return fail(t);
+    if (last && !complete && t->end_note &&
+        h5u_attr_str(t->file, "end", t->end_note, t->err, sizeof t->err))
+        return fail(t);
     if (H5Fflush(t->file, H5F_SCOPE_GLOBAL) < 0) {
         H5U_FAIL(t->err, sizeof t->err, "cannot flush", "trace file");
         return fail(t);
@@ -606,6 +611,12 @@ uint64_t trace_events_written(const trace *t) {
 int trace_flush(trace *t, const sim_summary *s) {
     if (!t || t->failed || end_setup(t)) return -1;
     return write_window(t, s, 0, 0);
+}
+
+void trace_set_end_note(trace *t, const char *why) {
+    if (!t || !why) return;
+    free(t->end_note);
+    t->end_note = xstrdup(why);
 }
 
 int trace_close(trace *t, const sim_summary *s, int complete) {

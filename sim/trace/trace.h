@@ -249,6 +249,10 @@ uint64_t trace_events_written(const trace *t);
  * flush the file to disk. */
 int trace_flush(trace *t, const sim_summary *s);
 
+/* Why the run ends incomplete (the max_sim limit, a signal, a failure): written by
+ * trace_close as the root attribute `end` when complete is 0, printed by report. */
+void trace_set_end_note(trace *t, const char *why);
+
 /* Flush, write the summary (its `complete` set to `complete`) and root attribute
  * complete, close and free. t may be NULL. Returns -1 if anything failed (the handle is
  * freed anyway). */

@@ -34,6 +34,7 @@ void trace_read_close(trace_file *tf) {
     free(tf->info.created);
     free(tf->info.mode);
     free(tf->info.platform);
+    free(tf->info.end);
     free(tf);
 }
 
@@ -107,7 +108,7 @@ static int read_info(trace_file *tf) {
     if (opt_str(f, "orionsim_version", &in->orionsim_version, e, el) ||
         opt_str(f, "scenario_path", &in->scenario_path, e, el) ||
         opt_str(f, "created", &in->created, e, el) || opt_str(f, "mode", &in->mode, e, el) ||
-        read_platform(f, &in->platform, e, el))
+        opt_str(f, "end", &in->end, e, el) || read_platform(f, &in->platform, e, el))
         return -1;
     if (h5u_attr_exists(f, "seed") && h5u_read_attr_u64(f, "seed", &in->seed, e, el)) return -1;
     in->events_window_cycles = -1;

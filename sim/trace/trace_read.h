@@ -41,6 +41,7 @@ typedef struct {
     int64_t events_window_cycles; /* -1: all cycles */
     int64_t events_dropped;       /* events the run left out of the window */
     char *platform; /* the machine, one line from the platform_* attributes ("" if none) */
+    char *end;      /* why an incomplete run ended ("" if not said: killed, or complete) */
 } trace_info;
 
 typedef struct {

@@ -74,6 +74,9 @@ static void stop_and_resume(const char *name, int sig) {
     char err[512];
     ck_assert_msg(trace_read_open(pb, &tf, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(trace_read_summary(tf, &sb), 0);
+    /* the trace says why it is incomplete */
+    ck_assert_msg(strstr(trace_read_info(tf)->end, "interrupt"), "end: '%s'",
+                  trace_read_info(tf)->end);
     trace_read_close(tf);
     ck_assert_int_eq(sb.complete, 0);
     ck_assert_msg(sb.cycles >= 1 && sb.cycles < 8, "stopped after %d cycles", sb.cycles);
@@ -84,6 +87,29 @@ static void stop_and_resume(const char *name, int sig) {
     rt_same_tables(pa, pc, &rows);
     ck_assert_uint_gt(rows, 30);
 }
+
+/* A run that reaches its max_sim limit says so in the trace (root attribute end). */
+START_TEST(test_max_sim_stop_is_recorded) {
+    const char *out = rt_path("maxsim.h5");
+    const char *args[] = {"run", "scenarios/tiny.cfg", "-q", "--no-colocated",
+                          "--set", "training.max_sim_hours=0.000001", "-o", out};
+    ck_assert_int_eq(run_cli(args, 8), EXIT_OK);
+    trace_file *tf;
+    char err[512];
+    ck_assert_msg(trace_read_open(out, &tf, err, sizeof err) == 0, "%s", err);
+    const trace_info *in = trace_read_info(tf);
+    ck_assert_int_eq(in->complete, 0);
+    ck_assert_msg(strstr(in->end, "stopped at the max_sim limit"), "end: '%s'", in->end);
+    trace_read_close(tf);
+    /* a complete run has none */
+    const char *full[] = {"run", "scenarios/tiny.cfg", "-q", "--no-colocated", "-o", out};
+    ck_assert_int_eq(run_cli(full, 6), EXIT_OK);
+    ck_assert_msg(trace_read_open(out, &tf, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(trace_read_info(tf)->complete, 1);
+    ck_assert_str_eq(trace_read_info(tf)->end, "");
+    trace_read_close(tf);
+}
+END_TEST
 
 START_TEST(test_sigint_then_resume) { stop_and_resume("sigint", SIGINT); }
 END_TEST
@@ -115,6 +141,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 600);
     tcase_add_unchecked_fixture(tc, tu_setup_dirs, tu_cleanup_dirs);
     tcase_add_test(tc, test_sigint_then_resume);
+    tcase_add_test(tc, test_max_sim_stop_is_recorded);
     tcase_add_test(tc, test_sigterm_then_resume);
     tcase_add_test(tc, test_resume_bad_input);
     suite_add_tcase(s, tc);
