@@ -40,6 +40,28 @@ static void num(FILE *f, double v) {
     else fprintf(f, "%.17g", v);
 }
 
+/* Draw plots/study-<kind>.gp over the CSVs under datadir/<stem>: the series (its
+ * `widths` variable) and their labels. */
+static int render_study(plot_ctx *c, const char *stem, const char *kind, const char *series,
+                        const char *labels, char *err, size_t errlen) {
+    gp_vars vs = {0};
+    char name[512], tmpl[32];
+    char *prefix = plot_path(c->datadir, stem);
+    gp_var_str(&vs, "prefix", prefix);
+    gp_var_str(&vs, "widths", series);
+    gp_var_str(&vs, "labels", labels);
+    gp_var_str(&vs, "title", stem);
+    snprintf(name, sizeof name, "%s-%s", stem, kind);
+    snprintf(tmpl, sizeof tmpl, "study-%s", kind);
+    char *out = plot_path(c->outdir, name);
+    int rc = gp_render(c->gp, tmpl, out, &vs, err, errlen);
+    if (!rc) plot_made(c, out);
+    free(out);
+    free(prefix);
+    gp_vars_free(&vs);
+    return rc;
+}
+
 int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
     study_stat_rec *st;
     study_curve_rec *cv;
@@ -125,22 +147,8 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
                 }
                 fclose(f);
             }
-    gp_vars vs = {0};
     if (!rc && !any) plot_skip(c, "study loss", "the study has no loss rows (no run done)");
-    else if (!rc) {
-        char *prefix = plot_path(c->datadir, stem);
-        gp_var_str(&vs, "prefix", prefix);
-        gp_var_str(&vs, "widths", widths);
-        gp_var_str(&vs, "labels", labels);
-        gp_var_str(&vs, "title", stem);
-        snprintf(name, sizeof name, "%s-loss", stem);
-        char *out = plot_path(c->outdir, name);
-        rc = gp_render(c->gp, "study-loss", out, &vs, err, errlen);
-        if (!rc) plot_made(c, out);
-        free(out);
-        free(prefix);
-        gp_vars_free(&vs);
-    }
+    else if (!rc) rc = render_study(c, stem, "loss", widths, labels, err, errlen);
     /* gaps of the ResBM boundaries against k and the ratio: one series per model width
      * and fixed MLP hidden width ("resbm:kK:hH"; 0 = the scenario's rule), of those
      * that have one */
@@ -207,20 +215,7 @@ int plot_study(plot_ctx *c, const char *path, char *err, size_t errlen) {
             if (f) fclose(f);
         }
     if (!rc && !any) plot_skip(c, "study gap", "no ResBM boundary has a paired baseline");
-    else if (!rc) {
-        char *prefix = plot_path(c->datadir, stem);
-        gp_var_str(&vs, "prefix", prefix);
-        gp_var_str(&vs, "widths", series);
-        gp_var_str(&vs, "labels", slabels);
-        gp_var_str(&vs, "title", stem);
-        snprintf(name, sizeof name, "%s-gap", stem);
-        char *out = plot_path(c->outdir, name);
-        rc = gp_render(c->gp, "study-gap", out, &vs, err, errlen);
-        if (!rc) plot_made(c, out);
-        free(out);
-        free(prefix);
-        gp_vars_free(&vs);
-    }
+    else if (!rc) rc = render_study(c, stem, "gap", series, slabels, err, errlen);
     free(series);
     free(slabels);
     free(labels);
