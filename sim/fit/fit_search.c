@@ -9,21 +9,31 @@
 #include "sim/base/util.h"
 #include "sim/fit/fit.h"
 
+/* Design points by chi2 (NaN and inf last), ties by index: deterministic. */
+typedef struct {
+    double chi2;
+    size_t i;
+} by_chi2;
+
+static int cmp_chi2(const void *a, const void *b) {
+    const by_chi2 *x = a, *y = b;
+    int xf = isfinite(x->chi2) ? 0 : 1, yf = isfinite(y->chi2) ? 0 : 1;
+    if (xf != yf) return xf - yf;
+    if (!xf && x->chi2 != y->chi2) return x->chi2 < y->chi2 ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
 /* The starts of the refinement: the best design point, then the next best ones that lie
  * at least `sep` (max-norm, unit cube) from every start taken. Returns how many. */
 static size_t pick_starts(const double *x, const double *f, size_t n0, size_t d, size_t want,
                           double sep, double *starts, double *fs) {
-    size_t *ord = xcalloc(n0, sizeof *ord), ns = 0;
-    for (size_t i = 0; i < n0; i++) ord[i] = i;
-    for (size_t i = 1; i < n0; i++) /* insertion sort by chi2, ties by index: deterministic */
-        for (size_t j = i; j > 0 && f[ord[j]] < f[ord[j - 1]]; j--) {
-            size_t t = ord[j];
-            ord[j] = ord[j - 1];
-            ord[j - 1] = t;
-        }
+    by_chi2 *ord = xcalloc(n0, sizeof *ord);
+    size_t ns = 0;
+    for (size_t i = 0; i < n0; i++) ord[i] = (by_chi2){f[i], i};
+    qsort(ord, n0, sizeof *ord, cmp_chi2);
     for (size_t i = 0; i < n0 && ns < want; i++) {
-        const double *p = x + ord[i] * d;
-        if (!isfinite(f[ord[i]])) break;
+        const double *p = x + ord[i].i * d;
+        if (!isfinite(ord[i].chi2)) break;
         int near = 0;
         for (size_t s = 0; s < ns && !near; s++) {
             double m = 0;
@@ -32,7 +42,7 @@ static size_t pick_starts(const double *x, const double *f, size_t n0, size_t d,
         }
         if (near) continue;
         memcpy(starts + ns * d, p, d * sizeof *p);
-        fs[ns++] = f[ord[i]];
+        fs[ns++] = ord[i].chi2;
     }
     free(ord);
     return ns;
